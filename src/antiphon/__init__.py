@@ -1,0 +1,43 @@
+"""antiphon: an open agent runtime for the OpenAI Responses and Realtime protocols.
+
+The top level re-exports the small, stable surface; the protocol cores live in
+:mod:`antiphon.wire` and :mod:`antiphon.harmony`, the realtime agents SDK in
+:mod:`antiphon.realtime`.
+"""
+
+from __future__ import annotations
+
+from antiphon.exceptions import (
+    AntiphonError,
+    ConfigurationError,
+    LedgerStateError,
+    ProtocolError,
+    RealtimeError,
+    ResponseRequestRejected,
+    ServerError,
+    StreamError,
+    StreamLimitError,
+    ToolExecutionError,
+    ToolTimeoutError,
+    TransportClosed,
+    TransportError,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AntiphonError",
+    "ConfigurationError",
+    "LedgerStateError",
+    "ProtocolError",
+    "RealtimeError",
+    "ResponseRequestRejected",
+    "ServerError",
+    "StreamError",
+    "StreamLimitError",
+    "ToolExecutionError",
+    "ToolTimeoutError",
+    "TransportClosed",
+    "TransportError",
+    "__version__",
+]

@@ -1,0 +1,124 @@
+"""The one exception root of antiphon and its tree.
+
+Every error antiphon raises on purpose derives from :class:`AntiphonError`. Foreign exceptions
+(``websockets``, ``httpx``, ``pydantic``, ``json``) are translated where they enter, with
+``raise ... from exc``, so callers catch antiphon types only and the cause stays attached.
+Internal exception text never goes on the wire: servers map these to OpenAI-style error bodies.
+
+::
+
+    AntiphonError
+    ├── ConfigurationError          bad settings or misuse of an API by the application
+    ├── ProtocolError               a protocol core was driven wrongly (a programming error)
+    │   └── LedgerStateError        an illegal transition in the Responses event ledger
+    ├── StreamError                 a byte stream could not be decoded
+    │   └── StreamLimitError        a line or event is larger than the configured limit
+    └── RealtimeError               the realtime agents SDK
+        ├── TransportError          malformed frame, invalid event, failed send (has ``context``)
+        │   └── TransportClosed     the connection closed unexpectedly (``code``, ``reason``)
+        ├── ServerError             the server sent an ``error`` event (``code``, ``event_id``)
+        │   └── ResponseRequestRejected   a ``response.create`` was rejected and not retried
+        └── ToolExecutionError      a tool or handoff failed (``call_id``, ``tool_name``)
+            └── ToolTimeoutError    a tool ran past its timeout
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AntiphonError",
+    "ConfigurationError",
+    "LedgerStateError",
+    "ProtocolError",
+    "RealtimeError",
+    "ResponseRequestRejected",
+    "ServerError",
+    "StreamError",
+    "StreamLimitError",
+    "ToolExecutionError",
+    "ToolTimeoutError",
+    "TransportClosed",
+    "TransportError",
+]
+
+
+class AntiphonError(Exception):
+    """Root of every exception antiphon raises on purpose."""
+
+
+class ConfigurationError(AntiphonError):
+    """Invalid settings, or an API used in a way it does not support."""
+
+
+class ProtocolError(AntiphonError):
+    """A sans-I/O protocol core was driven in a way its state machine forbids."""
+
+
+class LedgerStateError(ProtocolError):
+    """An illegal transition of the Responses event ledger; names what was expected and found."""
+
+    def __init__(self, what: str, *, expected: str, actual: str) -> None:
+        super().__init__(f"{what}: expected {expected}, found {actual}")
+        self.expected = expected
+        self.actual = actual
+
+
+class StreamError(AntiphonError):
+    """A byte stream (SSE, upstream body) could not be decoded."""
+
+
+class StreamLimitError(StreamError):
+    """A line or event exceeded its configured maximum size."""
+
+    def __init__(self, what: str, *, limit: int, size: int) -> None:
+        super().__init__(f"{what} of {size} bytes exceeds the limit of {limit} bytes")
+        self.limit = limit
+        self.size = size
+
+
+class RealtimeError(AntiphonError):
+    """Root of the realtime agents SDK's errors."""
+
+
+class TransportError(RealtimeError):
+    """The realtime transport failed: malformed JSON, an invalid event, a failed send."""
+
+    def __init__(self, message: str, *, context: str = "") -> None:
+        super().__init__(f"{context}: {message}" if context else message)
+        self.context = context
+
+
+class TransportClosed(TransportError):
+    """The connection closed when the session did not ask it to."""
+
+    def __init__(
+        self, *, code: int | None, reason: str, context: str = "connection closed"
+    ) -> None:
+        super().__init__(f"code={code} reason={reason!r}", context=context)
+        self.code = code
+        self.reason = reason
+
+
+class ServerError(RealtimeError):
+    """The server answered with an ``error`` event."""
+
+    def __init__(self, message: str, *, code: str | None = None, event_id: str | None = None):
+        super().__init__(message)
+        self.code = code
+        self.event_id = event_id
+
+
+class ResponseRequestRejected(ServerError):
+    """A ``response.create`` was rejected by the server and could not be retried."""
+
+
+class ToolExecutionError(RealtimeError):
+    """A function tool or a handoff failed; the model has been answered with an error output."""
+
+    def __init__(self, message: str, *, call_id: str, tool_name: str) -> None:
+        super().__init__(message)
+        self.call_id = call_id
+        self.tool_name = tool_name
+
+
+class ToolTimeoutError(ToolExecutionError):
+    """A function tool ran past its timeout."""

@@ -1,0 +1,66 @@
+"""The public surface is curated: these lists change only on purpose."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+
+import antiphon
+from antiphon import exceptions
+
+PUBLIC: dict[str, list[str]] = {
+    "antiphon": [
+        "AntiphonError",
+        "ConfigurationError",
+        "LedgerStateError",
+        "ProtocolError",
+        "RealtimeError",
+        "ResponseRequestRejected",
+        "ServerError",
+        "StreamError",
+        "StreamLimitError",
+        "ToolExecutionError",
+        "ToolTimeoutError",
+        "TransportClosed",
+        "TransportError",
+        "__version__",
+    ],
+    "antiphon.wire": [],
+    "antiphon.harmony": [],
+    "antiphon.realtime": [],
+}
+
+
+@pytest.mark.parametrize("module_name", sorted(PUBLIC))
+def test_public_names_are_pinned(module_name: str) -> None:
+    module = importlib.import_module(module_name)
+    assert sorted(module.__all__) == sorted(PUBLIC[module_name])
+
+
+@pytest.mark.parametrize("module_name", sorted(PUBLIC))
+def test_every_public_name_resolves_and_is_documented(module_name: str) -> None:
+    module = importlib.import_module(module_name)
+    for name in module.__all__:
+        value = getattr(module, name)
+        if callable(value):
+            assert (value.__doc__ or "").strip(), f"{module_name}.{name} has no docstring"
+
+
+def test_every_exception_derives_from_the_one_root() -> None:
+    for name in exceptions.__all__:
+        error = getattr(exceptions, name)
+        assert issubclass(error, antiphon.AntiphonError)
+
+
+def test_ledger_state_error_names_expected_and_actual_state() -> None:
+    error = antiphon.LedgerStateError("add a delta", expected="open part", actual="closed")
+    assert (error.expected, error.actual) == ("open part", "closed")
+    assert "expected open part, found closed" in str(error)
+
+
+def test_transport_closed_carries_code_and_reason() -> None:
+    error = antiphon.TransportClosed(code=1011, reason="boom")
+    assert (error.code, error.reason) == (1011, "boom")
+    assert isinstance(error, antiphon.TransportError)
+    assert "1011" in str(error)
