@@ -1,0 +1,58 @@
+"""The data shapes shared by the harmony renderer, parser and classifier.
+
+Harmony (the gpt-oss chat format) is handled at the text level: special tokens travel as their
+literal text (``<|start|>``), which an upstream tokenizer splits out again. These types carry no
+behaviour; the renderer turns them into prompt text and the parser produces them from model text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+__all__ = [
+    "CALL",
+    "CHANNEL",
+    "CONSTRAIN",
+    "END",
+    "MESSAGE",
+    "RETURN",
+    "SPECIAL_TOKENS",
+    "START",
+    "HarmonyHeader",
+    "HarmonyMessage",
+]
+
+START: Final = "<|start|>"
+END: Final = "<|end|>"
+MESSAGE: Final = "<|message|>"
+CHANNEL: Final = "<|channel|>"
+CONSTRAIN: Final = "<|constrain|>"
+RETURN: Final = "<|return|>"
+CALL: Final = "<|call|>"
+
+#: Every special token the codec knows, as text.
+SPECIAL_TOKENS: Final = (START, END, MESSAGE, CHANNEL, CONSTRAIN, RETURN, CALL)
+
+
+@dataclass(frozen=True, slots=True)
+class HarmonyHeader:
+    """What stands between ``<|start|>`` and ``<|message|>``.
+
+    ``role`` is ``system``, ``developer``, ``user`` or ``assistant``, or for tool results the
+    tool's name (``functions.get_weather``, ``python``). ``recipient`` is the ``to=`` target,
+    ``content_type`` the trailing type (``json``, ``<|constrain|>json``, ``code``).
+    """
+
+    role: str
+    channel: str | None = None
+    recipient: str | None = None
+    content_type: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HarmonyMessage:
+    """One complete harmony message: a header and its content text."""
+
+    header: HarmonyHeader
+    content: str
