@@ -7,6 +7,7 @@ behaviour; the renderer turns them into prompt text and the parser produces them
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Final
 
@@ -21,6 +22,8 @@ __all__ = [
     "START",
     "HarmonyHeader",
     "HarmonyMessage",
+    "RESERVED_NAMESPACES",
+    "mcp_namespace",
 ]
 
 START: Final = "<|start|>"
@@ -56,3 +59,23 @@ class HarmonyMessage:
 
     header: HarmonyHeader
     content: str
+
+
+#: Namespaces the format itself uses; an MCP server label never renders as one of these.
+RESERVED_NAMESPACES: Final = frozenset({"functions", "python", "browser", "container", "assistant"})
+
+_NOT_NAME = re.compile(r"[^a-z0-9_]+")
+
+
+def mcp_namespace(server_label: str) -> str:
+    """The harmony namespace under which an MCP server's tools are rendered and recognised.
+
+    Lower-case ``[a-z0-9_]`` only (the model copies namespaces token by token, and odd characters
+    invite spelling drift); a label that would collide with a reserved namespace or start with a
+    digit gets an ``mcp_`` prefix. The renderer and the classifier both call this, so a rendered
+    namespace always maps back to its label.
+    """
+    name = _NOT_NAME.sub("_", server_label.lower()).strip("_") or "server"
+    if name in RESERVED_NAMESPACES or name[0].isdigit():
+        name = f"mcp_{name}"
+    return name
