@@ -1,0 +1,152 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from openai.types.responses import ResponseTextDeltaEvent
+
+from antiphon.exceptions import StreamLimitError
+from antiphon.wire.sse import DONE, SSEDecoder, SSEEncoder, SSEMessage
+
+
+def _delta(text: str, seq: int = 3) -> ResponseTextDeltaEvent:
+    return ResponseTextDeltaEvent.model_construct(
+        type="response.output_text.delta",
+        item_id="msg_1",
+        output_index=0,
+        content_index=0,
+        delta=text,
+        logprobs=[],
+        sequence_number=seq,
+    )
+
+
+def _decode_all(data: bytes, cuts: list[int]) -> list[SSEMessage]:
+    decoder = SSEDecoder()
+    messages: list[SSEMessage] = []
+    start = 0
+    for cut in [*sorted(cuts), len(data)]:
+        messages += decoder.feed(data[start:cut])
+        start = cut
+    return messages + decoder.finish()
+
+
+def test_encoder_writes_event_name_and_one_compact_data_line() -> None:
+    frame = SSEEncoder().encode(_delta("a\nb"))
+    head, data, blank, end = frame.split(b"\n")
+    assert head == b"event: response.output_text.delta"
+    assert (blank, end) == (b"", b"")
+    payload = json.loads(data.removeprefix(b"data: "))
+    assert payload["delta"] == "a\nb"
+    assert payload["sequence_number"] == 3
+
+
+def test_encoder_leaves_unset_fields_off_the_wire() -> None:
+    event = ResponseTextDeltaEvent.model_construct(type="response.output_text.delta", delta="x")
+    data = SSEEncoder().encode(event).split(b"\n")[1].removeprefix(b"data: ")
+    assert json.loads(data) == {"type": "response.output_text.delta", "delta": "x"}
+
+
+def test_keepalive_is_a_comment_the_decoder_ignores() -> None:
+    frame = SSEEncoder().keepalive("still\nworking")
+    assert frame == b": still working\n\n"
+    assert SSEDecoder().feed(frame) == []
+
+
+def test_encoded_stream_round_trips_through_the_decoder() -> None:
+    encoder = SSEEncoder()
+    stream = b"".join(encoder.encode(_delta(t, i)) for i, t in enumerate(["hé", "llo"]))
+    messages = SSEDecoder().feed(stream)
+    assert [m.event for m in messages] == ["response.output_text.delta"] * 2
+    assert [json.loads(m.data)["delta"] for m in messages] == ["hé", "llo"]
+
+
+def test_decoder_reads_an_openai_chat_stream_to_done() -> None:
+    body = b'data: {"id":"c1","choices":[]}\n\ndata: [DONE]\n\n'
+    assert [m.data for m in SSEDecoder().feed(body)] == ['{"id":"c1","choices":[]}', DONE]
+
+
+@pytest.mark.parametrize("newline", [b"\n", b"\r", b"\r\n"])
+def test_decoder_accepts_every_line_ending(newline: bytes) -> None:
+    body = newline.join([b"event: ping", b"data: one", b"data: two", b"", b""])
+    assert SSEDecoder().feed(body) == [SSEMessage("one\ntwo", "ping")]
+
+
+def test_decoder_handles_crlf_split_across_chunks() -> None:
+    decoder = SSEDecoder()
+    assert decoder.feed(b"data: a\r") == []
+    assert decoder.feed(b"\n\r") == [SSEMessage("a")]
+    assert decoder.feed(b"\ndata: b\r\n\r\n") == [SSEMessage("b")]
+
+
+def test_decoder_field_rules() -> None:
+    body = b"\xef\xbb\xbfid: 7\nretry: 1500\ndata\ndata:x\n:comment\nbogus: 1\n\n"
+    decoder = SSEDecoder()
+    assert decoder.feed(body) == [SSEMessage("\nx", "message", "7")]
+    assert decoder.retry_ms == 1500
+
+
+def test_bom_split_across_chunks_is_stripped() -> None:
+    decoder = SSEDecoder()
+    assert decoder.feed(b"\xef") == []
+    assert decoder.feed(b"\xbb\xbfdata: z\n\n") == [SSEMessage("z")]
+
+
+def test_last_event_id_persists_and_events_without_data_are_not_dispatched() -> None:
+    decoder = SSEDecoder()
+    assert decoder.feed(b"id: 4\nevent: x\n\ndata: a\n\n") == [SSEMessage("a", "message", "4")]
+
+
+def test_cut_stream_drops_the_partial_event_and_says_so() -> None:
+    decoder = SSEDecoder()
+    assert decoder.feed(b"data: whole\n\ndata: par") == [SSEMessage("whole")]
+    assert decoder.has_partial_event
+    assert decoder.finish() == []
+    assert not decoder.has_partial_event
+
+
+def test_line_longer_than_the_limit_is_a_typed_error_even_without_a_newline() -> None:
+    decoder = SSEDecoder(max_line_bytes=16)
+    with pytest.raises(StreamLimitError) as caught:
+        decoder.feed(b"data: " + b"x" * 20)
+    assert (caught.value.limit, caught.value.size) == (16, 26)
+
+
+def test_event_larger_than_the_limit_is_a_typed_error() -> None:
+    decoder = SSEDecoder(max_line_bytes=100, max_event_bytes=20)
+    decoder.feed(b"data: 0123456789\n")
+    with pytest.raises(StreamLimitError, match="SSE event"):
+        decoder.feed(b"data: 0123456789\n")
+    assert decoder.feed(b"data: ok\n\n") == [SSEMessage("ok")]
+
+
+def test_invalid_utf8_is_replaced_not_raised() -> None:
+    assert SSEDecoder().feed(b"data: \xff\n\n") == [SSEMessage("\ufffd")]
+
+
+_LINES = st.sampled_from(
+    [
+        b"data: alpha",
+        b"data:beta",
+        b"event: e",
+        b": note",
+        b"id: 9",
+        b"",
+        b"data: \xc3\xa9t\xc3\xa9",
+    ]
+)
+
+
+@given(
+    lines=st.lists(_LINES, max_size=30),
+    newline=st.sampled_from([b"\n", b"\r", b"\r\n"]),
+    cuts=st.lists(st.integers(min_value=0, max_value=400), max_size=12),
+)
+def test_every_chunking_decodes_to_the_same_messages(
+    lines: list[bytes], newline: bytes, cuts: list[int]
+) -> None:
+    data = newline.join([*lines, b"", b""])
+    cuts = [c for c in cuts if c <= len(data)]
+    assert _decode_all(data, cuts) == _decode_all(data, [])
