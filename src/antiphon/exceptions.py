@@ -9,6 +9,7 @@ Internal exception text never goes on the wire: servers map these to OpenAI-styl
 
     AntiphonError
     ├── ConfigurationError          bad settings or misuse of an API by the application
+    ├── InvalidRequestError         a client request antiphon will not run (``param``, ``code``)
     ├── ProtocolError               a protocol core was driven wrongly (a programming error)
     │   └── LedgerStateError        an illegal transition in the Responses event ledger
     ├── StreamError                 a byte stream could not be decoded
@@ -27,6 +28,7 @@ from __future__ import annotations
 __all__ = [
     "AntiphonError",
     "ConfigurationError",
+    "InvalidRequestError",
     "LedgerStateError",
     "ProtocolError",
     "RealtimeError",
@@ -47,6 +49,27 @@ class AntiphonError(Exception):
 
 class ConfigurationError(AntiphonError):
     """Invalid settings, or an API used in a way it does not support."""
+
+
+class InvalidRequestError(AntiphonError):
+    """A client request that is malformed or asks for something antiphon cannot honour.
+
+    The server answers it with a 4xx and an OpenAI-style error body naming ``param``.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        param: str | None = None,
+        code: str = "invalid_request",
+        status: int = 400,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.param = param
+        self.code = code
+        self.status = status
 
 
 class ProtocolError(AntiphonError):
