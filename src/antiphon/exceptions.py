@@ -14,13 +14,25 @@ Internal exception text never goes on the wire: servers map these to OpenAI-styl
     │   └── LedgerStateError        an illegal transition in the Responses event ledger
     ├── StreamError                 a byte stream could not be decoded
     │   └── StreamLimitError        a line or event is larger than the configured limit
+    ├── StoreError                  the response store failed (a database error, translated)
+    │   ├── ResponseNotFound        no stored response has that id (never stored, deleted, expired)
+    │   ├── ItemNotFound            a pagination cursor names no item of the response
+    │   ├── StoreLimitError         a size, event or chain-depth limit would be exceeded
+    │   └── StoreStateError         an illegal status transition of a stored response
+    ├── EngineError                 a model engine failed to produce a turn
+    │   ├── UpstreamConnectError    the upstream could not be reached (no response at all)
+    │   ├── UpstreamHTTPError       the upstream answered an error status (``status``)
+    │   ├── UpstreamProtocolError   the upstream stream was malformed or cut mid-way
+    │   ├── UpstreamTimeout         the upstream sent nothing for longer than the stall timeout
+    │   └── ScriptExhausted         the scripted engine has no turn left for a request
     └── RealtimeError               the realtime agents SDK
         ├── TransportError          malformed frame, invalid event, failed send (has ``context``)
         │   └── TransportClosed     the connection closed unexpectedly (``code``, ``reason``)
         ├── ServerError             the server sent an ``error`` event (``code``, ``event_id``)
         │   └── ResponseRequestRejected   a ``response.create`` was rejected and not retried
-        └── ToolExecutionError      a tool or handoff failed (``call_id``, ``tool_name``)
-            └── ToolTimeoutError    a tool ran past its timeout
+        ├── ToolExecutionError      a tool or handoff failed (``call_id``, ``tool_name``)
+        │   └── ToolTimeoutError    a tool ran past its timeout
+        └── GuardrailError          an output guardrail raised; reported, it did not trip
 """
 
 from __future__ import annotations
@@ -28,18 +40,30 @@ from __future__ import annotations
 __all__ = [
     "AntiphonError",
     "ConfigurationError",
+    "EngineError",
+    "GuardrailError",
     "InvalidRequestError",
+    "ItemNotFound",
     "LedgerStateError",
     "ProtocolError",
     "RealtimeError",
+    "ResponseNotFound",
     "ResponseRequestRejected",
+    "ScriptExhausted",
     "ServerError",
+    "StoreError",
+    "StoreLimitError",
+    "StoreStateError",
     "StreamError",
     "StreamLimitError",
     "ToolExecutionError",
     "ToolTimeoutError",
     "TransportClosed",
     "TransportError",
+    "UpstreamConnectError",
+    "UpstreamHTTPError",
+    "UpstreamProtocolError",
+    "UpstreamTimeout",
 ]
 
 
@@ -98,6 +122,74 @@ class StreamLimitError(StreamError):
         self.size = size
 
 
+class StoreError(AntiphonError):
+    """The response store failed; a database error is attached as the cause."""
+
+
+class ResponseNotFound(StoreError):
+    """No stored response has this id: it was never stored, was deleted, or has expired."""
+
+    def __init__(self, response_id: str, *, context: str = "") -> None:
+        where = f" ({context})" if context else ""
+        super().__init__(f"response {response_id!r} not found{where}")
+        self.response_id = response_id
+
+
+class ItemNotFound(StoreError):
+    """A pagination cursor names no item of the response."""
+
+    def __init__(self, item_id: str, *, response_id: str) -> None:
+        super().__init__(f"item {item_id!r} not found in response {response_id!r}")
+        self.item_id = item_id
+        self.response_id = response_id
+
+
+class StoreLimitError(StoreError):
+    """Storing this would exceed a configured limit; nothing was written."""
+
+    def __init__(self, what: str, *, limit: int, size: int) -> None:
+        super().__init__(f"{what} of {size} exceeds the limit of {limit}")
+        self.limit = limit
+        self.size = size
+
+
+class StoreStateError(StoreError):
+    """An illegal status transition of a stored response; names what was expected and found."""
+
+    def __init__(self, what: str, *, expected: str, actual: str) -> None:
+        super().__init__(f"{what}: expected {expected}, found {actual}")
+        self.expected = expected
+        self.actual = actual
+
+
+class EngineError(AntiphonError):
+    """A model engine could not produce a turn; the server reports it as an upstream failure."""
+
+
+class UpstreamConnectError(EngineError):
+    """The upstream could not be reached, or closed the connection before any response."""
+
+
+class UpstreamHTTPError(EngineError):
+    """The upstream answered with an error status before streaming anything."""
+
+    def __init__(self, message: str, *, status: int) -> None:
+        super().__init__(f"upstream status {status}: {message}")
+        self.status = status
+
+
+class UpstreamProtocolError(EngineError):
+    """The upstream stream was malformed (bad JSON, unexpected shape) or ended mid-turn."""
+
+
+class UpstreamTimeout(EngineError):
+    """The upstream sent nothing for longer than the configured stall timeout."""
+
+
+class ScriptExhausted(EngineError):
+    """The scripted engine has no turn left that matches the request."""
+
+
 class RealtimeError(AntiphonError):
     """Root of the realtime agents SDK's errors."""
 
@@ -145,3 +237,11 @@ class ToolExecutionError(RealtimeError):
 
 class ToolTimeoutError(ToolExecutionError):
     """A function tool ran past its timeout."""
+
+
+class GuardrailError(RealtimeError):
+    """An output guardrail raised instead of returning a result; it is reported, never a trip."""
+
+    def __init__(self, message: str, *, guardrail_name: str) -> None:
+        super().__init__(message)
+        self.guardrail_name = guardrail_name
