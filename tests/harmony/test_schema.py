@@ -365,3 +365,12 @@ def test_python_callers_odd_values_do_not_break_rendering() -> None:
         "allOf": [{"$ref": "#/nowhere"}, 5],
     }
     assert schema_to_typescript(schema) == "{\nx?: string, // default: ...\n}"
+
+
+def test_non_string_required_entries_are_ignored() -> None:
+    schema: dict[str, object] = {
+        "type": "object",
+        "properties": {"a": {"type": "string"}},
+        "required": [[], "a"],
+    }
+    assert "a: string" in function_signature("f", schema)

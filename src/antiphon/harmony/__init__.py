@@ -1,5 +1,80 @@
-"""The gpt-oss harmony format: prompt renderer, streaming parser, recipient classifier. No I/O."""
+"""The gpt-oss harmony format at the text level: renderer, streaming parser, classifier.
+
+No I/O and no tokenizer: special tokens travel as text, which the upstream inference server
+tokenizes (and returns as text with ``skip_special_tokens: false``).
+"""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from antiphon.harmony.classifier import (
+    Classification,
+    DeclaredTools,
+    McpServerTools,
+    MessageKind,
+    MessagePhase,
+    WebSearchAction,
+    classify,
+)
+from antiphon.harmony.messages import HarmonyHeader, HarmonyMessage, mcp_namespace
+from antiphon.harmony.parser import (
+    ContentDelta,
+    HarmonyEvent,
+    HarmonyStreamParser,
+    MessageEnd,
+    MessageStart,
+    ParsedMessage,
+    SkippedText,
+    assemble_messages,
+    parse_text,
+)
+from antiphon.harmony.renderer import (
+    BuiltinTool,
+    DeveloperConfig,
+    ForcedFunction,
+    FunctionSpec,
+    HarmonyRequest,
+    McpNamespace,
+    RawHarmony,
+    RenderedPrompt,
+    ResponseFormat,
+    SystemConfig,
+    render_message,
+    render_prompt,
+)
+from antiphon.harmony.schema import function_signature, schema_to_typescript
+
+__all__ = [
+    "BuiltinTool",
+    "Classification",
+    "ContentDelta",
+    "DeclaredTools",
+    "DeveloperConfig",
+    "ForcedFunction",
+    "FunctionSpec",
+    "HarmonyEvent",
+    "HarmonyHeader",
+    "HarmonyMessage",
+    "HarmonyRequest",
+    "HarmonyStreamParser",
+    "McpNamespace",
+    "McpServerTools",
+    "MessageEnd",
+    "MessageKind",
+    "MessagePhase",
+    "MessageStart",
+    "ParsedMessage",
+    "RawHarmony",
+    "RenderedPrompt",
+    "ResponseFormat",
+    "SkippedText",
+    "SystemConfig",
+    "WebSearchAction",
+    "assemble_messages",
+    "classify",
+    "function_signature",
+    "mcp_namespace",
+    "parse_text",
+    "render_message",
+    "render_prompt",
+    "schema_to_typescript",
+]

@@ -117,7 +117,8 @@ class _Renderer:
         # Top-level properties sit at column 0, as in the format gpt-oss was trained on.
         inner = indent if depth == 0 else indent + _INDENT
         lines = ["{", *_comment_lines(schema.get("description"), inner)]
-        required = set(as_list(schema.get("required")) or ())
+        # Only string entries name properties; anything else in a hand-written schema is noise.
+        required = {name for name in as_list(schema.get("required")) or () if isinstance(name, str)}
         for key, value in (as_map(schema.get("properties")) or {}).items():
             if self._budget <= 0:
                 break  # each property is a line of prompt: the node budget bounds them too
