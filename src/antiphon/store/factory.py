@@ -1,0 +1,71 @@
+"""``--store URL`` to a :class:`~antiphon.store.ResponseStore`.
+
+Accepted values:
+
+- none: a SQLite file under the user's data directory (:func:`default_store_path`);
+- ``memory``: the in-process store, nothing persisted;
+- a filesystem path, or ``sqlite:PATH`` / ``sqlite:///ABSOLUTE/PATH`` (URL rules: the three
+  slashes are an empty host followed by an absolute path);
+- ``postgresql://...``: recognised, refused with a :class:`~antiphon.ConfigurationError` until a
+  Postgres store exists.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import platformdirs
+
+from antiphon.exceptions import ConfigurationError
+from antiphon.store.base import ResponseStore, StoreLimits
+from antiphon.store.memory import MemoryStore
+from antiphon.store.sqlite import SqliteStore
+
+__all__ = ["default_store_path", "open_store"]
+
+_POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+
+
+def default_store_path() -> Path:
+    """Where the store lives when no ``--store`` is given."""
+    return platformdirs.user_data_path("antiphon") / "responses.sqlite3"
+
+
+async def open_store(
+    url: str | None = None,
+    limits: StoreLimits | None = None,
+    *,
+    clock: Callable[[], float] = time.time,
+) -> ResponseStore:
+    """Open the store ``url`` names (see the module docstring for the accepted forms)."""
+    if url is not None and url.strip() == "memory":
+        return MemoryStore(limits, clock=clock)
+    path = default_store_path() if url is None else sqlite_path(url)
+    return await SqliteStore.open(path, limits, clock=clock)
+
+
+def sqlite_path(url: str) -> Path:
+    """The file a SQLite store URL or path names; other schemes raise ConfigurationError."""
+    text = url.strip()
+    if not text:
+        raise ConfigurationError("--store is empty: pass a path, sqlite:///PATH or memory")
+    if text.lower().startswith(_POSTGRES_SCHEMES):
+        raise ConfigurationError(
+            "a Postgres store is not supported yet: use a SQLite path or `memory` for --store"
+        )
+    if text.lower().startswith("sqlite:"):
+        parts = urlsplit(text)
+        if parts.netloc or not parts.path:
+            raise ConfigurationError(
+                f"--store {url!r}: write sqlite:///ABSOLUTE/PATH or sqlite:RELATIVE/PATH"
+            )
+        return Path(unquote(parts.path)).expanduser()
+    if "://" in text:
+        scheme = text.split("://", 1)[0]
+        raise ConfigurationError(
+            f"--store {url!r}: unknown scheme {scheme!r}; use a path, sqlite:///PATH or memory"
+        )
+    return Path(text).expanduser()
