@@ -2,4 +2,26 @@
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from antiphon.wire._base import ItemHandle
+from antiphon.wire._builtin import CodeInterpreterHandle, WebSearchHandle
+from antiphon.wire._content import MessageHandle, ReasoningHandle
+from antiphon.wire._response import ResponseParams
+from antiphon.wire._tools import FunctionCallHandle, McpCallHandle, McpListToolsHandle
+from antiphon.wire.ids import IdFactory, SequentialIds, random_id
+from antiphon.wire.ledger import ResponseLedger
+
+__all__ = [
+    "CodeInterpreterHandle",
+    "FunctionCallHandle",
+    "IdFactory",
+    "ItemHandle",
+    "McpCallHandle",
+    "McpListToolsHandle",
+    "MessageHandle",
+    "ReasoningHandle",
+    "ResponseLedger",
+    "ResponseParams",
+    "SequentialIds",
+    "WebSearchHandle",
+    "random_id",
+]
