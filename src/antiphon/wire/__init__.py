@@ -9,8 +9,10 @@ from antiphon.wire._response import ResponseParams
 from antiphon.wire._tools import FunctionCallHandle, McpCallHandle, McpListToolsHandle
 from antiphon.wire.ids import IdFactory, SequentialIds, random_id
 from antiphon.wire.ledger import ResponseLedger
+from antiphon.wire.sse import DONE, SSEDecoder, SSEEncoder, SSEMessage
 
 __all__ = [
+    "DONE",
     "CodeInterpreterHandle",
     "FunctionCallHandle",
     "IdFactory",
@@ -21,6 +23,9 @@ __all__ = [
     "ReasoningHandle",
     "ResponseLedger",
     "ResponseParams",
+    "SSEDecoder",
+    "SSEEncoder",
+    "SSEMessage",
     "SequentialIds",
     "WebSearchHandle",
     "random_id",

@@ -1,0 +1,44 @@
+"""OpenAI-style error bodies, and the one place exceptions become HTTP answers.
+
+Clients (the official SDKs included) read ``{"error": {"message", "type", "param", "code"}}``.
+Only antiphon's own messages go on the wire: an unexpected exception is logged with its stack
+and answered with a generic 500, never with its text.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from antiphon.exceptions import InvalidRequestError
+
+__all__ = ["error_response", "handle_invalid_request", "handle_unexpected"]
+
+_log = logging.getLogger("antiphon.server")
+
+_TYPES = {400: "invalid_request_error", 401: "authentication_error", 404: "invalid_request_error"}
+
+
+def error_response(
+    status: int, message: str, *, param: str | None = None, code: str | None = None
+) -> JSONResponse:
+    """An OpenAI-shaped error answer."""
+    kind = _TYPES.get(status, "server_error" if status >= 500 else "invalid_request_error")
+    body = {"error": {"message": message, "type": kind, "param": param, "code": code}}
+    return JSONResponse(body, status_code=status)
+
+
+async def handle_invalid_request(request: Request, exc: Exception) -> Response:
+    """Starlette handler for :class:`InvalidRequestError`."""
+    assert isinstance(exc, InvalidRequestError)
+    return error_response(exc.status, exc.message, param=exc.param, code=exc.code)
+
+
+async def handle_unexpected(request: Request, exc: Exception) -> Response:
+    """Starlette handler of last resort: log the stack, say nothing internal."""
+    _log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return error_response(
+        500, "The server had an error processing the request.", code="server_error"
+    )

@@ -1,0 +1,129 @@
+"""What ``antiphon serve`` runs with: models and their upstreams, store, auth, limits.
+
+Settings come from three places, later ones winning: a TOML config file (``--config``), the
+``ANTIPHON_*`` environment variables, and command-line flags. This module only holds and checks
+them; :mod:`antiphon.cli` reads flags and the environment, the app factory consumes the result.
+
+A config file can declare several models, each with its own upstream::
+
+    [server]
+    host = "127.0.0.1"
+    port = 8000
+    store = "memory"            # or a path / sqlite:///path
+    api_key = "sk-local"        # clients must send Authorization: Bearer sk-local
+
+    [[models]]
+    name = "gpt-oss-20b"        # what clients put in "model"
+    upstream_url = "http://127.0.0.1:8001/v1"
+    upstream_api = "harmony"    # chat | harmony | scripted
+    upstream_model = "openai/gpt-oss-20b"
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Literal, cast
+
+from antiphon.exceptions import ConfigurationError
+
+__all__ = ["UPSTREAM_APIS", "ModelRoute", "ServerSettings", "load_config_file"]
+
+UpstreamApi = Literal["chat", "harmony", "scripted"]
+UPSTREAM_APIS: tuple[UpstreamApi, ...] = ("chat", "harmony", "scripted")
+
+
+@dataclass(frozen=True, slots=True)
+class ModelRoute:
+    """One client-facing model name and the engine that serves it."""
+
+    name: str
+    api: UpstreamApi
+    upstream_url: str | None = None
+    upstream_api_key: str | None = None
+    upstream_model: str | None = None
+    script: Path | None = None
+    connect_timeout: float = 10.0
+    stall_timeout: float = 120.0
+
+    def __post_init__(self) -> None:
+        if self.api not in UPSTREAM_APIS:
+            raise ConfigurationError(
+                f"model {self.name!r}: upstream_api must be one of {', '.join(UPSTREAM_APIS)}"
+            )
+        if self.api == "scripted" and self.script is None:
+            raise ConfigurationError(f"model {self.name!r}: the scripted engine needs a script")
+        if self.api != "scripted" and not self.upstream_url:
+            raise ConfigurationError(f"model {self.name!r}: pass --upstream-url for {self.api}")
+
+
+@dataclass(frozen=True, slots=True)
+class ServerSettings:
+    """Everything the server needs; immutable once built."""
+
+    models: tuple[ModelRoute, ...]
+    host: str = "127.0.0.1"
+    port: int = 8000
+    store: str | None = None  # None: a SQLite file under the user's data directory
+    api_key: str | None = None
+    keepalive_seconds: float = 15.0
+    retention_seconds: float = 30 * 24 * 3600.0
+    max_tool_loops: int = 16
+    extra: dict[str, object] = field(default_factory=dict[str, object])
+
+    def __post_init__(self) -> None:
+        if not self.models:
+            raise ConfigurationError(
+                "no model is configured: pass --upstream-url URL --model NAME (and "
+                "--upstream-api chat|harmony), or --config FILE; see `antiphon serve --help`"
+            )
+        names = [route.name for route in self.models]
+        if len(set(names)) != len(names):
+            raise ConfigurationError(f"model names must be unique, got {names}")
+
+    def route(self, name: str) -> ModelRoute | None:
+        """The route serving ``name``, if any."""
+        return next((route for route in self.models if route.name == name), None)
+
+    def with_port(self, port: int) -> ServerSettings:
+        """A copy bound to another port (the CLI resolves port 0 to a real one)."""
+        return replace(self, port=port)
+
+
+def load_config_file(path: Path) -> tuple[dict[str, object], list[ModelRoute]]:
+    """Read a TOML config file: the ``[server]`` table and the ``[[models]]`` routes."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigurationError(f"cannot read config file {path}: {exc}") from exc
+    server = data.get("server", {})
+    models = data.get("models", [])
+    if not isinstance(server, dict) or not isinstance(models, list):
+        raise ConfigurationError(f"{path}: expected a [server] table and [[models]] entries")
+    routes = [_route_from_table(entry, path) for entry in cast(list[object], models)]
+    return cast(dict[str, object], server), routes
+
+
+def _route_from_table(entry: object, path: Path) -> ModelRoute:
+    table = cast(dict[str, object], entry) if isinstance(entry, dict) else {}
+    if not isinstance(table.get("name"), str):
+        raise ConfigurationError(f"{path}: every [[models]] entry needs a name")
+    script = table.get("script")
+    try:
+        return ModelRoute(
+            name=str(table["name"]),
+            api=cast(UpstreamApi, table.get("upstream_api", "chat")),
+            upstream_url=_opt_str(table.get("upstream_url")),
+            upstream_api_key=_opt_str(table.get("upstream_api_key")),
+            upstream_model=_opt_str(table.get("upstream_model")),
+            script=(path.parent / str(script)) if script is not None else None,
+            connect_timeout=float(cast(float, table.get("connect_timeout", 10.0))),
+            stall_timeout=float(cast(float, table.get("stall_timeout", 120.0))),
+        )
+    except (TypeError, ValueError) as exc:
+        raise ConfigurationError(f"{path}: invalid model entry {table['name']!r}: {exc}") from exc
+
+
+def _opt_str(value: object) -> str | None:
+    return None if value is None else str(value)
