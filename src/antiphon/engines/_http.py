@@ -1,0 +1,145 @@
+"""The HTTP boundary shared by the upstream engines: one streaming POST, decoded as SSE JSON.
+
+Role: open a streaming request with httpx, turn every httpx failure into the typed
+:class:`~antiphon.EngineError` subclasses (this module is the one place they are translated),
+and yield the JSON object of each ``data:`` message until ``data: [DONE]``. Boundary: it knows
+nothing of chat or completion chunk shapes. Closing the generator closes the response, which
+closes the connection (an unfinished HTTP/1.1 body cannot be reused), so the upstream sees the
+disconnect and can stop generating.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncGenerator, Mapping
+from dataclasses import dataclass, field
+from typing import Final, cast
+
+import httpx
+
+from antiphon.exceptions import (
+    StreamLimitError,
+    UpstreamConnectError,
+    UpstreamHTTPError,
+    UpstreamProtocolError,
+    UpstreamTimeout,
+)
+from antiphon.wire.sse import DONE, SSEDecoder
+
+__all__ = ["JSONObject", "UpstreamConfig", "as_int", "as_list", "as_object", "as_str"]
+
+#: A decoded JSON object. Upstream chunks are read leniently through the helpers below, because
+#: real servers deviate from the official chunk models (missing ``index``, extra reasoning keys).
+JSONObject = dict[str, object]
+
+_ERROR_BODY_LIMIT: Final = 4096  # bytes of an error response kept for the message
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamConfig:
+    """Where an upstream is and how long to wait for it.
+
+    ``base_url`` ends before the endpoint (``http://127.0.0.1:8000/v1``). ``stall_timeout`` bounds
+    every wait for bytes (headers or the next chunk): a stream silent for longer raises
+    :class:`~antiphon.UpstreamTimeout`. ``headers`` are added to every request.
+    """
+
+    base_url: str
+    api_key: str | None = None
+    connect_timeout: float = 10.0
+    stall_timeout: float = 60.0
+    headers: Mapping[str, str] = field(default_factory=dict[str, str])
+    max_event_bytes: int = 4 << 20
+
+    def make_client(self) -> httpx.AsyncClient:
+        """An httpx client with these timeouts and headers (the engine owns and closes it)."""
+        headers = dict(self.headers)
+        if self.api_key:
+            headers["Authorization"] = f"Bearer {self.api_key}"
+        timeout = httpx.Timeout(self.stall_timeout, connect=self.connect_timeout)
+        return httpx.AsyncClient(
+            base_url=self.base_url.rstrip("/") + "/", headers=headers, timeout=timeout
+        )
+
+
+async def post_sse(
+    client: httpx.AsyncClient, path: str, body: Mapping[str, object], *, max_event_bytes: int
+) -> AsyncGenerator[JSONObject, None]:
+    """POST ``body`` to ``path`` and yield each SSE ``data:`` JSON object until ``[DONE]``.
+
+    A body that ends cleanly without ``[DONE]`` just ends (some servers omit it): the caller
+    decides from what it saw whether the turn was complete. A body cut inside an event raises
+    :class:`~antiphon.UpstreamProtocolError`.
+    """
+    decoder = SSEDecoder(max_event_bytes=max_event_bytes)
+    try:
+        async with client.stream("POST", path, json=body) as response:
+            if response.status_code >= 400:
+                raise UpstreamHTTPError(await _error_text(response), status=response.status_code)
+            async for chunk in response.aiter_bytes():
+                for message in decoder.feed(chunk):
+                    if message.data == DONE:
+                        return
+                    yield _decode(message.data)
+            if decoder.has_partial_event:
+                raise UpstreamProtocolError("the upstream stream ended inside an event")
+    except httpx.TimeoutException as exc:
+        if isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout):
+            raise UpstreamConnectError(f"connecting to the upstream timed out: {exc}") from exc
+        raise UpstreamTimeout(f"the upstream sent nothing for too long: {exc}") from exc
+    except httpx.ConnectError as exc:
+        raise UpstreamConnectError(f"cannot connect to the upstream: {exc}") from exc
+    except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
+        raise UpstreamProtocolError(f"the upstream stream broke: {exc}") from exc
+    except StreamLimitError as exc:
+        raise UpstreamProtocolError(f"the upstream sent an oversized event: {exc}") from exc
+    except httpx.HTTPError as exc:
+        raise UpstreamConnectError(f"upstream request failed: {exc}") from exc
+
+
+async def _error_text(response: httpx.Response) -> str:
+    """The upstream's error message, bounded: its ``error.message`` when it sent JSON."""
+    data = bytearray()
+    async for chunk in response.aiter_bytes():
+        data += chunk
+        if len(data) >= _ERROR_BODY_LIMIT:
+            break
+    text = data[:_ERROR_BODY_LIMIT].decode("utf-8", errors="replace")
+    try:
+        error = (as_object(json.loads(text)) or {}).get("error")
+    except ValueError:
+        return text.strip() or response.reason_phrase
+    message = as_str((as_object(error) or {}).get("message")) or as_str(error)
+    return message or text.strip() or response.reason_phrase
+
+
+def _decode(data: str) -> JSONObject:
+    try:
+        value = json.loads(data)
+    except ValueError as exc:
+        raise UpstreamProtocolError(f"the upstream sent a chunk that is not JSON: {exc}") from exc
+    obj = as_object(value)
+    if obj is None:
+        raise UpstreamProtocolError("the upstream sent a chunk that is not a JSON object")
+    return obj
+
+
+def as_object(value: object) -> JSONObject | None:
+    """``value`` as a JSON object, or ``None``."""
+    # JSON boundary: decoded objects always have str keys, which isinstance cannot express.
+    return cast(JSONObject, value) if isinstance(value, dict) else None
+
+
+def as_list(value: object) -> list[object]:
+    """``value`` as a JSON array; anything else is an empty list."""
+    return cast(list[object], value) if isinstance(value, list) else []
+
+
+def as_str(value: object) -> str | None:
+    """``value`` when it is a string, else ``None``."""
+    return value if isinstance(value, str) else None
+
+
+def as_int(value: object) -> int | None:
+    """``value`` when it is an integer (not a bool), else ``None``."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None

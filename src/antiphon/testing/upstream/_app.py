@@ -1,0 +1,203 @@
+"""The stand-in upstream as a Starlette app: scripted SSE streams with fault injection.
+
+Role: serve ``POST /v1/chat/completions`` and ``POST /v1/completions`` the way OpenAI-compatible
+servers do (``text/event-stream``, ``data: {...}`` frames, a final ``data: [DONE]``), replaying
+turns that tests register per model name through the control endpoints under ``/_control``:
+
+* ``POST /_control/scripts/{model}`` ``{"turns": [turn, ...]}`` appends turns; each upstream
+  request for that model plays the next one (none left: a 404 like vLLM's unknown model).
+* ``GET /_control/requests/{model}`` lists the requests received (path, body, outcome).
+* ``GET /_control/requests/{model}/{index}/ended`` waits until that request's stream has ended
+  and returns its outcome: ``completed``, ``cut``, ``disconnected`` (the client went away) or
+  ``status`` (an error status was answered).
+* ``POST /_control/release/{model}`` releases the model's stalled streams.
+
+A turn is ``{"frames": [...], "status": int, "error": str, "cut_after": n, "stall_after": n,
+"done": bool}``: JSON-object frames go out as ``data:`` lines, string frames verbatim (malformed
+input); ``status`` answers an error before any byte; ``cut_after`` closes the connection after
+``n`` frames; ``stall_after`` goes silent after ``n`` frames until released or disconnected.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Final
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
+
+from antiphon.engines._http import JSONObject, as_int, as_list, as_object, as_str
+
+__all__ = ["CUT_LOG_MESSAGE", "build_app"]
+
+#: What uvicorn logs when a stream is cut on purpose (the entry point filters it out).
+CUT_LOG_MESSAGE: Final = "ASGI callable returned without completing response."
+_MAX_RECORDS: Final = 1000  # per model: a stand-in serves one test module, not a fleet
+_WAIT_LIMIT: Final = 30.0  # seconds a control long-poll may wait
+
+
+@dataclass(slots=True)
+class _Record:
+    path: str
+    body: object
+    outcome: str = "streaming"
+    ended: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def end(self, outcome: str) -> None:
+        self.outcome = outcome
+        self.ended.set()
+
+
+@dataclass(slots=True)
+class _Model:
+    turns: deque[JSONObject] = field(default_factory=deque[JSONObject])
+    records: list[_Record] = field(default_factory=list[_Record])
+    release: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class _ScriptedStream(Response):
+    """Plays one turn's frames, watching for the client's disconnect while it does."""
+
+    def __init__(self, turn: JSONObject, record: _Record, release: asyncio.Event) -> None:
+        super().__init__(media_type="text/event-stream")
+        self._turn = turn
+        self._record = record
+        self._release = release
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        outcome = "disconnected"
+        try:
+            async with asyncio.TaskGroup() as group:
+                player = group.create_task(self._play(send))
+                gone = group.create_task(_wait_disconnect(receive))
+                await asyncio.wait({player, gone}, return_when=asyncio.FIRST_COMPLETED)
+                if player.done():
+                    outcome = player.result()
+                player.cancel()
+                gone.cancel()
+        finally:
+            self._record.end(outcome)
+        # Returning without the final body frame makes the server drop the connection: a cut.
+
+    async def _play(self, send: Send) -> str:
+        frames = as_list(self._turn.get("frames"))
+        cut_after = as_int(self._turn.get("cut_after"))
+        stall_after = as_int(self._turn.get("stall_after"))
+        for index in range(len(frames) + 1):
+            if index == stall_after:
+                await self._release.wait()
+            if index == cut_after:
+                return "cut"
+            if index < len(frames):
+                await send(
+                    {"type": "http.response.body", "body": _frame(frames[index]), "more_body": True}
+                )
+        if self._turn.get("done", True):
+            await send(
+                {"type": "http.response.body", "body": b"data: [DONE]\n\n", "more_body": True}
+            )
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+        return "completed"
+
+
+async def _wait_disconnect(receive: Receive) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
+def _frame(frame: object) -> bytes:
+    if isinstance(frame, str):
+        return frame.encode()
+    return f"data: {json.dumps(frame, separators=(',', ':'))}\n\n".encode()
+
+
+def _error(message: str, status: int, kind: str = "BadRequestError") -> JSONResponse:
+    return JSONResponse({"error": {"message": message, "type": kind, "code": status}}, status)
+
+
+def build_app() -> Starlette:
+    """A fresh stand-in upstream app with its own scripts and records."""
+    models: dict[str, _Model] = {}
+
+    def model_of(name: str) -> _Model:
+        return models.setdefault(name, _Model())
+
+    async def serve(request: Request) -> Response:
+        try:
+            body = as_object(json.loads(await request.body()))
+        except ValueError:
+            body = None
+        required = "messages" if request.url.path.endswith("chat/completions") else "prompt"
+        if body is None or not as_str(body.get("model")) or required not in body:
+            return _error(f"the body must be a JSON object with model and {required}", 400)
+        if body.get("stream") is not True:
+            return _error("the stand-in only streams: send stream=true", 400)
+        state = model_of(as_str(body["model"]) or "")
+        record = _Record(request.url.path, body)
+        if len(state.records) < _MAX_RECORDS:
+            state.records.append(record)
+        if not state.turns:
+            record.end("status")
+            return _error(f"The model `{body['model']}` does not exist.", 404, "NotFoundError")
+        turn = state.turns.popleft()
+        if (status := as_int(turn.get("status"))) is not None:
+            record.end("status")
+            return _error(as_str(turn.get("error")) or "scripted failure", status, "ServerError")
+        return _ScriptedStream(turn, record, state.release)
+
+    async def add_script(request: Request) -> Response:
+        payload = as_object(json.loads(await request.body())) or {}
+        turns = [as_object(turn) for turn in as_list(payload.get("turns"))]
+        if any(turn is None for turn in turns):
+            return _error("turns must be JSON objects", 400)
+        state = model_of(request.path_params["model"])
+        state.turns.extend(turn for turn in turns if turn is not None)
+        state.release = asyncio.Event()
+        return JSONResponse({"queued": len(state.turns)})
+
+    async def list_requests(request: Request) -> Response:
+        records = model_of(request.path_params["model"]).records
+        return JSONResponse(
+            [{"path": r.path, "body": r.body, "outcome": r.outcome} for r in records]
+        )
+
+    async def wait_ended(request: Request) -> Response:
+        records = model_of(request.path_params["model"]).records
+        index = int(request.path_params["index"])
+        if not -len(records) <= index < len(records):
+            return _error(f"no request {index}", 404, "NotFoundError")
+        record = records[index]
+        try:
+            async with asyncio.timeout(_WAIT_LIMIT):
+                await record.ended.wait()
+        except TimeoutError:
+            return _error("the stream is still running", 408, "Timeout")
+        return JSONResponse({"outcome": record.outcome})
+
+    async def release(request: Request) -> Response:
+        model_of(request.path_params["model"]).release.set()
+        return JSONResponse({"released": True})
+
+    async def list_models(request: Request) -> Response:
+        data = [{"id": name, "object": "model", "owned_by": "antiphon"} for name in models]
+        return JSONResponse({"object": "list", "data": data})
+
+    return Starlette(
+        routes=[
+            Route("/v1/chat/completions", serve, methods=["POST"]),
+            Route("/v1/completions", serve, methods=["POST"]),
+            Route("/v1/models", list_models, methods=["GET"]),
+            Route("/_control/scripts/{model:path}", add_script, methods=["POST"]),
+            Route("/_control/requests/{model:path}/{index:int}/ended", wait_ended, methods=["GET"]),
+            Route("/_control/requests/{model:path}", list_requests, methods=["GET"]),
+            Route("/_control/release/{model:path}", release, methods=["POST"]),
+        ]
+    )
