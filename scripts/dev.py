@@ -54,8 +54,6 @@ def test(extra: list[str]) -> None:
 def demo(extra: list[str]) -> None:
     """Run the offline demo: antiphon serve + the official client, shown live."""
     _ensure_env()
-    if not (BIN / "antiphon").exists():
-        sys.exit("antiphon demo is not available yet: it arrives with the Responses server.")
     _run(BIN / "antiphon", "demo", *extra)
 
 

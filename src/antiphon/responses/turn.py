@@ -56,7 +56,11 @@ class _UnknownCall:
 
 
 class TurnLoop:
-    """Runs the upstream turns of one response into ``ledger``; iterate it for event batches."""
+    """Runs the upstream turns of one response into ``ledger``; iterate it for event batches.
+
+    The ledger must be started (or enqueued) already: the service records the response in the
+    store before the first upstream byte.
+    """
 
     def __init__(
         self,
@@ -78,7 +82,8 @@ class TurnLoop:
     async def events(self) -> AsyncIterator[list[ResponseStreamEvent]]:
         """Event batches in stream order, ending with the terminal event's batch."""
         ledger = self._ledger
-        ledger.start()
+        if ledger.status == "queued":  # a background run starts when its task does
+            ledger.start()
         yield ledger.drain()
         try:
             async for batch in self._turns():

@@ -1,0 +1,1 @@
+"""The offline demo: a scripted gpt-oss turn served by antiphon, watched live."""

@@ -1,0 +1,147 @@
+"""``antiphon demo``: antiphon serve + the official openai client + a live view, offline.
+
+It starts ``antiphon serve`` as a child process on loopback with the scripted engine playing a
+gpt-oss-style turn (reasoning, a preamble, a function call), answers the call with a local
+function, streams the model's final answer through ``client.responses.create(stream=True)``
+with ``previous_response_id``, and shows every event as it arrives. Exit status 0 means every
+step worked; the server is stopped in any case.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+from collections.abc import Generator
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+
+from openai import OpenAI
+from openai.types.responses import (
+    FunctionToolParam,
+    Response,
+    ResponseFunctionToolCall,
+    ResponseInputParam,
+)
+from rich.console import Console
+
+from antiphon.demo.view import StreamView
+from antiphon.server.run import READY_PREFIX
+
+__all__ = ["run_demo"]
+
+_MODEL = "gpt-oss-demo"
+_TOOLS: list[FunctionToolParam] = [
+    {
+        "type": "function",
+        "name": "get_weather",
+        "description": "Current weather for a city.",
+        "parameters": {
+            "type": "object",
+            "properties": {"city": {"type": "string"}},
+            "required": ["city"],
+        },
+        "strict": False,
+    }
+]
+
+
+def get_weather(city: str) -> str:
+    """The demo's function tool, run by the client as an application would."""
+    return json.dumps({"city": city, "temperature_c": 18, "sky": "sunny"})
+
+
+def run_demo(console: Console | None = None) -> int:
+    """Run the demo; the exit status."""
+    console = console or Console()
+    script = resources.files("antiphon.demo").joinpath("weather.json")
+    with resources.as_file(script) as path, _server(path) as base_url:
+        console.print(f"[bold]antiphon serve[/] is up at {base_url} (scripted gpt-oss engine)\n")
+        client = OpenAI(base_url=f"{base_url}/v1", api_key="demo", max_retries=0)
+        first = _stream(client, console, "1. the user asks", input="What's the weather in Paris?")
+        calls = [item for item in first.output if isinstance(item, ResponseFunctionToolCall)]
+        if len(calls) != 1:
+            console.print("[red]expected one function call[/]")
+            return 1
+        call = calls[0]
+        result = get_weather(**json.loads(call.arguments))
+        console.print(f"\n[bold]client[/] runs {call.name}({call.arguments}) -> {result}\n")
+        second = _stream(
+            client,
+            console,
+            "2. the client answers the call",
+            previous_response_id=first.id,
+            input=[{"type": "function_call_output", "call_id": call.call_id, "output": result}],
+        )
+        stored = client.responses.retrieve(second.id)
+        if second.status != "completed" or stored.output_text != second.output_text:
+            console.print("[red]the stored response differs from the streamed one[/]")
+            return 1
+        console.print(f"\n[bold green]final answer:[/] {second.output_text}")
+        return 0
+
+
+def _stream(
+    client: OpenAI,
+    console: Console,
+    title: str,
+    *,
+    input: str | ResponseInputParam,
+    previous_response_id: str | None = None,
+) -> Response:
+    view = StreamView(title)
+    final: Response | None = None
+    with view.live(console):
+        stream = client.responses.create(
+            model=_MODEL,
+            tools=_TOOLS,
+            input=input,
+            previous_response_id=previous_response_id,
+            stream=True,
+        )
+        for event in stream:
+            view.add(event)
+            if event.type == "response.completed":
+                final = event.response
+    if final is None:
+        raise SystemExit("the stream ended without response.completed")
+    return final
+
+
+@contextmanager
+def _server(script: Path) -> Generator[str]:
+    command = [
+        sys.executable, "-m", "antiphon", "serve", "--port", "0", "--store", "memory",
+        "--upstream-api", "scripted", "--script", str(script), "--model", _MODEL,
+    ]  # fmt: skip
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    try:
+        yield _wait_ready(process)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _wait_ready(process: subprocess.Popen[str], timeout: float = 30.0) -> str:
+    assert process.stdout is not None
+    found: list[str] = []
+    done = threading.Event()
+
+    def read() -> None:  # readline blocks; a thread lets us bound the wait
+        assert process.stdout is not None
+        for line in process.stdout:
+            if line.startswith(READY_PREFIX):
+                found.append(line[len(READY_PREFIX) :].strip())
+                break
+        done.set()
+
+    threading.Thread(target=read, daemon=True).start()
+    if not done.wait(timeout) or not found:
+        raise SystemExit("antiphon serve did not start; see its output above")
+    return found[0]

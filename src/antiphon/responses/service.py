@@ -1,0 +1,258 @@
+"""The Responses service: create, read, follow, cancel and delete responses.
+
+It sits between the HTTP routes and the cores. A create request is checked against the stored
+conversation, turned into an engine request and a ledger, and started as a :class:`LiveRun` task
+in the service's own task group (so runs outlive the HTTP request that started them when they
+are ``background``, and every task still has an owner). Live runs are found in memory; finished
+ones in the store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import json
+import time
+from collections.abc import AsyncIterator, Callable, Mapping
+from types import TracebackType
+
+from antiphon.engines.base import Engine
+from antiphon.exceptions import InvalidRequestError, ResponseNotFound, StoreStateError
+from antiphon.responses.history import declared_tools, engine_request, normalize_input
+from antiphon.responses.request import CreateResponseBody
+from antiphon.responses.run import LiveRun, RunStorage
+from antiphon.responses.turn import TurnLoop
+from antiphon.server.settings import ServerSettings
+from antiphon.store.base import (
+    ConversationSegment,
+    ItemPage,
+    ItemQuery,
+    ResponseStore,
+    StoredResponse,
+)
+from antiphon.wire._response import ResponseParams
+from antiphon.wire.ids import IdFactory, random_id
+from antiphon.wire.ledger import ResponseLedger
+
+__all__ = ["ResponsesService"]
+
+
+class ResponsesService:
+    """Owns the live runs; use as ``async with ResponsesService(...) as service``."""
+
+    def __init__(
+        self,
+        settings: ServerSettings,
+        engines: Mapping[str, Engine],
+        store: ResponseStore,
+        *,
+        ids: IdFactory = random_id,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._settings = settings
+        self._engines = engines
+        self._store = store
+        self._ids = ids
+        self._clock = clock
+        self._runs: dict[str, LiveRun] = {}
+        self._group = asyncio.TaskGroup()
+
+    async def __aenter__(self) -> ResponsesService:
+        await self._group.__aenter__()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        for run in list(self._runs.values()):
+            run.cancel()
+        await self._group.__aexit__(exc_type, exc, tb)
+
+    # -- create ------------------------------------------------------------------------------
+
+    async def create(self, body: CreateResponseBody) -> LiveRun:
+        """Start a response; raises :class:`InvalidRequestError` for what cannot run."""
+        route = self._settings.route(body.model)
+        if route is None:
+            raise InvalidRequestError(
+                f"The model '{body.model}' does not exist.",
+                param="model",
+                code="model_not_found",
+                status=404,
+            )
+        chain = await self._chain(body.previous_response_id)
+        new_input = normalize_input(body, self._ids)
+        request = engine_request(
+            body,
+            chain,
+            new_input,
+            upstream_model=route.upstream_model or route.name,
+            today=datetime.datetime.fromtimestamp(self._clock(), datetime.UTC).date(),
+        )
+        ledger = ResponseLedger(_params(body), ids=self._ids, clock=self._clock)
+        if body.background:
+            ledger.enqueue()
+        else:
+            ledger.start()
+        loop = TurnLoop(
+            ledger,
+            self._engines[route.name],
+            request,
+            declared_tools(body),
+            max_turns=self._settings.max_tool_loops,
+        )
+        storage = RunStorage(
+            store=self._store if body.store else None,
+            input_items=new_input,
+            previous_response_id=body.previous_response_id,
+            background=body.background,
+        )
+        run = LiveRun(ledger, loop, storage)
+        if body.store:
+            self._runs[run.id] = run
+        run.task = self._group.create_task(self._execute(run), name=f"response {run.id}")
+        return run
+
+    async def _execute(self, run: LiveRun) -> None:
+        try:
+            await run.execute()
+        finally:
+            self._runs.pop(run.id, None)
+
+    async def _chain(self, previous: str | None) -> tuple[ConversationSegment, ...]:
+        if previous is None:
+            return ()
+        live = self._runs.get(previous)
+        if live is not None and not live.finished.is_set():
+            raise InvalidRequestError(
+                f"Previous response '{previous}' is still in progress.",
+                param="previous_response_id",
+            )
+        try:
+            return await self._store.chain(previous)
+        except ResponseNotFound as exc:
+            raise InvalidRequestError(
+                f"Previous response with id '{previous}' not found.",
+                param="previous_response_id",
+                code="previous_response_not_found",
+                status=404,
+            ) from exc
+        except StoreStateError as exc:
+            raise InvalidRequestError(
+                f"Previous response '{previous}' cannot be continued: {exc}",
+                param="previous_response_id",
+            ) from exc
+
+    # -- read ---------------------------------------------------------------------------------
+
+    async def get(self, response_id: str) -> str:
+        """The response's current JSON (live runs: their snapshot)."""
+        live = self._runs.get(response_id)
+        if live is not None:
+            return live.final_response().model_dump_json(exclude_unset=True)
+        return (await self._stored(response_id)).response_json
+
+    async def follow(
+        self, response_id: str, starting_after: int, *, keepalive: float | None = None
+    ) -> AsyncIterator[tuple[str, str] | None]:
+        """Replay (and, while it runs, follow) a stored response's events; ``None``: idle."""
+        live = self._runs.get(response_id)
+        if live is not None:
+            async for event in live.follow(starting_after, keepalive=keepalive):
+                yield event
+            return
+        await self._stored(response_id)
+        after = starting_after
+        while True:
+            replay = await self._store.events(response_id, starting_after=after)
+            if not replay.gapless:
+                raise InvalidRequestError(
+                    f"{replay.dropped} events after {after} are no longer stored.",
+                    param="starting_after",
+                )
+            for event in replay.events:
+                yield _event_type(event.data), event.data
+            if not replay.events:
+                return
+            after = replay.events[-1].sequence_number
+
+    async def input_items(self, response_id: str, query: ItemQuery) -> ItemPage:
+        """A page of the response's input items."""
+        await self._stored(response_id)
+        return await self._store.input_items(response_id, query)
+
+    # -- change -------------------------------------------------------------------------------
+
+    async def cancel(self, response_id: str) -> str:
+        """Cancel a background response; its JSON afterwards."""
+        live = self._runs.get(response_id)
+        if live is None:
+            stored = await self._stored(response_id)
+            if not stored.background:
+                raise InvalidRequestError("Cannot cancel a synchronous response.", param=None)
+            return stored.response_json
+        if not live.background:
+            raise InvalidRequestError("Cannot cancel a synchronous response.", param=None)
+        live.cancel()
+        await live.finished.wait()
+        return live.final_response().model_dump_json(exclude_unset=True)
+
+    async def delete(self, response_id: str) -> None:
+        """Delete a response (a live one is cancelled first)."""
+        live = self._runs.get(response_id)
+        if live is not None:
+            live.cancel()
+            await live.finished.wait()
+        if not await self._store.delete(response_id):
+            raise _not_found(response_id)
+
+    async def _stored(self, response_id: str) -> StoredResponse:
+        try:
+            return await self._store.get(response_id)
+        except ResponseNotFound as exc:
+            raise _not_found(response_id) from exc
+
+
+def _not_found(response_id: str) -> InvalidRequestError:
+    return InvalidRequestError(
+        f"Response with id '{response_id}' not found.", param=None, code="not_found", status=404
+    )
+
+
+def _event_type(data: str) -> str:
+    # Replays are rare next to live streams: decoding the JSON again is simpler than storing
+    # the type twice.
+    return str(json.loads(data)["type"])
+
+
+def _params(body: CreateResponseBody) -> ResponseParams:
+    params: ResponseParams = {
+        "model": body.model,
+        "instructions": body.instructions,
+        "tools": body.tools,
+        "tool_choice": body.tool_choice,
+        "parallel_tool_calls": body.parallel_tool_calls,
+        "max_output_tokens": body.max_output_tokens,
+        "max_tool_calls": body.max_tool_calls,
+        "metadata": body.metadata or {},
+        "previous_response_id": body.previous_response_id,
+        "reasoning": body.reasoning,
+        "text": body.text,
+        "user": body.user,
+        "safety_identifier": body.safety_identifier,
+        "prompt_cache_key": body.prompt_cache_key,
+        "background": body.background,
+        "store": body.store,
+    }
+    if body.temperature is not None:
+        params["temperature"] = body.temperature
+    if body.top_p is not None:
+        params["top_p"] = body.top_p
+    if body.truncation is not None:
+        params["truncation"] = body.truncation
+    if body.service_tier is not None:
+        params["service_tier"] = body.service_tier
+    return params

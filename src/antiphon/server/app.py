@@ -1,0 +1,95 @@
+"""The ASGI application of ``antiphon serve``.
+
+:func:`create_app` wires the parts: the store and one engine per model are opened in the
+lifespan, the :class:`~antiphon.responses.service.ResponsesService` owns every run, routes only
+translate HTTP. Every error leaves as an OpenAI-style body (see :mod:`antiphon.server.errors`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import AsyncGenerator
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Route
+
+from antiphon import __version__
+from antiphon.exceptions import InvalidRequestError
+from antiphon.responses.service import ResponsesService
+from antiphon.server import routes
+from antiphon.server.auth import BearerAuth
+from antiphon.server.engines import build_engine
+from antiphon.server.errors import error_response, handle_invalid_request, handle_unexpected
+from antiphon.server.openapi import openapi_document, render_docs
+from antiphon.server.settings import ServerSettings
+from antiphon.store.base import StoreLimits
+from antiphon.store.factory import open_store
+
+__all__ = ["create_app"]
+
+
+def create_app(settings: ServerSettings) -> Starlette:
+    """The Starlette app serving ``settings``."""
+    started = int(time.time())
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncGenerator[None]:
+        store = await open_store(
+            settings.store, StoreLimits(retention_seconds=settings.retention_seconds)
+        )
+        engines = {route.name: build_engine(route) for route in settings.models}
+        try:
+            async with ResponsesService(settings, engines, store) as service:
+                app.state.service = service
+                yield
+        finally:
+            for engine in engines.values():
+                await engine.aclose()
+            await store.close()
+
+    async def models(request: Request) -> Response:
+        data = [
+            {"id": route.name, "object": "model", "created": started, "owned_by": "antiphon"}
+            for route in settings.models
+        ]
+        return JSONResponse({"object": "list", "data": data})
+
+    async def health(request: Request) -> Response:
+        return JSONResponse({"status": "ok", "version": __version__})
+
+    async def openapi(request: Request) -> Response:
+        return JSONResponse(openapi_document())
+
+    async def docs(request: Request) -> Response:
+        return HTMLResponse(render_docs())
+
+    async def not_found(request: Request, exc: Exception) -> Response:
+        return error_response(404, f"Unknown path {request.url.path}.", code="not_found")
+
+    middleware = [Middleware(BearerAuth, api_key=settings.api_key)] if settings.api_key else []
+    app = Starlette(
+        routes=[
+            Route("/v1/responses", routes.create, methods=["POST"]),
+            Route("/v1/responses/{response_id}", routes.retrieve, methods=["GET"]),
+            Route("/v1/responses/{response_id}", routes.delete, methods=["DELETE"]),
+            Route("/v1/responses/{response_id}/cancel", routes.cancel, methods=["POST"]),
+            Route("/v1/responses/{response_id}/input_items", routes.input_items, methods=["GET"]),
+            Route("/v1/models", models, methods=["GET"]),
+            Route("/health", health, methods=["GET"]),
+            Route("/openapi.json", openapi, methods=["GET"]),
+            Route("/docs", docs, methods=["GET"]),
+        ],
+        middleware=middleware,
+        exception_handlers={
+            InvalidRequestError: handle_invalid_request,
+            404: not_found,
+            Exception: handle_unexpected,
+        },
+        lifespan=lifespan,
+    )
+    app.state.keepalive = settings.keepalive_seconds
+    return app

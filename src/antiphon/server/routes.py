@@ -1,0 +1,147 @@
+"""The HTTP routes of the Responses API: parse, call the service, answer or stream.
+
+No protocol logic lives here: bodies are checked by :mod:`antiphon.responses.request`, runs are
+driven by :class:`~antiphon.responses.service.ResponsesService`, events are encoded by
+:mod:`antiphon.server.streaming`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+
+from antiphon.exceptions import (
+    InvalidRequestError,
+    UpstreamConnectError,
+    UpstreamHTTPError,
+    UpstreamTimeout,
+)
+from antiphon.responses.request import parse_create_body
+from antiphon.responses.run import LiveRun
+from antiphon.responses.service import ResponsesService
+from antiphon.server.errors import error_response
+from antiphon.server.streaming import sse_body
+from antiphon.store.base import ItemQuery
+
+__all__ = ["cancel", "create", "delete", "input_items", "retrieve"]
+
+_SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+_BEFORE_FIRST_BYTE = (UpstreamConnectError, UpstreamHTTPError, UpstreamTimeout)
+
+
+def _service(request: Request) -> ResponsesService:
+    service: ResponsesService = request.app.state.service
+    return service
+
+
+def _json(text: str, status: int = 200) -> Response:
+    return Response(text, status_code=status, media_type="application/json")
+
+
+async def create(request: Request) -> Response:
+    """``POST /v1/responses``."""
+    try:
+        raw: object = json.loads(await request.body())
+    except ValueError as exc:
+        raise InvalidRequestError(
+            "We could not parse the JSON body of your request.", code="invalid_json"
+        ) from exc
+    body = parse_create_body(raw)
+    service = _service(request)
+    run = await service.create(body)
+    keepalive = request.app.state.keepalive
+    if body.stream:
+        return StreamingResponse(
+            _stream_run(run, keepalive),
+            media_type="text/event-stream",
+            headers=_SSE_HEADERS,
+        )
+    if body.background:
+        return _json(run.final_response().model_dump_json(exclude_unset=True))
+    try:
+        await run.finished.wait()
+    finally:
+        if not run.finished.is_set():  # the client left: a foreground run stops with it
+            run.cancel()
+    return _final_answer(run)
+
+
+async def _stream_run(run: LiveRun, keepalive: float) -> AsyncIterator[bytes]:
+    try:
+        async for frame in sse_body(run.follow(keepalive=keepalive)):
+            yield frame
+    finally:
+        # Reached early only when the client disconnected (Starlette cancels the body).
+        if not run.background and not run.finished.is_set():
+            run.cancel()
+
+
+def _final_answer(run: LiveRun) -> Response:
+    record = run.loop.record
+    error = record.upstream_error
+    if isinstance(error, _BEFORE_FIRST_BYTE) and not record.produced_output:
+        # Nothing came from the model: a gateway error says so more plainly than a body with
+        # status "failed" (the failed response is stored all the same).
+        return error_response(502, f"The upstream model server failed: {error}", code="bad_gateway")
+    return _json(run.final_response().model_dump_json(exclude_unset=True))
+
+
+async def retrieve(request: Request) -> Response:
+    """``GET /v1/responses/{id}``, or its event stream with ``?stream=true&starting_after=N``."""
+    response_id = request.path_params["response_id"]
+    service = _service(request)
+    if request.query_params.get("stream", "false").lower() != "true":
+        return _json(await service.get(response_id))
+    starting_after = _int_param(request, "starting_after", -1)
+    await service.get(response_id)  # a 404 before the stream starts, not inside it
+    events = service.follow(response_id, starting_after, keepalive=request.app.state.keepalive)
+    return StreamingResponse(
+        sse_body(events, starting_after=starting_after),
+        media_type="text/event-stream",
+        headers=_SSE_HEADERS,
+    )
+
+
+async def delete(request: Request) -> Response:
+    """``DELETE /v1/responses/{id}``."""
+    response_id = request.path_params["response_id"]
+    await _service(request).delete(response_id)
+    return JSONResponse({"id": response_id, "object": "response.deleted", "deleted": True})
+
+
+async def cancel(request: Request) -> Response:
+    """``POST /v1/responses/{id}/cancel`` (background responses only)."""
+    return _json(await _service(request).cancel(request.path_params["response_id"]))
+
+
+async def input_items(request: Request) -> Response:
+    """``GET /v1/responses/{id}/input_items?after=&limit=&order=``."""
+    order = request.query_params.get("order", "desc")
+    if order not in ("asc", "desc"):
+        raise InvalidRequestError("order must be 'asc' or 'desc'.", param="order")
+    limit = _int_param(request, "limit", 20)
+    if not 1 <= limit <= 100:
+        raise InvalidRequestError("limit must be between 1 and 100.", param="limit")
+    query = ItemQuery(after=request.query_params.get("after"), limit=limit, order=order)
+    page = await _service(request).input_items(request.path_params["response_id"], query)
+    data = ",".join(item.data for item in page.items)
+    first = json.dumps(page.items[0].id) if page.items else "null"
+    last = json.dumps(page.items[-1].id) if page.items else "null"
+    more = "true" if page.has_more else "false"
+    body = (
+        f'{{"object":"list","data":[{data}],"first_id":{first},"last_id":{last},"has_more":{more}}}'
+    )
+    return _json(body)
+
+
+def _int_param(request: Request, name: str, default: int) -> int:
+    value = request.query_params.get(name)
+    if value is None:
+        return default
+    try:
+        return int(value)
+    except ValueError as exc:
+        raise InvalidRequestError(f"{name} must be an integer.", param=name) from exc

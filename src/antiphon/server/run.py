@@ -1,0 +1,50 @@
+"""Running the app under uvicorn on a socket we bind ourselves.
+
+Binding first lets ``--port 0`` pick a free port and lets us announce the real address only once
+the lifespan (store, engines) has started: the line ``antiphon listening on http://HOST:PORT`` on
+stdout is the readiness signal the demo and the tests wait for.
+"""
+
+from __future__ import annotations
+
+import socket
+import sys
+
+import uvicorn
+
+from antiphon.server.app import create_app
+from antiphon.server.settings import ServerSettings
+
+__all__ = ["READY_PREFIX", "serve"]
+
+READY_PREFIX = "antiphon listening on "
+
+
+class _Server(uvicorn.Server):
+    def __init__(self, config: uvicorn.Config, url: str) -> None:
+        super().__init__(config)
+        self._url = url
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started:
+            print(f"{READY_PREFIX}{self._url}", flush=True)
+
+
+def serve(settings: ServerSettings, *, log_level: str = "warning") -> None:
+    """Serve until interrupted (Ctrl-C or SIGTERM shut down gracefully)."""
+    family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((settings.host, settings.port))
+    except OSError as exc:
+        sys.exit(f"antiphon: cannot listen on {settings.host}:{settings.port}: {exc.strerror}")
+    port = int(sock.getsockname()[1])
+    host = f"[{settings.host}]" if family == socket.AF_INET6 else settings.host
+    config = uvicorn.Config(
+        create_app(settings.with_port(port)),
+        log_level=log_level,
+        timeout_graceful_shutdown=5,
+    )
+    _Server(config, f"http://{host}:{port}").run(sockets=[sock])
