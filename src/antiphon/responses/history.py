@@ -26,11 +26,10 @@ from antiphon.engines.base import (
     ToolChoice,
 )
 from antiphon.exceptions import InvalidRequestError
-from antiphon.harmony.classifier import DeclaredTools
 from antiphon.responses.request import CreateResponseBody
 from antiphon.store.base import ConversationSegment, StoredItem
 
-__all__ = ["declared_tools", "engine_request", "normalize_input"]
+__all__ = ["engine_request", "normalize_input"]
 
 _ID_PREFIX = {"message": "msg", "function_call": "fc", "function_call_output": "fco"}
 _EFFORT: dict[str, ReasoningEffort] = {
@@ -62,11 +61,6 @@ def normalize_input(body: CreateResponseBody, ids: Callable[[str], str]) -> tupl
             item["id"] = item_id
         stored.append(StoredItem(item_id, json.dumps(item, separators=(",", ":"))))
     return tuple(stored)
-
-
-def declared_tools(body: CreateResponseBody) -> DeclaredTools:
-    """The tools this request offers the model, for the recipient classifier."""
-    return DeclaredTools.build(functions=(t.name for t in body.tools if t.type == "function"))
 
 
 def engine_request(

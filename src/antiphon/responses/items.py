@@ -1,35 +1,46 @@
-"""Where the text of one engine item goes: the ledger handle its classification calls for.
+"""Where the text of one engine item goes: the ledger item its classification calls for.
 
-A :class:`Sink` hides which output item type a model message became, so the turn loop feeds
-every item the same way (``delta``..., ``done``). Server-side tool items (MCP, code interpreter,
-web search) arrive with the server-side tools; until a request can declare them, the classifier
-never returns those kinds.
+A :class:`Sink` hides which output item a model message became, so the turn loop feeds every
+item the same way (``delta``..., ``done``). Server-side calls register themselves in the turn's
+:class:`TurnState` when their arguments are complete; they run after the upstream turn ends.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from antiphon.engines.base import ItemStarted
 from antiphon.exceptions import ProtocolError
 from antiphon.harmony.classifier import Classification, MessageKind
+from antiphon.responses.server_tools import McpBinding, PendingCall, RequestTools
+from antiphon.wire._builtin import CodeInterpreterHandle
 from antiphon.wire._content import MessageHandle
-from antiphon.wire._tools import FunctionCallHandle
+from antiphon.wire._tools import McpCallHandle
 from antiphon.wire.ledger import ResponseLedger
 
-__all__ = ["Sink", "open_sink"]
+__all__ = ["Sink", "TurnState", "open_sink"]
 
 
 class Sink(Protocol):
     """One open output item being streamed."""
 
     def delta(self, text: str, /) -> None:
-        """Append text (message text, reasoning text, or call arguments)."""
+        """Append text (message text, reasoning text, arguments or code)."""
         ...
 
     def done(self) -> None:
-        """Close the item."""
+        """Close the item (or, for a server-side call, close its arguments)."""
         ...
+
+
+@dataclass(slots=True)
+class TurnState:
+    """What the items of one upstream turn asked for."""
+
+    pending: list[PendingCall] = field(default_factory=list[PendingCall])
+    called_function: bool = False
+    approval_requested: bool = False
 
 
 class _MessageSink:
@@ -39,14 +50,58 @@ class _MessageSink:
         self._handle = handle
         handle.open_text()
 
-    def delta(self, text: str) -> None:
+    def delta(self, text: str, /) -> None:
         self._handle.delta(text)
 
     def done(self) -> None:
         self._handle.done()
 
 
-def open_sink(ledger: ResponseLedger, event: ItemStarted, verdict: Classification) -> Sink:
+class _CallSink:
+    """An MCP or code interpreter call: arguments stream, then the call waits for the turn end."""
+
+    __slots__ = ("_call", "_state")
+
+    def __init__(self, call: PendingCall, state: TurnState) -> None:
+        self._call = call
+        self._state = state
+
+    def delta(self, text: str, /) -> None:
+        self._call.handle.delta(text)
+
+    def done(self) -> None:
+        handle = self._call.handle
+        if isinstance(handle, McpCallHandle):
+            handle.arguments_done()
+        else:
+            handle.code_done()
+        self._state.pending.append(self._call)
+
+
+class _ApprovalSink:
+    """A call that needs approval: no item streams; an approval request is added at the end."""
+
+    __slots__ = ("_ledger", "_name", "_parts", "_server", "_state")
+
+    def __init__(self, ledger: ResponseLedger, server: str, name: str, state: TurnState) -> None:
+        self._ledger, self._server, self._name, self._state = ledger, server, name, state
+        self._parts: list[str] = []
+
+    def delta(self, text: str, /) -> None:
+        self._parts.append(text)
+
+    def done(self) -> None:
+        self._ledger.add_mcp_approval_request(self._server, self._name, "".join(self._parts))
+        self._state.approval_requested = True
+
+
+def open_sink(
+    ledger: ResponseLedger,
+    event: ItemStarted,
+    verdict: Classification,
+    tools: RequestTools,
+    state: TurnState,
+) -> Sink:
     """Open the output item ``verdict`` calls for and return where its text goes."""
     kind = verdict.kind
     if kind is MessageKind.REASONING:
@@ -55,8 +110,23 @@ def open_sink(ledger: ResponseLedger, event: ItemStarted, verdict: Classificatio
         # Only an engine that knows the channel (harmony) says whether this is a preamble.
         return _MessageSink(ledger.add_message(phase=event.phase))
     if kind is MessageKind.FUNCTION_CALL:
-        handle: FunctionCallHandle = ledger.add_function_call(
-            verdict.name or "", call_id=event.call_id
-        )
-        return handle
+        state.called_function = True
+        return ledger.add_function_call(verdict.name or "", call_id=event.call_id)
+    if kind is MessageKind.MCP_CALL:
+        return _mcp_sink(ledger, verdict, tools, state)
+    if kind is MessageKind.CODE_INTERPRETER_CALL and tools.code is not None:
+        handle: CodeInterpreterHandle = ledger.add_code_interpreter_call(tools.code.container_id)
+        return _CallSink(PendingCall(handle, code=tools.code), state)
     raise ProtocolError(f"no output item for a {kind.value} message without its tool declared")
+
+
+def _mcp_sink(
+    ledger: ResponseLedger, verdict: Classification, tools: RequestTools, state: TurnState
+) -> Sink:
+    label, name = verdict.server_label or "", verdict.name or ""
+    binding: McpBinding | None = tools.binding(label)
+    if binding is None:  # the classifier only routes to declared servers
+        raise ProtocolError(f"MCP call routed to undeclared server {label!r}")
+    if binding.needs_approval(name):
+        return _ApprovalSink(ledger, label, name, state)
+    return _CallSink(PendingCall(ledger.add_mcp_call(label, name), mcp=binding), state)

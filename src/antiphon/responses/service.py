@@ -18,7 +18,7 @@ from types import TracebackType
 
 from antiphon.engines.base import Engine
 from antiphon.exceptions import InvalidRequestError, ResponseNotFound, StoreStateError
-from antiphon.responses.history import declared_tools, engine_request, normalize_input
+from antiphon.responses.history import engine_request, normalize_input
 from antiphon.responses.request import CreateResponseBody
 from antiphon.responses.run import LiveRun, RunStorage
 from antiphon.responses.turn import TurnLoop
@@ -101,7 +101,6 @@ class ResponsesService:
             ledger,
             self._engines[route.name],
             request,
-            declared_tools(body),
             max_turns=self._settings.max_tool_loops,
         )
         storage = RunStorage(

@@ -1,38 +1,45 @@
-"""The turn loop of one response: engine events in, ledger events out.
+"""The turn loop of one response: engine events in, ledger events out, tools run in between.
 
-One :class:`TurnLoop` drives one response. Each upstream turn's items are classified by the
-harmony recipient classifier (whatever engine produced them) and streamed into the ledger:
-reasoning, messages, client function calls. A turn that calls a client function ends the
-response (the client runs it and comes back with ``function_call_output``); a call to a tool
-the request never declared is answered to the model with an error and the model goes on, within
-a bounded number of turns. The loop owns no task and does no I/O of its own: it is an async
-generator the service iterates, so cancelling the service's task cancels the upstream request.
+One :class:`TurnLoop` drives one response. It first lists the tools of each MCP server the
+request declared (one ``mcp_list_tools`` item per server not yet listed in the conversation) and
+runs the calls the client approved. Then each upstream turn's items are classified by the harmony
+recipient classifier (whatever engine produced them) and streamed into the ledger. After the turn,
+server-side calls (MCP, code interpreter) run and their results go back to the model in the next
+turn; a call to an undeclared tool is answered with an error the same way. A client function call
+or an approval request ends the response. Turns are bounded (``max_turns``), and so are tool
+calls (``max_tool_calls``).
+
+The loop owns no task: it is an async generator the run iterates, so cancelling the run cancels
+the upstream request and any tool call in flight.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from contextlib import aclosing
 from dataclasses import dataclass, field, replace
 from typing import cast
 
-from openai.types.responses import ResponseError, ResponseInputItemParam, ResponseStreamEvent
+from openai.types.responses import ResponseError, ResponseStreamEvent
 
 from antiphon.engines.base import (
     Engine,
     EngineRequest,
-    HistorySegment,
+    FunctionTool,
     ItemDelta,
     ItemFinished,
     ItemStarted,
+    McpServerTools,
     TurnFinished,
     Usage,
 )
 from antiphon.exceptions import EngineError, UpstreamProtocolError
+from antiphon.harmony import classifier
 from antiphon.harmony.classifier import Classification, DeclaredTools, MessageKind, classify
 from antiphon.harmony.messages import HarmonyHeader
-from antiphon.responses.items import Sink, open_sink
+from antiphon.responses.answers import Answers, UnknownCall
+from antiphon.responses.items import Sink, TurnState, open_sink
+from antiphon.responses.server_tools import PendingCall, RequestTools
 from antiphon.wire.ledger import ResponseLedger
 
 __all__ = ["TurnLoop", "TurnRecord"]
@@ -46,13 +53,7 @@ class TurnRecord:
     usage: Usage = field(default_factory=Usage)
     upstream_error: EngineError | None = None
     produced_output: bool = False
-
-
-@dataclass(slots=True)
-class _UnknownCall:
-    recipient: str
-    call_id: str
-    arguments: list[str] = field(default_factory=list[str])
+    tool_calls: int = 0
 
 
 class TurnLoop:
@@ -67,16 +68,17 @@ class TurnLoop:
         ledger: ResponseLedger,
         engine: Engine,
         request: EngineRequest,
-        declared: DeclaredTools,
         *,
+        tools: RequestTools | None = None,
         max_turns: int = 16,
     ) -> None:
         self._ledger = ledger
         self._engine = engine
         self._request = request
-        self._declared = declared
+        self._tools = tools or RequestTools()
+        self._declared = DeclaredTools.build(functions=(t.name for t in request.tools))
+        self._answers = Answers(request.history)
         self._max_turns = max_turns
-        self._produced: list[HistorySegment] = []  # earlier turns of this response, for the next
         self.record = TurnRecord()
 
     async def events(self) -> AsyncIterator[list[ResponseStreamEvent]]:
@@ -86,6 +88,10 @@ class TurnLoop:
             ledger.start()
         yield ledger.drain()
         try:
+            async for batch in self._list_mcp_tools():
+                yield batch
+            async for batch in self._run_approved_calls():
+                yield batch
             async for batch in self._turns():
                 yield batch
         except EngineError as exc:
@@ -93,53 +99,133 @@ class TurnLoop:
             ledger.fail(ResponseError(code="server_error", message=f"upstream failed: {exc}"))
         yield ledger.drain()
 
+    # -- before the first turn -----------------------------------------------------------------
+
+    async def _list_mcp_tools(self) -> AsyncIterator[list[ResponseStreamEvent]]:
+        servers: list[McpServerTools] = []
+        declared: list[classifier.McpServerTools] = []
+        for binding in self._tools.mcp:
+            label = binding.server_label
+            handle = None
+            if label not in self._tools.listed_labels:
+                handle = self._ledger.add_mcp_list_tools(label)
+                yield self._ledger.drain()
+            listing = await binding.list_tools()
+            if handle is not None:
+                if listing.error is None:
+                    handle.complete(listing.tools)
+                else:
+                    handle.fail(listing.error)
+                yield self._ledger.drain()
+            if listing.error is not None:
+                continue  # the model is not offered a server that cannot be reached
+            specs = tuple(
+                FunctionTool(t.name, t.description or "", _schema(t.input_schema))
+                for t in listing.tools
+            )
+            servers.append(McpServerTools(label, specs, binding.description))
+            names = frozenset(t.name for t in listing.tools)
+            declared.append(classifier.McpServerTools(label, names))
+        self._request = replace(self._request, mcp_servers=tuple(servers))
+        self._declared = DeclaredTools.build(
+            functions=(t.name for t in self._request.tools),
+            code_interpreter=self._tools.code is not None,
+            mcp_servers=declared,
+        )
+
+    async def _run_approved_calls(self) -> AsyncIterator[list[ResponseStreamEvent]]:
+        for decision in self._tools.approvals:
+            binding = self._tools.binding(decision.server_label)
+            if not decision.approve or binding is None:
+                self._answers.denied(decision)
+                continue
+            handle = self._ledger.add_mcp_call(
+                decision.server_label,
+                decision.name,
+                approval_request_id=decision.approval_request_id,
+            )
+            handle.delta(decision.arguments)
+            handle.arguments_done()
+            yield self._ledger.drain()
+            await self._execute(PendingCall(handle, mcp=binding))
+            self._answers.item(handle.item)
+            yield self._ledger.drain()
+        self._answers.close_segment(None)
+
+    # -- the turns ------------------------------------------------------------------------------
+
     async def _turns(self) -> AsyncIterator[list[ResponseStreamEvent]]:
-        request = self._request
         for _ in range(self._max_turns):
             first_item = len(self._ledger.items)
-            unknown: list[_UnknownCall] = []
+            state = TurnState()
+            unknown: list[UnknownCall] = []
+            request = replace(self._request, history=self._answers.history)
             finished: TurnFinished | None = None
-            called_function = False
-            async with aclosing(self._engine.stream(request)) as stream:
-                sink: Sink | None = None
-                pending: _UnknownCall | None = None
-                async for event in stream:
-                    if isinstance(event, ItemStarted):
-                        verdict = self._classify(event)
-                        if verdict.kind is MessageKind.UNKNOWN_TOOL:
-                            pending = _UnknownCall(verdict.recipient or "", event.call_id or "")
-                        else:
-                            sink = open_sink(self._ledger, event, verdict)
-                            called_function |= verdict.kind is MessageKind.FUNCTION_CALL
-                    elif isinstance(event, ItemDelta):
-                        if pending is not None:
-                            pending.arguments.append(event.text)
-                        elif sink is not None:
-                            sink.delta(event.text)
-                    elif isinstance(event, ItemFinished):
-                        if pending is not None:
-                            unknown.append(pending)
-                        elif sink is not None:
-                            sink.done()
-                        sink, pending = None, None
-                    else:
-                        finished = event
-                    batch = self._ledger.drain()
-                    if batch:
-                        self.record.produced_output = True
-                        yield batch
-            if finished is None:  # an engine must end with TurnFinished; treat it as cut short
+            async for batch in self._stream_turn(request, state, unknown):
+                if isinstance(batch, TurnFinished):
+                    finished = batch
+                else:
+                    yield batch
+            if finished is None:  # an engine must end with TurnFinished
                 raise UpstreamProtocolError(f"the {self._engine.name} engine cut the turn short")
             self._account(finished)
             if finished.reason == "length":
                 self._ledger.incomplete("max_output_tokens")
                 return
-            if called_function or not unknown:
+            for call in state.pending:
+                await self._execute(call)
+                yield self._ledger.drain()
+            if state.called_function or state.approval_requested:
                 self._ledger.complete()
                 return
-            request = self._answer_unknown(request, first_item, unknown, finished.raw_text)
-        # The loop cap is a budget the model exhausted, like its token budget.
+            if not state.pending and not unknown:
+                self._ledger.complete()
+                return
+            for handle in self._ledger.items[first_item:]:
+                self._answers.item(handle.item)
+            for call in unknown:
+                self._answers.unknown(call)
+            self._answers.close_segment(finished.raw_text)
+        # The turn cap is a budget the model exhausted, like its token budget.
         self._ledger.incomplete("max_output_tokens")
+
+    async def _stream_turn(
+        self, request: EngineRequest, state: TurnState, unknown: list[UnknownCall]
+    ) -> AsyncIterator[list[ResponseStreamEvent] | TurnFinished]:
+        sink: Sink | None = None
+        pending: UnknownCall | None = None
+        async with aclosing(self._engine.stream(request)) as stream:
+            async for event in stream:
+                if isinstance(event, ItemStarted):
+                    verdict = self._classify(event)
+                    if verdict.kind is MessageKind.UNKNOWN_TOOL:
+                        pending = UnknownCall(verdict.recipient or "", event.call_id or "")
+                    else:
+                        sink = open_sink(self._ledger, event, verdict, self._tools, state)
+                elif isinstance(event, ItemDelta):
+                    if pending is not None:
+                        pending.arguments.append(event.text)
+                    elif sink is not None:
+                        sink.delta(event.text)
+                elif isinstance(event, ItemFinished):
+                    if pending is not None:
+                        unknown.append(pending)
+                    elif sink is not None:
+                        sink.done()
+                    sink, pending = None, None
+                else:
+                    yield event
+                batch = self._ledger.drain()
+                if batch:
+                    self.record.produced_output = True
+                    yield batch
+
+    async def _execute(self, call: PendingCall) -> None:
+        budget = self._tools.max_tool_calls
+        over = budget is not None and self.record.tool_calls >= budget
+        if not over:
+            self.record.tool_calls += 1
+        await call.execute(over_budget=over)
 
     def _classify(self, event: ItemStarted) -> Classification:
         if event.kind == "tool_call":
@@ -154,50 +240,26 @@ class TurnLoop:
     def _account(self, finished: TurnFinished) -> None:
         if finished.raw_text is not None:
             self.record.raw_turns.append(finished.raw_text)
-        usage = self.record.usage
-        if finished.usage is not None:
-            turn = finished.usage
-            usage = Usage(
-                input_tokens=usage.input_tokens + turn.input_tokens,
-                output_tokens=usage.output_tokens + turn.output_tokens,
-                reasoning_tokens=usage.reasoning_tokens + turn.reasoning_tokens,
-                cached_tokens=usage.cached_tokens + turn.cached_tokens,
-            )
-            self.record.usage = usage
-            self._ledger.set_usage(
-                input_tokens=usage.input_tokens,
-                output_tokens=usage.output_tokens,
-                cached_tokens=usage.cached_tokens,
-                reasoning_tokens=usage.reasoning_tokens,
-            )
+        if finished.usage is None:
+            return
+        old, turn = self.record.usage, finished.usage
+        usage = Usage(
+            input_tokens=old.input_tokens + turn.input_tokens,
+            output_tokens=old.output_tokens + turn.output_tokens,
+            reasoning_tokens=old.reasoning_tokens + turn.reasoning_tokens,
+            cached_tokens=old.cached_tokens + turn.cached_tokens,
+        )
+        self.record.usage = usage
+        self._ledger.set_usage(
+            input_tokens=usage.input_tokens,
+            output_tokens=usage.output_tokens,
+            cached_tokens=usage.cached_tokens,
+            reasoning_tokens=usage.reasoning_tokens,
+        )
 
-    def _answer_unknown(
-        self,
-        request: EngineRequest,
-        first_item: int,
-        calls: list[_UnknownCall],
-        raw_text: str | None,
-    ) -> EngineRequest:
-        """The next turn's request: this turn's output, then an error answer to each call."""
-        items: list[dict[str, object]] = [
-            handle.item.model_dump(mode="json", exclude_none=True)
-            for handle in self._ledger.items[first_item:]
-        ]
-        for call in calls:
-            message = f"Tool '{call.recipient}' does not exist. Use only the tools provided."
-            call_item: dict[str, object] = {
-                "type": "function_call",
-                "call_id": call.call_id,
-                "name": call.recipient,
-                "arguments": "".join(call.arguments),
-            }
-            answer: dict[str, object] = {
-                "type": "function_call_output",
-                "call_id": call.call_id,
-                "output": json.dumps({"error": message}),
-            }
-            items += (call_item, answer)
-        # JSON built here from official models: the TypedDict shape holds by construction.
-        typed = tuple(cast(ResponseInputItemParam, item) for item in items)
-        self._produced.append(HistorySegment(typed, raw_text))
-        return replace(request, history=(*self._request.history, *self._produced))
+
+def _schema(value: object) -> dict[str, object] | None:
+    if not isinstance(value, dict):
+        return None
+    source = cast(dict[object, object], value)  # an MCP tool's JSON Schema object
+    return {str(key): item for key, item in source.items()}
