@@ -14,6 +14,9 @@ _WEATHER: dict[str, Any] = {
 }
 
 
+_MCP: dict[str, Any] = {"type": "mcp", "server_label": "calc", "require_approval": "never"}
+
+
 def _error(raw: object) -> InvalidRequestError:
     with pytest.raises(InvalidRequestError) as caught:
         parse_create_body(raw)
@@ -89,7 +92,7 @@ def test_body_must_be_an_object() -> None:
         ),
         (
             {"model": "m", "input": "hi", "tools": [_WEATHER, _WEATHER]},
-            "tools[1].name",
+            "tools[1]",
             "invalid_value",
         ),
         (
@@ -148,3 +151,15 @@ def test_null_for_an_unsupported_field_is_harmless() -> None:
 def test_previous_response_id_alone_is_enough_input() -> None:
     body = parse_create_body({"model": "m", "previous_response_id": "resp_1"})
     assert body.previous_response_id == "resp_1"
+
+
+def test_server_side_tools_and_their_include_are_accepted() -> None:
+    body = parse_create_body(
+        {
+            "model": "m",
+            "input": "hi",
+            "tools": [_MCP, {"type": "code_interpreter", "container": {"type": "auto"}}],
+            "include": ["code_interpreter_call.outputs"],
+        }
+    )
+    assert [tool.type for tool in body.tools] == ["mcp", "code_interpreter"]

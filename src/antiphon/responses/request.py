@@ -35,8 +35,8 @@ _UNSUPPORTED = frozenset(
         "top_logprobs",
     }
 )
-_SUPPORTED_TOOL_TYPES = frozenset({"function"})
-_SUPPORTED_INCLUDE: frozenset[str] = frozenset()
+_SUPPORTED_TOOL_TYPES = frozenset({"function", "mcp", "code_interpreter"})
+_SUPPORTED_INCLUDE: frozenset[str] = frozenset({"code_interpreter_call.outputs"})
 
 
 class CreateResponseBody(BaseModel):
@@ -121,10 +121,16 @@ def _check_tools(body: CreateResponseBody) -> None:
                 param=f"tools[{index}].type",
                 code="unsupported_value",
             )
-        name = getattr(tool, "name", "")
+        if tool.type == "mcp" and tool.connector_id is not None:
+            raise InvalidRequestError(
+                "antiphon does not support MCP connectors; name a configured MCP server.",
+                param=f"tools[{index}].connector_id",
+                code="unsupported_value",
+            )
+        name = _tool_key(tool)
         if name in names:
             raise InvalidRequestError(
-                f"Duplicate tool name '{name}'.", param=f"tools[{index}].name", code="invalid_value"
+                f"Duplicate tool '{name}'.", param=f"tools[{index}]", code="invalid_value"
             )
         names.add(name)
     choice = body.tool_choice
@@ -140,10 +146,19 @@ def _check_tools(body: CreateResponseBody) -> None:
             param="tool_choice.type",
             code="unsupported_value",
         )
-    if getattr(choice, "name", None) not in names:
+    if f"function:{getattr(choice, 'name', '')}" not in names:
         raise InvalidRequestError(
             "tool_choice names a function that is not in 'tools'.", param="tool_choice.name"
         )
+
+
+def _tool_key(tool: Tool) -> str:
+    # Tools of one kind must not collide: functions by name, MCP servers by label.
+    if tool.type == "function":
+        return f"function:{tool.name}"
+    if tool.type == "mcp":
+        return f"mcp:{tool.server_label}"
+    return tool.type
 
 
 def _check_consistency(body: CreateResponseBody) -> None:
