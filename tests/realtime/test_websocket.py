@@ -1,0 +1,176 @@
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from openai.types.realtime import ResponseCreateEvent
+
+from antiphon import __version__
+from antiphon.exceptions import ConfigurationError, TransportClosed, TransportError
+from antiphon.realtime.model import (
+    ModelEvent,
+    ServerEventReceived,
+    TransportEnded,
+    TransportFailed,
+    UnknownServerEvent,
+)
+from antiphon.realtime.testing import FakeRealtimeServer
+from antiphon.realtime.websocket import WebSocketRealtimeModel, decode_server_frame
+
+
+async def drain(model: WebSocketRealtimeModel) -> list[ModelEvent]:
+    async with asyncio.timeout(5):
+        return [event async for event in model.events()]
+
+
+async def test_api_key_becomes_a_bearer_header_with_our_user_agent() -> None:
+    async with FakeRealtimeServer() as server:
+        model = WebSocketRealtimeModel()
+        await model.connect({"url": server.url, "api_key": "sk-local"})
+        await server.wait_connected()
+        await model.close()
+    headers = server.request_headers[0]
+    assert headers["Authorization"] == "Bearer sk-local"
+    assert headers["User-Agent"] == f"antiphon/{__version__}"
+
+
+async def test_explicit_headers_are_sent_verbatim(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-env")
+    async with FakeRealtimeServer() as server:
+        model = WebSocketRealtimeModel()
+        await model.connect({"url": server.url, "headers": {"api-key": "azure"}})
+        await server.wait_connected()
+        await model.close()
+    headers = server.request_headers[0]
+    assert headers["api-key"] == "azure"
+    assert "Authorization" not in headers
+
+
+async def test_unset_response_stays_absent_on_the_wire() -> None:
+    async with FakeRealtimeServer() as server:
+        model = WebSocketRealtimeModel()
+        await model.connect({"url": server.url})
+        await model.send(ResponseCreateEvent(type="response.create", event_id="rc_1"))
+        await server.wait_for("response.create")
+        await model.close()
+    assert json.loads(server.log.raw[0]) == {"type": "response.create", "event_id": "rc_1"}
+    assert server.violations == []
+
+
+async def test_unknown_event_type_passes_through_and_the_stream_goes_on() -> None:
+    async with FakeRealtimeServer() as server:
+        model = WebSocketRealtimeModel()
+        await model.connect({"url": server.url})
+        await server.wait_connected()
+        await server.send_event({"type": "response.brand_new", "event_id": "e", "x": 1})
+        await server.close_connection(1000, "bye")
+        events = await drain(model)
+        await model.close()
+    assert events[1] == UnknownServerEvent(
+        "response.brand_new", {"type": "response.brand_new", "event_id": "e", "x": 1}
+    )
+    assert events[-1] == TransportEnded(1000, "bye")
+
+
+@pytest.mark.parametrize(("code", "clean"), [(1001, True), (4000, False)])
+async def test_close_codes_are_classified(code: int, clean: bool) -> None:
+    async with FakeRealtimeServer() as server:
+        model = WebSocketRealtimeModel()
+        await model.connect({"url": server.url})
+        await server.wait_connected()
+        await server.close_connection(code, "why")
+        last = (await drain(model))[-1]
+        await model.close()
+    assert isinstance(last, TransportEnded) is clean
+
+
+async def test_dropped_connection_fails_with_1006() -> None:
+    async with FakeRealtimeServer() as server:
+        model = WebSocketRealtimeModel()
+        await model.connect({"url": server.url})
+        await server.wait_connected()
+        server.abort_connection()
+        last = (await drain(model))[-1]
+        await model.close()
+    assert isinstance(last, TransportFailed)
+    assert isinstance(last.error, TransportClosed)
+    assert last.error.code == 1006
+
+
+async def test_a_slow_consumer_gets_every_event_in_order_through_a_tiny_buffer() -> None:
+    async with FakeRealtimeServer() as server:
+        server.respond_with_text("abcdefghijklmnopqrst", chunks=20)
+        model = WebSocketRealtimeModel()
+        await model.connect({"url": server.url, "queue_size": 2})
+        await model.send(ResponseCreateEvent(type="response.create"))
+        deltas: list[str] = []
+        async with asyncio.timeout(5):
+            async for event in model.events():
+                if isinstance(event, ServerEventReceived):
+                    if event.event.type == "response.output_text.delta":
+                        deltas.append(event.event.delta)
+                    if event.event.type == "response.done":
+                        break
+        await model.close()
+    assert "".join(deltas) == "abcdefghijklmnopqrst"
+    assert model.stats.frames >= 26
+    assert model.stats.decode_microseconds_per_frame > 0
+
+
+async def test_send_on_a_socket_the_server_closed_raises_and_ends_events() -> None:
+    async with FakeRealtimeServer() as server:
+        model = WebSocketRealtimeModel()
+        await model.connect({"url": server.url})
+        await server.wait_connected()
+        await server.close_connection(1011, "gone")
+        last = (await drain(model))[-1]
+        with pytest.raises(TransportError) as caught:
+            await model.send(ResponseCreateEvent(type="response.create"))
+        await model.close()
+    assert isinstance(last, TransportFailed)
+    assert caught.value.context == "send failed"
+
+
+async def test_connect_failure_is_a_transport_error() -> None:
+    async with FakeRealtimeServer() as server:
+        url = server.url
+    with pytest.raises(TransportError) as caught:
+        await WebSocketRealtimeModel().connect({"url": url, "open_timeout": 2})
+    assert caught.value.context == "connect failed"
+
+
+async def test_connect_is_guarded() -> None:
+    model = WebSocketRealtimeModel()
+    with pytest.raises(ConfigurationError, match="url"):
+        await model.connect({})
+    await model.close()
+    with pytest.raises(ConfigurationError, match="expected state new, found closed"):
+        await model.connect({"url": "ws://127.0.0.1:9"})
+    assert isinstance((await drain(model))[-1], TransportEnded)
+
+
+def test_a_json_value_that_is_not_an_event_is_invalid() -> None:
+    result = decode_server_frame("[1, 2]")
+    assert isinstance(result, TransportFailed)
+    assert result.error.context == "invalid server event"
+
+
+@given(st.one_of(st.text(), st.binary()))
+def test_decoding_never_raises(frame: str | bytes) -> None:
+    assert isinstance(
+        decode_server_frame(frame),
+        ServerEventReceived | UnknownServerEvent | TransportFailed,
+    )
+
+
+@given(st.dictionaries(st.text(max_size=8), st.integers() | st.text(max_size=8), max_size=4))
+def test_objects_with_a_known_type_but_bad_fields_fail_with_that_type(
+    fields: dict[str, int | str],
+) -> None:
+    fields.pop("response", None)
+    result = decode_server_frame(json.dumps({**fields, "type": "response.created"}))
+    assert isinstance(result, TransportFailed)
+    assert result.error.context == "invalid server event response.created"
