@@ -19,6 +19,8 @@ Internal exception text never goes on the wire: servers map these to OpenAI-styl
     │   ├── ItemNotFound            a pagination cursor names no item of the response
     │   ├── StoreLimitError         a size, event or chain-depth limit would be exceeded
     │   └── StoreStateError         an illegal status transition of a stored response
+    ├── SandboxError                the code interpreter's sandbox could not start or serve a call
+    │   └── SandboxCapacityError    every container slot is busy running a call
     ├── EngineError                 a model engine failed to produce a turn
     │   ├── UpstreamConnectError    the upstream could not be reached (no response at all)
     │   ├── UpstreamHTTPError       the upstream answered an error status (``status``)
@@ -49,6 +51,8 @@ __all__ = [
     "RealtimeError",
     "ResponseNotFound",
     "ResponseRequestRejected",
+    "SandboxCapacityError",
+    "SandboxError",
     "ScriptExhausted",
     "ServerError",
     "StoreError",
@@ -160,6 +164,22 @@ class StoreStateError(StoreError):
         super().__init__(f"{what}: expected {expected}, found {actual}")
         self.expected = expected
         self.actual = actual
+
+
+class SandboxError(AntiphonError):
+    """The code interpreter could not run a call: a worker failed to start.
+
+    Limits a cell runs into (time, memory, output, a crash) are not errors: they are reported in
+    the call's result so the model can read them.
+    """
+
+
+class SandboxCapacityError(SandboxError):
+    """A new container is needed but every slot holds a container that is running a call."""
+
+    def __init__(self, *, max_containers: int) -> None:
+        super().__init__(f"all {max_containers} code interpreter containers are busy")
+        self.max_containers = max_containers
 
 
 class EngineError(AntiphonError):
