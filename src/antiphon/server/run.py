@@ -34,7 +34,9 @@ class _Server(uvicorn.Server):
 def serve(settings: ServerSettings, *, log_level: str = "warning") -> None:
     """Serve until interrupted (Ctrl-C or SIGTERM shut down gracefully)."""
     family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP, not the default 0: asyncio sets TCP_NODELAY only on sockets whose proto says
+    # TCP, and without it Nagle holds each small SSE frame for the client's delayed ACK (~40 ms).
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((settings.host, settings.port))

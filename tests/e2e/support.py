@@ -1,0 +1,208 @@
+"""Helpers of the end-to-end suite: a real ``antiphon serve`` process and checked streams.
+
+:class:`ServerProcess` runs ``python -m antiphon serve`` and waits (bounded, on the pipe) for its
+ready line. :class:`StreamRecorder` is an httpx transport that keeps the raw bytes of every
+event stream the official client reads, so each stream can be checked by :mod:`tests.grammar`
+while the client's own ``responses.stream()`` helper accumulates it.
+"""
+
+from __future__ import annotations
+
+import json
+import selectors
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Self
+
+# The official client speaks httpx2 (its fork of httpx); the recorder plugs in there.
+import httpx2
+from openai import AsyncOpenAI
+from openai.lib.streaming.responses import AsyncResponseStreamManager
+from openai.types.responses import Response
+
+from antiphon.server.run import READY_PREFIX
+from antiphon.wire.sse import SSEDecoder
+from tests.grammar import check_stream
+from tests.grammar_items import JSON, is_json, is_list
+
+__all__ = [
+    "ServerProcess",
+    "checked_stream",
+    "StreamRecorder",
+    "decode_stream",
+    "make_client",
+    "same_response",
+    "write_config",
+]
+
+
+class ServerProcess:
+    """``antiphon serve`` in a child process; a context manager that stops it."""
+
+    def __init__(self, args: Sequence[str], *, start_timeout: float = 30.0) -> None:
+        command = [sys.executable, "-m", "antiphon", "serve", "--port", "0", *args]
+        self._process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+        self.url = self._read_ready_line(start_timeout)
+        self.pid = self._process.pid
+
+    def _read_ready_line(self, timeout: float) -> str:
+        stdout = self._process.stdout
+        assert stdout is not None  # Popen was given stdout=PIPE
+        with selectors.DefaultSelector() as selector:
+            selector.register(stdout, selectors.EVENT_READ)
+            ready = selector.select(timeout)
+        line = stdout.readline() if ready else ""
+        if not line.startswith(READY_PREFIX):
+            self.stop()
+            raise AssertionError(f"antiphon serve did not start (got {line!r})")
+        return line[len(READY_PREFIX) :].strip()
+
+    def stop(self) -> None:
+        """Terminate the server (killed if it does not exit in 10 seconds) and reap it."""
+        self._process.terminate()
+        try:
+            self._process.wait(10)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+        if self._process.stdout is not None:
+            self._process.stdout.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def write_config(path: Path, models: Sequence[dict[str, str | float]]) -> Path:
+    """A TOML config file with one ``[[models]]`` table per entry (strings and numbers)."""
+    lines: list[str] = []
+    for model in models:
+        lines.append("[[models]]")
+        lines += [f"{key} = {json.dumps(value)}" for key, value in model.items()]
+        lines.append("")
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
+
+
+class _Tee(httpx2.AsyncByteStream):
+    def __init__(self, inner: httpx2.AsyncByteStream, sink: bytearray) -> None:
+        self._inner = inner
+        self._sink = sink
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for chunk in self._inner:
+            self._sink += chunk
+            yield chunk
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+class StreamRecorder(httpx2.AsyncBaseTransport):
+    """A real HTTP transport that also keeps the body of every ``text/event-stream`` answer."""
+
+    def __init__(self) -> None:
+        self._inner = httpx2.AsyncHTTPTransport()
+        self.streams: list[bytearray] = []
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        """Send ``request``; tee the body when the answer is an event stream."""
+        response = await self._inner.handle_async_request(request)
+        if not response.headers.get("content-type", "").startswith("text/event-stream"):
+            return response
+        sink = bytearray()
+        self.streams.append(sink)
+        assert isinstance(response.stream, httpx2.AsyncByteStream)
+        return httpx2.Response(
+            response.status_code,
+            headers=response.headers,
+            stream=_Tee(response.stream, sink),
+            extensions=response.extensions,
+        )
+
+    async def aclose(self) -> None:
+        """Close the pooled connections."""
+        await self._inner.aclose()
+
+    def last_stream(self) -> list[JSON]:
+        """The decoded events of the latest stream."""
+        assert self.streams, "no event stream was read"
+        return decode_stream(bytes(self.streams[-1]))
+
+    def check_last(self) -> Response:
+        """Grammar-check the latest stream; the response the official client accumulates."""
+        return check_stream(self.last_stream())
+
+
+def decode_stream(body: bytes) -> list[JSON]:
+    """The JSON payloads of an SSE body (keep-alive comments are skipped by the decoder)."""
+    payloads: list[JSON] = []
+    for message in SSEDecoder().feed(body):
+        payload: object = json.loads(message.data)  # JSON boundary: checked just below
+        assert is_json(payload)
+        assert payload.get("type") == message.event
+        payloads.append(payload)
+    return payloads
+
+
+def make_client(base_url: str, recorder: StreamRecorder, *, api_key: str = "unused") -> AsyncOpenAI:
+    """The official client, strict, without retries, over ``recorder``."""
+    return AsyncOpenAI(
+        base_url=f"{base_url}/v1",
+        api_key=api_key,
+        max_retries=0,
+        _strict_response_validation=True,
+        http_client=httpx2.AsyncClient(transport=recorder, timeout=30.0),
+    )
+
+
+_SDK_FIELDS = frozenset({"parsed", "parsed_arguments"})
+
+
+def _wire(value: object) -> object:
+    if is_json(value):
+        return {k: _wire(v) for k, v in value.items() if k not in _SDK_FIELDS}
+    if is_list(value):
+        return [_wire(v) for v in value]
+    return value
+
+
+def same_response(accumulated: Response, stored_json: str) -> None:
+    """Assert the client's accumulated response equals the stored JSON, field for field."""
+    mine = _wire(accumulated.model_dump(mode="json", exclude_unset=True))
+    stored: object = json.loads(stored_json)
+    assert mine == stored
+
+
+async def checked_stream(
+    client: AsyncOpenAI,
+    recorder: StreamRecorder,
+    manager: AsyncResponseStreamManager[None],
+    *,
+    stored: bool = True,
+) -> tuple[Response, list[JSON]]:
+    """Read a stream with the official helper; check it; compare it with ``GET``.
+
+    Returns the response the helper accumulated and the stream's decoded events.
+    """
+    async with manager as stream:
+        events = [event async for event in stream]
+    payloads = recorder.last_stream()
+    replayed = check_stream(payloads)
+    final: object = getattr(events[-1], "response", None)
+    assert isinstance(final, Response), f"the helper ended on {events[-1].type}"
+    same_response(final, replayed.model_dump_json(exclude_unset=True))
+    if stored:
+        raw = await client.responses.with_raw_response.retrieve(final.id)
+        same_response(final, raw.http_response.text)
+    return final, payloads
