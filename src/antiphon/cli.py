@@ -8,7 +8,14 @@ from typing import Annotated
 import typer
 
 from antiphon.exceptions import ConfigurationError
-from antiphon.server.settings import ModelRoute, ServerSettings, UpstreamApi, load_config_file
+from antiphon.server.settings import (
+    ConfigFile,
+    ModelRoute,
+    ServerSettings,
+    UpstreamApi,
+    load_config_file,
+)
+from antiphon.tools.mcp import parse_mcp_server
 
 __all__ = ["app", "main"]
 
@@ -54,13 +61,31 @@ def serve(
     config: Annotated[
         Path | None, typer.Option(envvar="ANTIPHON_CONFIG", help="TOML config file.")
     ] = None,
+    mcp_server: Annotated[
+        list[str] | None,
+        typer.Option(
+            envvar="ANTIPHON_MCP_SERVER",
+            help="LABEL=URL, LABEL=sse:URL or LABEL=stdio:COMMAND ARGS (repeatable): the only "
+            "MCP servers requests may use.",
+        ),
+    ] = None,
+    code_interpreter: Annotated[
+        bool | None,
+        typer.Option(
+            "--code-interpreter/--no-code-interpreter",
+            envvar="ANTIPHON_CODE_INTERPRETER",
+            help="Offer the sandboxed code interpreter tool (default: on).",
+        ),
+    ] = None,
     log_level: Annotated[str, typer.Option(envvar="ANTIPHON_LOG_LEVEL")] = "warning",
 ) -> None:
     """Serve POST /v1/responses (and friends) over an upstream model server."""
     from antiphon.server.run import serve as run_server
 
     try:
-        file_server, routes = load_config_file(config) if config else ({}, [])
+        loaded = load_config_file(config) if config else ConfigFile({}, [], [])
+        file_server, routes = loaded.server, loaded.models
+        mcp_servers = [*loaded.mcp_servers, *(parse_mcp_server(s) for s in mcp_server or ())]
         if upstream_url or script:
             routes.append(
                 ModelRoute(
@@ -78,6 +103,10 @@ def serve(
             port=port if port != 8000 else int(str(file_server.get("port", port))),
             store=store or _opt(file_server.get("store")),
             api_key=api_key or _opt(file_server.get("api_key")),
+            mcp_servers=tuple(mcp_servers),
+            code_interpreter=code_interpreter
+            if code_interpreter is not None
+            else bool(file_server.get("code_interpreter", True)),
         )
     except ConfigurationError as exc:
         typer.echo(f"antiphon serve: {exc}", err=True)

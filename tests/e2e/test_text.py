@@ -155,10 +155,6 @@ async def test_store_false_answers_but_keeps_nothing(
         await client.responses.retrieve(final.id)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug (server-bugs.md #2): engines close the cut item before TurnFinished('length')",
-)
 async def test_an_item_cut_by_max_output_tokens_is_incomplete(
     client: AsyncOpenAI, recorder: StreamRecorder, control: UpstreamControl, pool: ModelPool
 ) -> None:

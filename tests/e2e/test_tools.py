@@ -126,9 +126,6 @@ async def test_function_call_round_trip_with_the_full_input(
     ]
 
 
-@pytest.mark.xfail(
-    strict=True, reason="bug (server-bugs.md #1): stored input items lack their status"
-)
 async def test_input_items_of_a_tool_round_trip_validate_strictly(client: AsyncOpenAI) -> None:
     call_id = "call_listed"
     full: ResponseInputParam = [

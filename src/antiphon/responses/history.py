@@ -55,6 +55,8 @@ def normalize_input(body: CreateResponseBody, ids: Callable[[str], str]) -> tupl
         if kind == "message" and isinstance(item.get("content"), str):
             part = "output_text" if item.get("role") == "assistant" else "input_text"
             item["content"] = [{"type": part, "text": item["content"]}]
+        if kind in ("message", "function_call", "function_call_output"):
+            item.setdefault("status", "completed")  # OpenAI lists stored input items with one
         item_id = item.get("id")
         if not isinstance(item_id, str) or not item_id:
             item_id = ids(_ID_PREFIX.get(kind, "item"))

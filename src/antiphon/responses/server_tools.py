@@ -86,7 +86,11 @@ class CodeBinding(Protocol):
 
     @property
     def container_id(self) -> str:
-        """The container this response's calls run in."""
+        """The container the next call runs in (valid once :meth:`prepare` returned)."""
+        ...
+
+    async def prepare(self) -> None:
+        """Make sure a container exists (the model started writing code)."""
         ...
 
     async def run(self, code: str) -> CodeOutcome:

@@ -21,6 +21,7 @@ from antiphon.exceptions import InvalidRequestError, ResponseNotFound, StoreStat
 from antiphon.responses.history import engine_request, normalize_input
 from antiphon.responses.request import CreateResponseBody
 from antiphon.responses.run import LiveRun, RunStorage
+from antiphon.responses.runtime import ToolRuntime
 from antiphon.responses.turn import TurnLoop
 from antiphon.server.settings import ServerSettings
 from antiphon.store.base import (
@@ -46,12 +47,14 @@ class ResponsesService:
         engines: Mapping[str, Engine],
         store: ResponseStore,
         *,
+        tools: ToolRuntime | None = None,
         ids: IdFactory = random_id,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._settings = settings
         self._engines = engines
         self._store = store
+        self._tools = tools or ToolRuntime()
         self._ids = ids
         self._clock = clock
         self._runs: dict[str, LiveRun] = {}
@@ -92,6 +95,7 @@ class ResponsesService:
             upstream_model=route.upstream_model or route.name,
             today=datetime.datetime.fromtimestamp(self._clock(), datetime.UTC).date(),
         )
+        request_tools = self._tools.for_request(body, chain, new_input)
         ledger = ResponseLedger(_params(body), ids=self._ids, clock=self._clock)
         if body.background:
             ledger.enqueue()
@@ -101,6 +105,7 @@ class ResponsesService:
             ledger,
             self._engines[route.name],
             request,
+            tools=request_tools,
             max_turns=self._settings.max_tool_loops,
         )
         storage = RunStorage(

@@ -194,13 +194,21 @@ class TurnLoop:
     ) -> AsyncIterator[list[ResponseStreamEvent] | TurnFinished]:
         sink: Sink | None = None
         pending: UnknownCall | None = None
+        # An item's end is held until the next event: engines close the last item before they
+        # say the turn hit max_output_tokens, and a cut item must end "incomplete".
+        finished: Sink | None = None
         async with aclosing(self._engine.stream(request)) as stream:
             async for event in stream:
+                if finished is not None and not _cut(event):
+                    finished.done()
+                finished = None
                 if isinstance(event, ItemStarted):
                     verdict = self._classify(event)
                     if verdict.kind is MessageKind.UNKNOWN_TOOL:
                         pending = UnknownCall(verdict.recipient or "", event.call_id or "")
                     else:
+                        if verdict.kind is MessageKind.CODE_INTERPRETER_CALL and self._tools.code:
+                            await self._tools.code.prepare()  # the item names its container
                         sink = open_sink(self._ledger, event, verdict, self._tools, state)
                 elif isinstance(event, ItemDelta):
                     if pending is not None:
@@ -210,9 +218,7 @@ class TurnLoop:
                 elif isinstance(event, ItemFinished):
                     if pending is not None:
                         unknown.append(pending)
-                    elif sink is not None:
-                        sink.done()
-                    sink, pending = None, None
+                    finished, sink, pending = sink, None, None
                 else:
                     yield event
                 batch = self._ledger.drain()
@@ -256,6 +262,10 @@ class TurnLoop:
             cached_tokens=usage.cached_tokens,
             reasoning_tokens=usage.reasoning_tokens,
         )
+
+
+def _cut(event: object) -> bool:
+    return isinstance(event, TurnFinished) and event.reason == "length"
 
 
 def _schema(value: object) -> dict[str, object] | None:

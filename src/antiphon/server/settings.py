@@ -12,11 +12,21 @@ A config file can declare several models, each with its own upstream::
     store = "memory"            # or a path / sqlite:///path
     api_key = "sk-local"        # clients must send Authorization: Bearer sk-local
 
+    code_interpreter = true     # false disables the code interpreter tool
+
     [[models]]
     name = "gpt-oss-20b"        # what clients put in "model"
     upstream_url = "http://127.0.0.1:8001/v1"
     upstream_api = "harmony"    # chat | harmony | scripted
     upstream_model = "openai/gpt-oss-20b"
+
+    [mcp_servers.docs]          # the only MCP servers requests may name
+    url = "http://127.0.0.1:9000/mcp"
+    timeout = 30
+
+    [mcp_servers.files]
+    command = "python"
+    args = ["-m", "my_mcp_server"]
 """
 
 from __future__ import annotations
@@ -27,8 +37,9 @@ from pathlib import Path
 from typing import Literal, cast
 
 from antiphon.exceptions import ConfigurationError
+from antiphon.tools.mcp import McpServerConfig, build_registry, parse_mcp_server_table
 
-__all__ = ["UPSTREAM_APIS", "ModelRoute", "ServerSettings", "load_config_file"]
+__all__ = ["UPSTREAM_APIS", "ConfigFile", "ModelRoute", "ServerSettings", "load_config_file"]
 
 UpstreamApi = Literal["chat", "harmony", "scripted"]
 UPSTREAM_APIS: tuple[UpstreamApi, ...] = ("chat", "harmony", "scripted")
@@ -70,6 +81,8 @@ class ServerSettings:
     keepalive_seconds: float = 15.0
     retention_seconds: float = 30 * 24 * 3600.0
     max_tool_loops: int = 16
+    mcp_servers: tuple[McpServerConfig, ...] = ()
+    code_interpreter: bool = True
     extra: dict[str, object] = field(default_factory=dict[str, object])
 
     def __post_init__(self) -> None:
@@ -81,6 +94,7 @@ class ServerSettings:
         names = [route.name for route in self.models]
         if len(set(names)) != len(names):
             raise ConfigurationError(f"model names must be unique, got {names}")
+        build_registry(self.mcp_servers)  # duplicate labels or URLs fail at start-up
 
     def route(self, name: str) -> ModelRoute | None:
         """The route serving ``name``, if any."""
@@ -91,18 +105,40 @@ class ServerSettings:
         return replace(self, port=port)
 
 
-def load_config_file(path: Path) -> tuple[dict[str, object], list[ModelRoute]]:
-    """Read a TOML config file: the ``[server]`` table and the ``[[models]]`` routes."""
+@dataclass(frozen=True, slots=True)
+class ConfigFile:
+    """What a TOML config file holds: the ``[server]`` table, models and MCP servers."""
+
+    server: dict[str, object]
+    models: list[ModelRoute]
+    mcp_servers: list[McpServerConfig]
+
+
+def load_config_file(path: Path) -> ConfigFile:
+    """Read a TOML config file (format in the module docstring)."""
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigurationError(f"cannot read config file {path}: {exc}") from exc
     server = data.get("server", {})
     models = data.get("models", [])
-    if not isinstance(server, dict) or not isinstance(models, list):
-        raise ConfigurationError(f"{path}: expected a [server] table and [[models]] entries")
+    mcp = data.get("mcp_servers", {})
+    if not isinstance(server, dict) or not isinstance(models, list) or not isinstance(mcp, dict):
+        raise ConfigurationError(
+            f"{path}: expected a [server] table, [[models]] entries and [mcp_servers.LABEL] tables"
+        )
     routes = [_route_from_table(entry, path) for entry in cast(list[object], models)]
-    return cast(dict[str, object], server), routes
+    servers = [
+        parse_mcp_server_table(str(label), _table(table, f"{path}: [mcp_servers.{label}]"))
+        for label, table in cast(dict[str, object], mcp).items()
+    ]
+    return ConfigFile(cast(dict[str, object], server), routes, servers)
+
+
+def _table(value: object, where: str) -> dict[str, object]:
+    if not isinstance(value, dict):
+        raise ConfigurationError(f"{where} must be a table")
+    return cast(dict[str, object], value)
 
 
 def _route_from_table(entry: object, path: Path) -> ModelRoute:

@@ -140,6 +140,19 @@ class ContainerManager:
             self._containers.pop(container.id, None)
         return self._result(container.id, outcome, new=new, notice=notice)
 
+    async def ensure(self, container_id: str | None) -> str:
+        """The id of a running container: ``container_id`` while it lives, else a new one.
+
+        A response calls this when the model starts writing code, so the call's item can name
+        its container before the code runs. Raises like :meth:`run` when none can be started.
+        """
+        if self._state != "running":
+            raise ProtocolError(f"ContainerManager.ensure: expected running, found {self._state}")
+        container, _, _ = await self._acquire(container_id)
+        container.users -= 1
+        container.last_used = self._clock()
+        return container.id
+
     @staticmethod
     def _result(
         container_id: str, outcome: CellOutcome, *, new: bool, notice: str | None
