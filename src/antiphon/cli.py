@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from antiphon.engines.scripted import load_script
 from antiphon.exceptions import ConfigurationError
 from antiphon.server.settings import (
     ConfigFile,
@@ -108,6 +109,9 @@ def serve(
             if code_interpreter is not None
             else bool(file_server.get("code_interpreter", True)),
         )
+        for route in settings.models:
+            if route.script is not None:
+                load_script(route.script)  # a bad script is a clear error now, not at start-up
     except ConfigurationError as exc:
         typer.echo(f"antiphon serve: {exc}", err=True)
         raise typer.Exit(2) from exc

@@ -19,6 +19,7 @@ from starlette.routing import Route
 
 from antiphon import __version__
 from antiphon.exceptions import InvalidRequestError
+from antiphon.responses.runtime import ToolRuntime
 from antiphon.responses.service import ResponsesService
 from antiphon.server import routes
 from antiphon.server.auth import BearerAuth
@@ -28,6 +29,8 @@ from antiphon.server.openapi import openapi_document, render_docs
 from antiphon.server.settings import ServerSettings
 from antiphon.store.base import StoreLimits
 from antiphon.store.factory import open_store
+from antiphon.tools.code_interpreter import ContainerManager
+from antiphon.tools.mcp import McpClientPool, build_registry
 
 __all__ = ["create_app"]
 
@@ -43,8 +46,18 @@ def create_app(settings: ServerSettings) -> Starlette:
         )
         engines = {route.name: build_engine(route) for route in settings.models}
         try:
-            async with ResponsesService(settings, engines, store) as service:
-                app.state.service = service
+            async with contextlib.AsyncExitStack() as stack:
+                runtime = ToolRuntime(
+                    mcp_servers=build_registry(settings.mcp_servers),
+                    mcp=await stack.enter_async_context(McpClientPool())
+                    if settings.mcp_servers
+                    else None,
+                    code=await stack.enter_async_context(ContainerManager())
+                    if settings.code_interpreter
+                    else None,
+                )
+                service = ResponsesService(settings, engines, store, tools=runtime)
+                app.state.service = await stack.enter_async_context(service)
                 yield
         finally:
             for engine in engines.values():

@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> None:
         app, path = server.streamable_http_app(host=args.host), "/mcp"
     else:
         app, path = server.sse_app(host=args.host), "/sse"
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((args.host, args.port))
     sock.listen(128)  # connections queue from now on, so announcing the URL here is safe
