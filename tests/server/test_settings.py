@@ -6,6 +6,7 @@ import pytest
 
 from antiphon.exceptions import ConfigurationError
 from antiphon.server.settings import ModelRoute, ServerSettings, load_config_file
+from antiphon.tools.mcp import parse_mcp_server
 
 
 def test_config_file_routes_models_with_their_timeouts(tmp_path: Path) -> None:
@@ -13,12 +14,17 @@ def test_config_file_routes_models_with_their_timeouts(tmp_path: Path) -> None:
     path.write_text(
         '[server]\nstore = "memory"\n[[models]]\nname = "m"\nupstream_url = "http://u/v1"\n'
         'stall_timeout = 0.5\n[[models]]\nname = "s"\nupstream_api = "scripted"\n'
-        'script = "s.json"\n'
+        'script = "s.json"\n[mcp_servers.calc]\nurl = "http://127.0.0.1:9/mcp"\n'
+        '[mcp_servers.files]\ncommand = "python"\nargs = ["-m", "files"]\n'
     )
-    server, routes = load_config_file(path)
-    assert server == {"store": "memory"}
+    loaded = load_config_file(path)
+    assert loaded.server == {"store": "memory"}
+    routes = loaded.models
     assert routes[0] == ModelRoute("m", "chat", upstream_url="http://u/v1", stall_timeout=0.5)
     assert routes[1].script == tmp_path / "s.json"
+    servers = {server.label: server for server in loaded.mcp_servers}
+    assert servers["calc"].url == "http://127.0.0.1:9/mcp"
+    assert (servers["files"].command, servers["files"].args) == ("python", ("-m", "files"))
 
 
 @pytest.mark.parametrize(
@@ -31,6 +37,8 @@ def test_config_file_routes_models_with_their_timeouts(tmp_path: Path) -> None:
         ("[[models]]\nname = 'm'\nupstream_url = 'x'\nstall_timeout = 'soon'\n", "invalid"),
         ("models = 3\n", "expected a [server] table"),
         ("not toml [", "cannot read"),
+        ("[mcp_servers]\ncalc = 3\n", "must be a table"),
+        ("[mcp_servers.calc]\nurl = 'http://a/mcp'\ncolour = 'red'\n", "colour"),
     ],
 )
 def test_bad_config_files_name_the_problem(tmp_path: Path, text: str, message: str) -> None:
@@ -46,5 +54,8 @@ def test_settings_need_unique_models_and_find_routes() -> None:
         ServerSettings(models=())
     with pytest.raises(ConfigurationError, match="unique"):
         ServerSettings(models=(route, route))
+    server = parse_mcp_server("calc=http://127.0.0.1:9/mcp")
+    with pytest.raises(ConfigurationError, match="twice"):
+        ServerSettings(models=(route,), mcp_servers=(server, server))
     settings = ServerSettings(models=(route,)).with_port(9)
     assert (settings.port, settings.route("m"), settings.route("x")) == (9, route, None)

@@ -97,17 +97,18 @@ class LiveRun:
 
     async def follow(
         self, starting_after: int = -1, *, keepalive: float | None = None
-    ) -> AsyncIterator[tuple[str, str] | None]:
-        """``(event type, JSON)`` of every event after ``starting_after``, live until the end.
+    ) -> AsyncIterator[list[tuple[str, str]]]:
+        """Batches of ``(event type, JSON)`` after ``starting_after``, live until the end.
 
-        With ``keepalive``, ``None`` is yielded whenever that many seconds pass without an
-        event, so a transport can send a keep-alive. Raises :class:`~antiphon.StreamLimitError`
-        when the wanted events already left the bounded log.
+        A batch holds every event that arrived since the follower last looked, so a transport
+        can write it at once. With ``keepalive``, an empty batch is yielded whenever that many
+        seconds pass without an event. Raises :class:`~antiphon.StreamLimitError` when the
+        wanted events already left the bounded log.
         """
         next_seq = starting_after + 1
         while True:
-            idle = False
             async with self._changed:
+                idle = False
                 while next_seq >= self._first_seq + len(self._log) and not self.finished.is_set():
                     try:
                         async with asyncio.timeout(keepalive):
@@ -121,10 +122,8 @@ class LiveRun:
                         "live event log", limit=self._max_live, size=self._first_seq
                     )
                 batch = self._log[next_seq - self._first_seq :]
-            if idle:
-                yield None
-            for event in batch:
-                yield event
+            if batch or idle:
+                yield batch
             next_seq += len(batch)
             if self.finished.is_set() and next_seq >= self._first_seq + len(self._log):
                 return

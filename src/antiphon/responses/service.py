@@ -161,12 +161,12 @@ class ResponsesService:
 
     async def follow(
         self, response_id: str, starting_after: int, *, keepalive: float | None = None
-    ) -> AsyncIterator[tuple[str, str] | None]:
-        """Replay (and, while it runs, follow) a stored response's events; ``None``: idle."""
+    ) -> AsyncIterator[list[tuple[str, str]]]:
+        """Replay (and, while it runs, follow) a response's events in batches; ``[]``: idle."""
         live = self._runs.get(response_id)
         if live is not None:
-            async for event in live.follow(starting_after, keepalive=keepalive):
-                yield event
+            async for batch in live.follow(starting_after, keepalive=keepalive):
+                yield batch
             return
         await self._stored(response_id)
         after = starting_after
@@ -177,10 +177,9 @@ class ResponsesService:
                     f"{replay.dropped} events after {after} are no longer stored.",
                     param="starting_after",
                 )
-            for event in replay.events:
-                yield _event_type(event.data), event.data
             if not replay.events:
                 return
+            yield [(_event_type(event.data), event.data) for event in replay.events]
             after = replay.events[-1].sequence_number
 
     async def input_items(self, response_id: str, query: ItemQuery) -> ItemPage:
