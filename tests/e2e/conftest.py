@@ -17,8 +17,16 @@ from pathlib import Path
 import pytest
 from openai import AsyncOpenAI
 
+from antiphon.testing.mcp_servers import McpServerProcess, stdio_command
 from antiphon.testing.upstream import UpstreamControl, UpstreamProcess
-from tests.e2e.support import ServerProcess, StreamRecorder, make_client, write_config
+from tests.e2e.support import (
+    ServerProcess,
+    StreamRecorder,
+    TomlValue,
+    make_client,
+    write_config,
+)
+from tests.grammar_items import JSON
 
 POOL_SIZE = 12
 STALL_TIMEOUT = 0.5
@@ -72,6 +80,17 @@ class ModelPool:
     chat: list[str] = field(default_factory=lambda: [f"chat-{i}" for i in range(POOL_SIZE)])
     harmony: list[str] = field(default_factory=lambda: [f"harmony-{i}" for i in range(POOL_SIZE)])
 
+    @classmethod
+    def of(cls, size: int) -> ModelPool:
+        """A pool of ``size`` chat and ``size`` harmony names."""
+        return cls([f"chat-{i}" for i in range(size)], [f"harmony-{i}" for i in range(size)])
+
+    def routes(self, upstream_url: str) -> list[dict[str, str | float]]:
+        """The ``[[models]]`` entries routing every name of the pool to the stand-in."""
+        return [_route(name, "chat", upstream_url) for name in self.chat] + [
+            _route(name, "harmony", upstream_url) for name in self.harmony
+        ]
+
     def take_chat(self) -> str:
         """A chat-routed model name no other test of the module uses."""
         return self.chat.pop(0)
@@ -101,11 +120,7 @@ def server_config(directory: Path, upstream_url: str) -> Path:
         ("stall.json", STALL_SCRIPT),
     ):
         (directory / name).write_text(json.dumps(script), encoding="utf-8")
-    pool = ModelPool()
-    models: list[dict[str, str | float]] = [
-        _route(name, "chat", upstream_url) for name in pool.chat
-    ]
-    models += [_route(name, "harmony", upstream_url) for name in pool.harmony]
+    models = ModelPool().routes(upstream_url)
     extra: list[dict[str, str | float]] = [
         {
             "name": "chat-stall",
@@ -158,3 +173,120 @@ async def client(server: ServerProcess, recorder: StreamRecorder) -> AsyncIterat
 async def control(upstream: UpstreamProcess) -> AsyncIterator[UpstreamControl]:
     async with upstream.control() as standin:
         yield standin
+
+
+# -- server-side tools: a server with MCP servers configured ------------------------------------
+
+TOOLS_POOL_SIZE = 32
+#: The per-server timeout of the ``slow`` MCP server (its ``wait_forever`` always runs into it).
+SLOW_TIMEOUT = 1.0
+
+
+def mcp_script(recipient: str, arguments: str, answer_when: str, answer: str) -> JSON:
+    """A scripted model that calls MCP tool ``recipient``, then answers once the result holds
+    ``answer_when`` (no turn matches otherwise: the answer depends on the real result)."""
+    return {
+        "chunking": {"mode": "random", "seed": 5},
+        "turns": [
+            {
+                "repeat": True,
+                "when": {"last_item_type": "message"},
+                "harmony": "<|channel|>analysis<|message|>Ask the MCP tool.<|end|>"
+                f"<|start|>assistant<|channel|>commentary to={recipient} "
+                f"<|constrain|>json<|message|>{arguments}<|call|>",
+            },
+            {
+                "repeat": True,
+                "when": {"last_item_type": "mcp_call", "last_text_contains": answer_when},
+                "items": [
+                    {"kind": "reasoning", "text": "The tool answered; say it."},
+                    {"kind": "message", "text": answer},
+                ],
+            },
+        ],
+    }
+
+
+#: A model that never stops calling ``weather.add``: only the turn cap ends its response.
+LOOP_SCRIPT: JSON = {
+    "turns": [
+        {
+            "repeat": True,
+            "items": [{"kind": "tool_call", "name": "weather.add", "text": '{"a": 1, "b": 1}'}],
+        }
+    ]
+}
+
+
+@dataclass(frozen=True)
+class ToolsServer:
+    """``antiphon serve`` with MCP servers configured, and where its state and logs go."""
+
+    process: ServerProcess
+    store: Path
+    stderr: Path
+
+
+def _stdio(timeout: float) -> dict[str, TomlValue]:
+    command, args = stdio_command()
+    return {"command": command, "args": args, "timeout": timeout}
+
+
+def tools_config(directory: Path, upstream_url: str, mcp_url: str, slow_url: str) -> Path:
+    """Config of the tools server: the stand-in pool, scripted MCP models, five MCP servers.
+
+    ``weather`` (Streamable HTTP) and ``local`` (stdio) are healthy; ``slow`` (a second HTTP
+    server: a stdio one may take longer than the timeout to start) times out after
+    :data:`SLOW_TIMEOUT`; ``down`` refuses connections; ``broken`` is an HTTP endpoint that
+    is no MCP server (the stand-in answers 404), so listing it fails.
+    """
+    scripts = {
+        "mcp-http.json": mcp_script(
+            "weather.get_forecast", '{"city": "Paris"}', "sunny", "Sunny in Paris."
+        ),
+        "mcp-stdio.json": mcp_script("local.add", '{"a": 20, "b": 22}', "42", "The sum is 42."),
+        "mcp-loop.json": LOOP_SCRIPT,
+    }
+    for name, script in scripts.items():
+        (directory / name).write_text(json.dumps(script), encoding="utf-8")
+    models = ModelPool.of(TOOLS_POOL_SIZE).routes(upstream_url)
+    models += [
+        {"name": "scripted-mcp-http", "upstream_api": "scripted", "script": "mcp-http.json"},
+        {"name": "scripted-mcp-stdio", "upstream_api": "scripted", "script": "mcp-stdio.json"},
+        {"name": "scripted-mcp-loop", "upstream_api": "scripted", "script": "mcp-loop.json"},
+    ]
+    servers: dict[str, dict[str, TomlValue]] = {
+        "weather": {"url": mcp_url, "timeout": 10.0},
+        "local": _stdio(10.0),
+        "slow": {"url": slow_url, "timeout": SLOW_TIMEOUT},
+        "down": {"url": _refused_url().removesuffix("/v1") + "/mcp", "timeout": 5.0},
+        "broken": {"url": upstream_url.removesuffix("/v1") + "/mcp", "timeout": 5.0},
+    }
+    return write_config(directory / "tools.toml", models, mcp_servers=servers)
+
+
+@pytest.fixture(scope="module")
+def mcp_http() -> Iterator[McpServerProcess]:
+    with McpServerProcess("http") as process:
+        yield process
+
+
+@pytest.fixture(scope="module")
+def mcp_slow() -> Iterator[McpServerProcess]:
+    with McpServerProcess("http") as process:
+        yield process
+
+
+@pytest.fixture(scope="module")
+def tools_server(
+    upstream: UpstreamProcess,
+    mcp_http: McpServerProcess,
+    mcp_slow: McpServerProcess,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[ToolsServer]:
+    directory = tmp_path_factory.mktemp("tools")
+    config = tools_config(directory, upstream.base_url, mcp_http.url, mcp_slow.url)
+    store, stderr = directory / "responses.sqlite3", directory / "stderr.log"
+    args = ["--config", str(config), "--store", str(store), "--log-level", "debug"]
+    with ServerProcess(args, stderr=stderr) as process:
+        yield ToolsServer(process, store, stderr)

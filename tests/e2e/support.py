@@ -12,7 +12,7 @@ import json
 import selectors
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Self
@@ -42,9 +42,15 @@ __all__ = [
 class ServerProcess:
     """``antiphon serve`` in a child process; a context manager that stops it."""
 
-    def __init__(self, args: Sequence[str], *, start_timeout: float = 30.0) -> None:
+    def __init__(
+        self, args: Sequence[str], *, start_timeout: float = 30.0, stderr: Path | None = None
+    ) -> None:
         command = [sys.executable, "-m", "antiphon", "serve", "--port", "0", *args]
-        self._process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+        # stderr goes to a file when a test reads the server's logs afterwards.
+        self._stderr = stderr.open("wb") if stderr is not None else None
+        self._process = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=self._stderr, text=True
+        )
         self.url = self._read_ready_line(start_timeout)
         self.pid = self._process.pid
 
@@ -70,6 +76,8 @@ class ServerProcess:
             self._process.wait()
         if self._process.stdout is not None:
             self._process.stdout.close()
+        if self._stderr is not None:
+            self._stderr.close()
 
     def __enter__(self) -> Self:
         return self
@@ -83,13 +91,34 @@ class ServerProcess:
         self.stop()
 
 
-def write_config(path: Path, models: Sequence[dict[str, str | float]]) -> Path:
-    """A TOML config file with one ``[[models]]`` table per entry (strings and numbers)."""
-    lines: list[str] = []
+TomlValue = str | float | bool | Sequence[str] | Mapping[str, str]
+
+
+def _toml_table(header: str, table: Mapping[str, TomlValue]) -> list[str]:
+    # JSON spells strings, numbers, booleans and string arrays as TOML does; maps are sub-tables.
+    lines = [header]
+    lines += [f"{k} = {json.dumps(v)}" for k, v in table.items() if not isinstance(v, Mapping)]
+    for key, value in table.items():
+        if isinstance(value, Mapping):
+            name = header.strip("[]")
+            lines += ["", *_toml_table(f"[{name}.{key}]", value)]
+    return [*lines, ""]
+
+
+def write_config(
+    path: Path,
+    models: Sequence[Mapping[str, str | float]],
+    *,
+    server: Mapping[str, TomlValue] | None = None,
+    mcp_servers: Mapping[str, Mapping[str, TomlValue]] | None = None,
+) -> Path:
+    """A TOML config file: a ``[server]`` table, one ``[[models]]`` table per entry, and
+    ``[mcp_servers.LABEL]`` tables."""
+    lines: list[str] = _toml_table("[server]", server) if server else []
     for model in models:
-        lines.append("[[models]]")
-        lines += [f"{key} = {json.dumps(value)}" for key, value in model.items()]
-        lines.append("")
+        lines += _toml_table("[[models]]", model)
+    for label, table in (mcp_servers or {}).items():
+        lines += _toml_table(f"[mcp_servers.{label}]", table)
     path.write_text("\n".join(lines), encoding="utf-8")
     return path
 

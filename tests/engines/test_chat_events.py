@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 
 import pytest
 from hypothesis import given
@@ -117,3 +118,29 @@ def test_an_aborted_turn_is_a_protocol_error(reason: str) -> None:
 def test_content_filter_and_unknown_reasons() -> None:
     assert _run([_delta({}, "content_filter")])[-1] == TurnFinished("content_filter", None)
     assert _run([_delta({}, "eos")])[-1] == TurnFinished("stop", None)
+
+
+@given(code=st.text(min_size=1), cuts=st.lists(st.integers(0, 1000), max_size=8))
+def test_a_python_call_streams_its_code_not_its_json_arguments(code: str, cuts: list[int]) -> None:
+    arguments = json.dumps({"code": code})
+    chunks = chat_chunks(
+        tool_calls=[ToolCallScript("python", _split(arguments, cuts), "c1")],
+        finish_reason="tool_calls",
+    )
+    mapper = ChatChunkMapper({"python": "python"}, SequentialIds())
+    events = [event for chunk in chunks for event in mapper.feed(chunk)] + mapper.finish()
+    assert _merged(events)[:3] == [
+        ItemStarted("tool_call", name="python", call_id="c1"),
+        ItemDelta(code),
+        ItemFinished(),
+    ]
+
+
+@pytest.mark.parametrize("arguments", ["print(1)", '["not", "an object"]', '{"code": 3}'])
+def test_a_python_call_without_json_code_keeps_its_raw_arguments(arguments: str) -> None:
+    chunks = chat_chunks(
+        tool_calls=[ToolCallScript("python", [arguments], "c1")], finish_reason="tool_calls"
+    )
+    mapper = ChatChunkMapper({"python": "python"}, SequentialIds())
+    events = [event for chunk in chunks for event in mapper.feed(chunk)] + mapper.finish()
+    assert ItemDelta(arguments) in events

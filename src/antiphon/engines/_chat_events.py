@@ -9,6 +9,10 @@ may lack ``index`` or ``id``, repeat ``name`` in later deltas, or arrive whole i
 Parallel tool calls stream in index order: a call closes when the next index begins, which is
 how every known server sends them. A server that interleaves argument pieces of two calls gets
 an :class:`~antiphon.UpstreamProtocolError` rather than silently corrupted arguments.
+
+A ``python`` call (the code interpreter) carries ``{"code": ...}`` arguments, but its item's text
+must be the code itself: its arguments are held and the code goes out, in one delta, when the
+call closes.
 """
 
 from __future__ import annotations
@@ -51,6 +55,8 @@ class _Call:
     pending: str = ""  # arguments that arrived before the name
     started: bool = False
     closed: bool = False
+    # A ``python`` call's arguments are ``{"code": ...}``: held whole, the code is sent at close.
+    code_json: str | None = None
 
 
 class ChatChunkMapper:
@@ -126,7 +132,9 @@ class ChatChunkMapper:
             arguments if isinstance(arguments, str) else json.dumps(arguments) if arguments else ""
         )
         if call.started:
-            if text:
+            if call.code_json is not None:
+                call.code_json += text
+            elif text:
                 events.append(ItemDelta(text))
             return
         call.pending += text
@@ -150,18 +158,35 @@ class ChatChunkMapper:
         call.started = True
         recipient = self._recipients.get(call.name, call.name)
         events.append(ItemStarted("tool_call", name=recipient, call_id=call.call_id))
-        if call.pending:
+        if recipient == "python":
+            call.code_json = ""
+        if call.code_json is not None:
+            call.code_json += call.pending
+        elif call.pending:
             events.append(ItemDelta(call.pending))
-            call.pending = ""
+        call.pending = ""
         self._open = index
 
     def _close(self, events: list[EngineEvent]) -> None:
         if self._open is None:
             return
         if isinstance(self._open, int):
-            self._calls[self._open].closed = True
+            call = self._calls[self._open]
+            call.closed = True
+            if call.code_json:
+                events.append(ItemDelta(_python_code(call.code_json)))
         events.append(ItemFinished())
         self._open = None
+
+
+def _python_code(arguments: str) -> str:
+    """The code of a chat ``python`` call: ``{"code": ...}``, or raw code some models send."""
+    try:
+        value: object = json.loads(arguments)
+    except json.JSONDecodeError:
+        return arguments
+    code = (as_object(value) or {}).get("code")
+    return code if isinstance(code, str) else arguments
 
 
 def parse_usage(value: object) -> Usage | None:

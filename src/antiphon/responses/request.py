@@ -5,6 +5,10 @@ tools, tool choice, reasoning, text config). Then every field is sorted into one
 honoured (the run uses it), accepted hints that by definition change no output
 (``prompt_cache_key``, ``safety_identifier``), and everything else, which is rejected with a 400
 that names the field: antiphon never silently ignores a parameter a client relies on.
+
+An ``mcp`` tool's ``headers`` and ``authorization`` are credentials for the MCP server only: they
+are taken out of ``tools`` as soon as the body is parsed (``tools`` is echoed in the response
+object and stored with it) and kept aside for :meth:`CreateResponseBody.mcp_tool`.
 """
 
 from __future__ import annotations
@@ -13,8 +17,9 @@ from typing import Literal
 
 from openai.types.responses import ResponseInputItem, ResponseTextConfig, Tool
 from openai.types.responses.response import ToolChoice
+from openai.types.responses.tool import Mcp
 from openai.types.shared import Reasoning
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
 from antiphon.exceptions import InvalidRequestError
 
@@ -68,6 +73,20 @@ class CreateResponseBody(BaseModel):
     service_tier: Literal["auto", "default"] | None = None
     prompt_cache_key: str | None = None
     safety_identifier: str | None = None
+    # The mcp tools as sent, credentials included, by index in ``tools``; never serialised.
+    _mcp_tools: dict[int, Mcp] = PrivateAttr(default_factory=dict[int, Mcp])
+
+    def model_post_init(self, context: object, /) -> None:
+        """Move MCP credentials out of ``tools`` (see the module docstring)."""
+        for index, tool in enumerate(self.tools):
+            if tool.type == "mcp" and (tool.headers is not None or tool.authorization is not None):
+                self._mcp_tools[index] = tool
+                # The list is mutable though the model is frozen: swap in the redacted copy.
+                self.tools[index] = tool.model_copy(update={"headers": None, "authorization": None})
+
+    def mcp_tool(self, index: int, tool: Mcp) -> Mcp:
+        """The ``mcp`` tool at ``index`` with the credentials the client sent."""
+        return self._mcp_tools.get(index, tool)
 
 
 def parse_create_body(raw: object) -> CreateResponseBody:
