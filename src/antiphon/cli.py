@@ -78,6 +78,10 @@ def serve(
             help="Offer the sandboxed code interpreter tool (default: on).",
         ),
     ] = None,
+    keepalive_seconds: Annotated[
+        float | None,
+        typer.Option(envvar="ANTIPHON_KEEPALIVE_SECONDS", help="SSE keep-alive interval."),
+    ] = None,
     log_level: Annotated[str, typer.Option(envvar="ANTIPHON_LOG_LEVEL")] = "warning",
 ) -> None:
     """Serve POST /v1/responses (and friends) over an upstream model server."""
@@ -108,6 +112,10 @@ def serve(
             code_interpreter=code_interpreter
             if code_interpreter is not None
             else bool(file_server.get("code_interpreter", True)),
+            sandbox_limits=loaded.sandbox_limits,
+            keepalive_seconds=keepalive_seconds
+            or float(str(file_server.get("keepalive_seconds", 15.0))),
+            max_tool_loops=int(str(file_server.get("max_tool_loops", 16))),
         )
         for route in settings.models:
             if route.script is not None:

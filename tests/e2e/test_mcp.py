@@ -264,11 +264,6 @@ def keepalive_server(
         yield process
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="server bug: `antiphon serve` reads no keep-alive interval from [server] (or a flag); "
-    "see /work/notes/server-bugs.md",
-)
 async def test_keep_alive_comments_flow_while_a_slow_call_runs(
     keepalive_server: ServerProcess, control: UpstreamControl
 ) -> None:

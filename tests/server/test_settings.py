@@ -22,6 +22,7 @@ def test_config_file_routes_models_with_their_timeouts(tmp_path: Path) -> None:
     routes = loaded.models
     assert routes[0] == ModelRoute("m", "chat", upstream_url="http://u/v1", stall_timeout=0.5)
     assert routes[1].script == tmp_path / "s.json"
+    assert loaded.sandbox_limits.cpu_seconds > 0
     servers = {server.label: server for server in loaded.mcp_servers}
     assert servers["calc"].url == "http://127.0.0.1:9/mcp"
     assert (servers["files"].command, servers["files"].args) == ("python", ("-m", "files"))
@@ -38,6 +39,9 @@ def test_config_file_routes_models_with_their_timeouts(tmp_path: Path) -> None:
         ("models = 3\n", "expected a [server] table"),
         ("not toml [", "cannot read"),
         ("[mcp_servers]\ncalc = 3\n", "must be a table"),
+        ("[server]\nkeepalive = 1\n", "unknown [server] keys"),
+        ("[code_interpreter]\ncpu = 1\n", "unknown [code_interpreter] keys"),
+        ("[code_interpreter]\ncpu_seconds = -1\n", "invalid [code_interpreter]"),
         ("[mcp_servers.calc]\nurl = 'http://a/mcp'\ncolour = 'red'\n", "colour"),
     ],
 )

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from openai.types.responses.mcp_tool_call_error import McpProtocolError
+
 from antiphon.engines.base import ItemStarted
 from antiphon.exceptions import ProtocolError
 from antiphon.harmony.classifier import Classification, MessageKind
@@ -19,7 +21,7 @@ from antiphon.wire._content import MessageHandle
 from antiphon.wire._tools import McpCallHandle
 from antiphon.wire.ledger import ResponseLedger
 
-__all__ = ["Sink", "TurnState", "open_sink"]
+__all__ = ["Sink", "TurnState", "open_refused_mcp_call", "open_sink"]
 
 
 class Sink(Protocol):
@@ -41,6 +43,7 @@ class TurnState:
     pending: list[PendingCall] = field(default_factory=list[PendingCall])
     called_function: bool = False
     approval_requested: bool = False
+    refused_calls: int = 0  # MCP calls answered with an error item without running
 
 
 class _MessageSink:
@@ -76,6 +79,31 @@ class _CallSink:
         else:
             handle.code_done()
         self._state.pending.append(self._call)
+
+
+class _RefusedSink:
+    """An MCP call the request does not allow: its item streams, then fails without running."""
+
+    __slots__ = ("_handle", "_reason", "_state")
+
+    def __init__(self, handle: McpCallHandle, reason: str, state: TurnState) -> None:
+        self._handle, self._reason, self._state = handle, reason, state
+
+    def delta(self, text: str, /) -> None:
+        self._handle.delta(text)
+
+    def done(self) -> None:
+        self._handle.arguments_done()
+        error = McpProtocolError(type="mcp_protocol_error", code=-32602, message=self._reason)
+        self._handle.fail(error)
+        self._state.refused_calls += 1
+
+
+def open_refused_mcp_call(
+    ledger: ResponseLedger, server_label: str, name: str, reason: str, state: TurnState
+) -> Sink:
+    """A call to a declared MCP server that cannot run: outside ``allowed_tools``, or unlisted."""
+    return _RefusedSink(ledger.add_mcp_call(server_label, name), reason, state)
 
 
 class _ApprovalSink:

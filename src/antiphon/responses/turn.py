@@ -36,9 +36,9 @@ from antiphon.engines.base import (
 from antiphon.exceptions import EngineError, UpstreamProtocolError
 from antiphon.harmony import classifier
 from antiphon.harmony.classifier import Classification, DeclaredTools, MessageKind, classify
-from antiphon.harmony.messages import HarmonyHeader
+from antiphon.harmony.messages import HarmonyHeader, mcp_namespace
 from antiphon.responses.answers import Answers, UnknownCall
-from antiphon.responses.items import Sink, TurnState, open_sink
+from antiphon.responses.items import Sink, TurnState, open_refused_mcp_call, open_sink
 from antiphon.responses.server_tools import PendingCall, RequestTools
 from antiphon.wire.ledger import ResponseLedger
 
@@ -78,6 +78,8 @@ class TurnLoop:
         self._tools = tools or RequestTools()
         self._declared = DeclaredTools.build(functions=(t.name for t in request.tools))
         self._answers = Answers(request.history)
+        # namespace -> (server label, why its tools cannot run; "" when they are listed)
+        self._unlisted: dict[str, tuple[str, str]] = {}
         self._max_turns = max_turns
         self.record = TurnRecord()
 
@@ -117,13 +119,17 @@ class TurnLoop:
                 else:
                     handle.fail(listing.error)
                 yield self._ledger.drain()
+            namespace = mcp_namespace(label)
             if listing.error is not None:
-                continue  # the model is not offered a server that cannot be reached
+                # Not offered to the model; a call to it anyway fails in its own item.
+                self._unlisted[namespace] = (label, f"could not be listed: {listing.error}")
+                continue
             specs = tuple(
                 FunctionTool(t.name, t.description or "", _schema(t.input_schema))
                 for t in listing.tools
             )
             servers.append(McpServerTools(label, specs, binding.description))
+            self._unlisted[namespace] = (label, "")
             names = frozenset(t.name for t in listing.tools)
             declared.append(classifier.McpServerTools(label, names))
         self._request = replace(self._request, mcp_servers=tuple(servers))
@@ -178,7 +184,7 @@ class TurnLoop:
             if state.called_function or state.approval_requested:
                 self._ledger.complete()
                 return
-            if not state.pending and not unknown:
+            if not state.pending and not unknown and not state.refused_calls:
                 self._ledger.complete()
                 return
             for handle in self._ledger.items[first_item:]:
@@ -204,7 +210,10 @@ class TurnLoop:
                 finished = None
                 if isinstance(event, ItemStarted):
                     verdict = self._classify(event)
-                    if verdict.kind is MessageKind.UNKNOWN_TOOL:
+                    refusal = self._refusal(verdict)
+                    if refusal is not None:
+                        sink = open_refused_mcp_call(self._ledger, *refusal, state)
+                    elif verdict.kind is MessageKind.UNKNOWN_TOOL:
                         pending = UnknownCall(verdict.recipient or "", event.call_id or "")
                     else:
                         if verdict.kind is MessageKind.CODE_INTERPRETER_CALL and self._tools.code:
@@ -232,6 +241,20 @@ class TurnLoop:
         if not over:
             self.record.tool_calls += 1
         await call.execute(over_budget=over)
+
+    def _refusal(self, verdict: Classification) -> tuple[str, str, str] | None:
+        """(label, tool, reason) when an unknown recipient names a declared MCP server."""
+        if verdict.kind is not MessageKind.UNKNOWN_TOOL or not verdict.recipient:
+            return None
+        recipient = verdict.recipient
+        # harmony writes ``ns.tool``; a chat upstream echoes an undeclared name as ``ns__tool``
+        namespace, _, tool = recipient.partition("." if "." in recipient else "__")
+        known = self._unlisted.get(namespace)
+        if known is None or not tool:
+            return None
+        label, problem = known
+        reason = f"MCP server '{label}' {problem}" if problem else ""
+        return label, tool, reason or f"Tool '{tool}' is not allowed on MCP server '{label}'."
 
     def _classify(self, event: ItemStarted) -> Classification:
         if event.kind == "tool_call":

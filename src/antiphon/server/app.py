@@ -52,7 +52,7 @@ def create_app(settings: ServerSettings) -> Starlette:
                     mcp=await stack.enter_async_context(McpClientPool())
                     if settings.mcp_servers
                     else None,
-                    code=await stack.enter_async_context(ContainerManager())
+                    code=await stack.enter_async_context(ContainerManager(settings.sandbox_limits))
                     if settings.code_interpreter
                     else None,
                 )

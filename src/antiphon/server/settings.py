@@ -13,6 +13,11 @@ A config file can declare several models, each with its own upstream::
     api_key = "sk-local"        # clients must send Authorization: Bearer sk-local
 
     code_interpreter = true     # false disables the code interpreter tool
+    keepalive_seconds = 15      # SSE comment while nothing else is sent
+
+    [code_interpreter]          # sandbox limits (SandboxLimits fields)
+    cpu_seconds = 10
+    wall_seconds = 30
 
     [[models]]
     name = "gpt-oss-20b"        # what clients put in "model"
@@ -34,12 +39,20 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Literal, cast
+from typing import Any, Literal, cast
 
 from antiphon.exceptions import ConfigurationError
+from antiphon.tools.code_interpreter import SandboxLimits
 from antiphon.tools.mcp import McpServerConfig, build_registry, parse_mcp_server_table
 
-__all__ = ["UPSTREAM_APIS", "ConfigFile", "ModelRoute", "ServerSettings", "load_config_file"]
+__all__ = [
+    "SERVER_KEYS",
+    "UPSTREAM_APIS",
+    "ConfigFile",
+    "ModelRoute",
+    "ServerSettings",
+    "load_config_file",
+]
 
 UpstreamApi = Literal["chat", "harmony", "scripted"]
 UPSTREAM_APIS: tuple[UpstreamApi, ...] = ("chat", "harmony", "scripted")
@@ -83,6 +96,7 @@ class ServerSettings:
     max_tool_loops: int = 16
     mcp_servers: tuple[McpServerConfig, ...] = ()
     code_interpreter: bool = True
+    sandbox_limits: SandboxLimits = field(default_factory=SandboxLimits)
     extra: dict[str, object] = field(default_factory=dict[str, object])
 
     def __post_init__(self) -> None:
@@ -105,13 +119,20 @@ class ServerSettings:
         return replace(self, port=port)
 
 
+#: The keys of the ``[server]`` table; any other key is a mistake worth reporting.
+SERVER_KEYS = frozenset(
+    {"host", "port", "store", "api_key", "code_interpreter", "keepalive_seconds", "max_tool_loops"}
+)
+
+
 @dataclass(frozen=True, slots=True)
 class ConfigFile:
-    """What a TOML config file holds: the ``[server]`` table, models and MCP servers."""
+    """What a TOML config file holds: ``[server]``, models, MCP servers, sandbox limits."""
 
     server: dict[str, object]
     models: list[ModelRoute]
     mcp_servers: list[McpServerConfig]
+    sandbox_limits: SandboxLimits = field(default_factory=SandboxLimits)
 
 
 def load_config_file(path: Path) -> ConfigFile:
@@ -127,12 +148,34 @@ def load_config_file(path: Path) -> ConfigFile:
         raise ConfigurationError(
             f"{path}: expected a [server] table, [[models]] entries and [mcp_servers.LABEL] tables"
         )
+    unknown = sorted(set(cast(dict[str, object], server)) - SERVER_KEYS)
+    if unknown:
+        raise ConfigurationError(
+            f"{path}: unknown [server] keys {unknown}; known: {sorted(SERVER_KEYS)}"
+        )
     routes = [_route_from_table(entry, path) for entry in cast(list[object], models)]
     servers = [
         parse_mcp_server_table(str(label), _table(table, f"{path}: [mcp_servers.{label}]"))
         for label, table in cast(dict[str, object], mcp).items()
     ]
-    return ConfigFile(cast(dict[str, object], server), routes, servers)
+    limits = _sandbox_limits(
+        _table(data.get("code_interpreter", {}), f"{path}: [code_interpreter]")
+    )
+    return ConfigFile(cast(dict[str, object], server), routes, servers, limits)
+
+
+def _sandbox_limits(table: dict[str, object]) -> SandboxLimits:
+    """``[code_interpreter]``: any field of :class:`SandboxLimits` (seconds, bytes, counts)."""
+    known = set(SandboxLimits.__dataclass_fields__)
+    unknown = sorted(set(table) - known)
+    if unknown:
+        raise ConfigurationError(
+            f"unknown [code_interpreter] keys {unknown}; known: {sorted(known)}"
+        )
+    try:
+        return SandboxLimits(**cast(dict[str, Any], table))
+    except (TypeError, ValueError, ConfigurationError) as exc:
+        raise ConfigurationError(f"invalid [code_interpreter] limits: {exc}") from exc
 
 
 def _table(value: object, where: str) -> dict[str, object]:
