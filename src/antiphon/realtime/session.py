@@ -1,0 +1,227 @@
+"""The application's handle on one realtime conversation: ``async with`` it, iterate its events.
+
+:class:`RealtimeSession` is a thin facade: the state lives in ``_core``, server events are
+handled by ``_dispatch`` (tools in ``_tool_calls``, guardrails in ``_guarding``, interrupts in
+``_interrupt``), and every ``response.create`` goes through the
+:class:`~antiphon.realtime.sequencer.ResponseSequencer`. Each session owns its transport.
+
+Event delivery (``async for event in session``), one consumer at a time:
+
+- the queue holds at most ``max_queued_events`` events (default 1024). When the application
+  stops reading, *lossy* events (``audio``, ``history_updated``, ``raw_model_event``) are dropped
+  and counted in :attr:`RealtimeSession.dropped_events`; control events are never dropped: the
+  reader waits for room instead, so backpressure reaches the socket;
+- when the transport fails (malformed frame, invalid event, failed send, abrupt close), the
+  events already queued are delivered first, then the typed error (``TransportError``,
+  ``TransportClosed`` with ``code`` and ``reason``) is raised from ``async for``; a clean close
+  ends the iteration normally; :meth:`RealtimeSession.close` always ends it, even when closing the
+  socket fails.
+
+Also: ``raw_model_event`` is opt-in (``raw_model_events`` in the run config), because it doubles
+the events of every frame; ``history`` items are live views that grow as transcripts stream
+(see :mod:`antiphon.realtime.history`); tool calls, guardrails and the response sequencer run as
+tasks the session owns, cancelled and awaited by :meth:`RealtimeSession.close`.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+from collections.abc import Mapping
+from types import TracebackType
+
+from openai.types.realtime import (
+    ConversationItem,
+    ConversationItemCreateEvent,
+    InputAudioBufferAppendEvent,
+    InputAudioBufferCommitEvent,
+    RealtimeConversationItemUserMessage,
+    RealtimeResponseCreateParams,
+)
+from openai.types.realtime.realtime_conversation_item_user_message import Content
+
+from antiphon.exceptions import TransportError
+from antiphon.realtime._core import SessionCore, SessionState
+from antiphon.realtime._dispatch import Dispatcher, pump
+from antiphon.realtime._interrupt import interrupt
+from antiphon.realtime._tool_calls import request_response
+from antiphon.realtime.agent import RealtimeAgent
+from antiphon.realtime.config import RealtimeRunConfig, build_session_update
+from antiphon.realtime.events import RealtimeSessionEvent
+from antiphon.realtime.model import RealtimeModel, RealtimeModelConfig
+from antiphon.realtime.sequencer import RequestKind, ResponseHandle
+
+__all__ = ["RealtimeSession"]
+
+_log = logging.getLogger("antiphon.realtime")
+
+
+class RealtimeSession:
+    """One conversation with a realtime model; build it with :class:`RealtimeRunner`.
+
+    Use as ``async with session:`` (connects, then closes and awaits every task it started) and
+    read ``async for event in session``. See the module docstring for the delivery policy.
+    """
+
+    def __init__(
+        self,
+        model: RealtimeModel,
+        agent: RealtimeAgent,
+        config: RealtimeRunConfig,
+        model_config: RealtimeModelConfig,
+    ) -> None:
+        self._core = SessionCore(model, agent, config)
+        self._model_config = model_config
+
+    @property
+    def agent(self) -> RealtimeAgent:
+        """The agent currently speaking."""
+        return self._core.agent
+
+    @property
+    def history(self) -> tuple[ConversationItem, ...]:
+        """The conversation so far, oldest first (bounded by ``max_history_items``)."""
+        return self._core.history.items
+
+    @property
+    def dropped_events(self) -> int:
+        """Lossy events dropped because the application did not read fast enough."""
+        return self._core.queue.dropped
+
+    async def __aenter__(self) -> RealtimeSession:
+        await self.connect()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            await self.close()
+        except TransportError:
+            if exc is None:
+                raise
+            _log.warning("closing the realtime transport failed", exc_info=True)
+
+    async def connect(self) -> None:
+        """Open the transport, start the reader and send the agent's ``session.update``.
+
+        Raises :class:`~antiphon.TransportError` when the connection cannot be opened.
+        """
+        core = self._core
+        core.require("connect", SessionState.NEW)
+        update = await build_session_update(core.agent, core.config)
+        try:
+            await core.model.connect(self._model_config)
+        except BaseException:
+            core.end(None)
+            raise
+        core.state = SessionState.OPEN
+        core.tasks.spawn(pump(core, Dispatcher(core)), name="antiphon-session-reader")
+        core.tasks.spawn(core.sequencer.run(), name="antiphon-response-sequencer")
+        await core.send(update)
+
+    def __aiter__(self) -> _EventIterator:
+        return _EventIterator(self._core)
+
+    async def send_message(self, message: str | ConversationItem) -> None:
+        """Add a user message (text, or any conversation item) and ask for a response."""
+        core = self._core
+        core.require("send_message", SessionState.OPEN)
+        if isinstance(message, str):
+            content = [Content(type="input_text", text=message)]
+            message = RealtimeConversationItemUserMessage(
+                type="message", role="user", content=content
+            )
+        await core.send(ConversationItemCreateEvent(type="conversation.item.create", item=message))
+        request_response(core)
+
+    async def send_audio(self, audio: bytes, *, commit: bool = False) -> None:
+        """Append input audio (PCM16 24 kHz mono by default); ``commit`` ends the user turn."""
+        core = self._core
+        core.require("send_audio", SessionState.OPEN)
+        encoded = base64.b64encode(audio).decode("ascii")
+        await core.send(
+            InputAudioBufferAppendEvent(type="input_audio_buffer.append", audio=encoded)
+        )
+        if commit:
+            await core.send(InputAudioBufferCommitEvent(type="input_audio_buffer.commit"))
+
+    async def interrupt(self) -> None:
+        """Stop the assistant: truncate its audio at what was played and cancel the response."""
+        core = self._core
+        core.require("interrupt", SessionState.OPEN)
+        await interrupt(core, cancel=True)
+
+    async def update_agent(self, agent: RealtimeAgent) -> None:
+        """Make ``agent`` current: its instructions and tools are sent in a ``session.update``."""
+        core = self._core
+        core.require("update_agent", SessionState.OPEN)
+        update = await build_session_update(agent, core.config)
+        core.agent = agent
+        await core.send(update)
+
+    async def create_response(
+        self, *, instructions: str | None = None, metadata: dict[str, str] | None = None
+    ) -> ResponseHandle:
+        """Ask for a response now (queued behind any active response; never merged).
+
+        ``instructions`` apply to this response only; the agent is unchanged. With no argument
+        the ``response.create`` carries no ``response`` object. Await ``handle.wait()`` for the
+        outcome: it raises :class:`~antiphon.ResponseRequestRejected` if the server refused.
+
+        Raises:
+            TypeError: ``metadata`` is not a mapping of str to str (nothing is sent).
+        """
+        _check_metadata(metadata)
+        core = self._core
+        core.require("create_response", SessionState.OPEN)
+        params: RealtimeResponseCreateParams | None = None
+        if instructions is not None or metadata is not None:
+            params = RealtimeResponseCreateParams()
+            # Only the given fields are set, so `exclude_unset` leaves the others out.
+            if instructions is not None:
+                params.instructions = instructions
+            if metadata is not None:
+                params.metadata = dict(metadata)
+        return core.sequencer.request(params, kind=RequestKind.MANUAL)
+
+    async def close(self) -> None:
+        """End the session: wake iterators, cancel and await its tasks, close the transport.
+
+        Idempotent. Raises :class:`~antiphon.TransportError` if closing the socket failed
+        (after everything else was released).
+        """
+        core = self._core
+        core.end(None)
+        await core.closed()
+        if core.close_error is not None:
+            error, core.close_error = core.close_error, None
+            raise TransportError(repr(error), context="closing the transport failed") from error
+
+
+def _check_metadata(metadata: object) -> None:
+    if metadata is None:
+        return
+    if not isinstance(metadata, Mapping):
+        raise TypeError(f"metadata must be a dict of str to str, got {type(metadata).__name__}")
+    for key, value in metadata.items():  # pyright: ignore[reportUnknownVariableType]
+        if not isinstance(key, str) or not isinstance(value, str):
+            raise TypeError("metadata must map str to str")
+
+
+class _EventIterator:
+    """Reads the session's queue; ends when the session ends (or raises its error)."""
+
+    __slots__ = ("_core",)
+
+    def __init__(self, core: SessionCore) -> None:
+        self._core = core
+
+    def __aiter__(self) -> _EventIterator:
+        return self
+
+    async def __anext__(self) -> RealtimeSessionEvent:
+        return await self._core.queue.get()
