@@ -22,6 +22,8 @@ PUBLIC: dict[str, list[str]] = {
         "RealtimeError",
         "ResponseNotFound",
         "ResponseRequestRejected",
+        "SandboxCapacityError",
+        "SandboxError",
         "ScriptExhausted",
         "ServerError",
         "StoreError",
@@ -38,6 +40,7 @@ PUBLIC: dict[str, list[str]] = {
         "UpstreamProtocolError",
         "UpstreamTimeout",
         "__version__",
+        "function_tool",
     ],
     "antiphon.wire": [
         "CodeInterpreterHandle",

@@ -7,6 +7,7 @@ The top level re-exports the small, stable surface; the protocol cores live in
 
 from __future__ import annotations
 
+from antiphon._version import __version__
 from antiphon.exceptions import (
     AntiphonError,
     ConfigurationError,
@@ -19,6 +20,8 @@ from antiphon.exceptions import (
     RealtimeError,
     ResponseNotFound,
     ResponseRequestRejected,
+    SandboxCapacityError,
+    SandboxError,
     ScriptExhausted,
     ServerError,
     StoreError,
@@ -35,8 +38,7 @@ from antiphon.exceptions import (
     UpstreamProtocolError,
     UpstreamTimeout,
 )
-
-__version__ = "0.1.0"
+from antiphon.realtime.tools import function_tool
 
 __all__ = [
     "AntiphonError",
@@ -50,6 +52,8 @@ __all__ = [
     "RealtimeError",
     "ResponseNotFound",
     "ResponseRequestRejected",
+    "SandboxCapacityError",
+    "SandboxError",
     "ScriptExhausted",
     "ServerError",
     "StoreError",
@@ -65,5 +69,6 @@ __all__ = [
     "UpstreamHTTPError",
     "UpstreamProtocolError",
     "UpstreamTimeout",
+    "function_tool",
     "__version__",
 ]

@@ -36,7 +36,7 @@ from openai.types.realtime import RealtimeClientEvent, RealtimeServerEvent
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
-from antiphon import __version__
+from antiphon._version import __version__
 from antiphon.exceptions import ConfigurationError, TransportClosed, TransportError
 from antiphon.realtime.model import (
     ModelEvent,

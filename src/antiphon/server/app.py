@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from antiphon import __version__
+from antiphon._version import __version__
 from antiphon.exceptions import InvalidRequestError
 from antiphon.responses.runtime import ToolRuntime
 from antiphon.responses.service import ResponsesService

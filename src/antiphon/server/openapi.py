@@ -12,7 +12,7 @@ from functools import cache
 
 from openai.types.responses import Response
 
-from antiphon import __version__
+from antiphon._version import __version__
 from antiphon.responses.request import CreateResponseBody
 
 __all__ = ["openapi_document", "render_docs"]
