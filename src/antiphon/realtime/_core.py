@@ -40,7 +40,11 @@ __all__ = ["SessionCore", "SessionState"]
 _log = logging.getLogger("antiphon.realtime")
 
 CLOSE_TIMEOUT = 5.0
-"""Seconds teardown waits for cancelled tasks, then for the transport to close."""
+"""Seconds teardown waits for its cancelled tasks to finish."""
+
+TRANSPORT_CLOSE_GRACE = 10.0
+"""Outer bound on ``model.close()``, which bounds itself (its own close timeout, 5 s by default);
+this only guards against a transport that breaks that promise."""
 
 
 class SessionState(enum.Enum):
@@ -117,7 +121,7 @@ class SessionCore:
     async def _tear_down(self) -> None:
         await self.tasks.shutdown(grace=CLOSE_TIMEOUT)
         try:
-            async with asyncio.timeout(CLOSE_TIMEOUT):
+            async with asyncio.timeout(TRANSPORT_CLOSE_GRACE):
                 await self.model.close()
         except Exception as exc:
             # The iterators are already awake (the queue ended first); keep the error for close().
