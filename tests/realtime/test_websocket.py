@@ -12,6 +12,7 @@ from antiphon import __version__
 from antiphon.exceptions import ConfigurationError, TransportClosed, TransportError
 from antiphon.realtime.model import (
     ModelEvent,
+    RealtimeModelConfig,
     ServerEventReceived,
     TransportEnded,
     TransportFailed,
@@ -174,3 +175,36 @@ def test_objects_with_a_known_type_but_bad_fields_fail_with_that_type(
     result = decode_server_frame(json.dumps({**fields, "type": "response.created"}))
     assert isinstance(result, TransportFailed)
     assert result.error.context == "invalid server event response.created"
+
+
+async def test_close_completes_the_handshake_even_when_nobody_reads_a_full_queue() -> None:
+    from websockets.asyncio.server import ServerConnection, serve
+
+    codes: list[int | None] = []
+    sent, closed = asyncio.Event(), asyncio.Event()
+    session = {"type": "realtime", "instructions": "x" * 4000}
+    frame = json.dumps({"type": "session.created", "event_id": "e", "session": session})
+
+    async def handler(connection: ServerConnection) -> None:
+        for _ in range(200):  # far more than the client's queue and websockets' own buffer
+            await connection.send(frame)
+        sent.set()
+        await connection.wait_closed()
+        codes.append(connection.close_code)
+        closed.set()
+
+    async with serve(handler, "127.0.0.1", 0) as server:
+        port = next(iter(server.sockets)).getsockname()[1]
+        model = WebSocketRealtimeModel()
+        # A long close timeout: if close() waited on a stalled handshake, the guard below trips.
+        config: RealtimeModelConfig = {
+            "url": f"ws://127.0.0.1:{port}",
+            "queue_size": 2,
+            "close_timeout": 60,
+        }
+        await model.connect(config)
+        async with asyncio.timeout(10):
+            await sent.wait()
+            await model.close()
+            await closed.wait()
+    assert codes == [1000]  # the handshake finished cleanly instead of stalling

@@ -196,13 +196,21 @@ class WebSocketRealtimeModel:
         # First, so iterators wake whatever happens below (openai-agents #5070).
         self._finish(TransportEnded(1000, "closed by the client"))
         websocket, reader = self._websocket, self._reader
-        if websocket is not None:
-            with contextlib.suppress(Exception):
-                async with asyncio.timeout(self._close_timeout + 1.0):
-                    await websocket.close()
         if reader is not None:
+            # The reader may be parked on a full queue nobody reads any more: stop it first.
             reader.cancel()
             await asyncio.wait({reader})  # never raises, even when close() itself is cancelled
+        if websocket is not None:
+            # Frames still arriving are drained, so the server's close frame is seen at once
+            # instead of after the close timeout (websockets stops reading on a full buffer).
+            drain = asyncio.create_task(_discard_frames(websocket))
+            try:
+                with contextlib.suppress(Exception):
+                    async with asyncio.timeout(self._close_timeout + 1.0):
+                        await websocket.close()
+            finally:
+                drain.cancel()
+                await asyncio.wait({drain})
 
     async def _read(self, websocket: ClientConnection) -> None:
         try:
@@ -250,3 +258,9 @@ def _headers(config: RealtimeModelConfig) -> dict[str, str]:
         return dict(config["headers"])
     api_key = config.get("api_key") or os.environ.get("OPENAI_API_KEY")
     return {"Authorization": f"Bearer {api_key}"} if api_key else {}
+
+
+async def _discard_frames(websocket: ClientConnection) -> None:
+    with contextlib.suppress(Exception):
+        while True:
+            await websocket.recv()
