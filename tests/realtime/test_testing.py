@@ -162,6 +162,10 @@ async def test_scripted_error_rejects_without_starting_a_response(
         "message": "bad instructions",
         "event_id": "rc_9",
     }
+    server.respond_with_text("after the error")  # a rejection leaves no response active
+    await send(client, type="response.create", event_id="rc_10")
+    frames = await until(client, "response.done")
+    assert "error" not in types(frames)
 
 
 async def test_scripted_close_closes_with_its_code(

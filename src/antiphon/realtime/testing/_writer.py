@@ -268,6 +268,9 @@ class ResponseWriter:
 
     async def finish(self) -> None:
         """End the reply: send ``response.done`` if a response was started and not ended."""
+        if not self._started:
+            # A reply that only rejected the request (an error) never made a response active.
+            self._link.end_response(self)
         try:
             if self._started and not self._ended:
                 self._ended = True
