@@ -9,13 +9,9 @@ while the client's own ``responses.stream()`` helper accumulates it.
 from __future__ import annotations
 
 import json
-import selectors
-import subprocess
 import sys
 from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import Path
-from types import TracebackType
-from typing import Self
 
 # The official client speaks httpx2 (its fork of httpx); the recorder plugs in there.
 import httpx2
@@ -24,6 +20,7 @@ from openai.lib.streaming.responses import AsyncResponseStreamManager
 from openai.types.responses import Response
 
 from antiphon.server.run import READY_PREFIX
+from antiphon.testing._child import ReadyChild
 from antiphon.wire.sse import SSEDecoder
 from tests.grammar import check_stream
 from tests.grammar_items import JSON, is_json, is_list
@@ -39,7 +36,7 @@ __all__ = [
 ]
 
 
-class ServerProcess:
+class ServerProcess(ReadyChild):
     """``antiphon serve`` in a child process; a context manager that stops it."""
 
     def __init__(
@@ -48,47 +45,19 @@ class ServerProcess:
         command = [sys.executable, "-m", "antiphon", "serve", "--port", "0", *args]
         # stderr goes to a file when a test reads the server's logs afterwards.
         self._stderr = stderr.open("wb") if stderr is not None else None
-        self._process = subprocess.Popen(
-            command, stdout=subprocess.PIPE, stderr=self._stderr, text=True
+        super().__init__(
+            command, name="antiphon serve", start_timeout=start_timeout, stderr=self._stderr
         )
-        self.url = self._read_ready_line(start_timeout)
-        self.pid = self._process.pid
-
-    def _read_ready_line(self, timeout: float) -> str:
-        stdout = self._process.stdout
-        assert stdout is not None  # Popen was given stdout=PIPE
-        with selectors.DefaultSelector() as selector:
-            selector.register(stdout, selectors.EVENT_READ)
-            ready = selector.select(timeout)
-        line = stdout.readline() if ready else ""
-        if not line.startswith(READY_PREFIX):
+        if not self.ready_line.startswith(READY_PREFIX):
             self.stop()
-            raise AssertionError(f"antiphon serve did not start (got {line!r})")
-        return line[len(READY_PREFIX) :].strip()
+            raise AssertionError(f"antiphon serve did not start (got {self.ready_line!r})")
+        self.url = self.ready_line[len(READY_PREFIX) :].strip()
 
     def stop(self) -> None:
-        """Terminate the server (killed if it does not exit in 10 seconds) and reap it."""
-        self._process.terminate()
-        try:
-            self._process.wait(10)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait()
-        if self._process.stdout is not None:
-            self._process.stdout.close()
+        """Stop the server, then close its log file."""
+        super().stop()
         if self._stderr is not None:
             self._stderr.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 TomlValue = str | float | bool | Sequence[str] | Mapping[str, str]

@@ -10,9 +10,7 @@ step worked; the server is stopped in any case.
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
-import threading
 from collections.abc import Generator
 from contextlib import contextmanager
 from importlib import resources
@@ -29,6 +27,7 @@ from rich.console import Console
 
 from antiphon.demo.view import StreamView
 from antiphon.server.run import READY_PREFIX
+from antiphon.testing._child import ReadyChild
 
 __all__ = ["run_demo"]
 
@@ -116,32 +115,7 @@ def _server(script: Path) -> Generator[str]:
         sys.executable, "-m", "antiphon", "serve", "--port", "0", "--store", "memory",
         "--upstream-api", "scripted", "--script", str(script), "--model", _MODEL,
     ]  # fmt: skip
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
-    try:
-        yield _wait_ready(process)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def _wait_ready(process: subprocess.Popen[str], timeout: float = 30.0) -> str:
-    assert process.stdout is not None
-    found: list[str] = []
-    done = threading.Event()
-
-    def read() -> None:  # readline blocks; a thread lets us bound the wait
-        assert process.stdout is not None
-        for line in process.stdout:
-            if line.startswith(READY_PREFIX):
-                found.append(line[len(READY_PREFIX) :].strip())
-                break
-        done.set()
-
-    threading.Thread(target=read, daemon=True).start()
-    if not done.wait(timeout) or not found:
-        raise SystemExit("antiphon serve did not start; see its output above")
-    return found[0]
+    with ReadyChild(command, name="antiphon serve") as child:
+        if not child.ready_line.startswith(READY_PREFIX.strip()):
+            raise SystemExit(f"antiphon serve did not start: {child.ready_line!r}")
+        yield child.ready_line[len(READY_PREFIX) :].strip()

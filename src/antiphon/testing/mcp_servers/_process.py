@@ -7,15 +7,13 @@ the command line an operator would configure for the stdio variant.
 
 from __future__ import annotations
 
-import selectors
-import subprocess
 import sys
-from types import TracebackType
-from typing import Literal, Self
+from typing import Literal
 
 import httpx
 
 from antiphon.exceptions import ConfigurationError
+from antiphon.testing._child import ReadyChild
 from antiphon.testing.mcp_servers._server import ServerStats
 
 __all__ = ["McpServerProcess", "stdio_command"]
@@ -26,38 +24,19 @@ def stdio_command() -> tuple[str, list[str]]:
     return sys.executable, ["-m", "antiphon.testing.mcp_servers", "--transport", "stdio"]
 
 
-class McpServerProcess:
+class McpServerProcess(ReadyChild):
     """The MCP test server in a child process; a context manager that stops it."""
 
     def __init__(
         self, transport: Literal["http", "sse"] = "http", *, start_timeout: float = 30.0
     ) -> None:
-        self._process = subprocess.Popen(
-            [sys.executable, "-m", "antiphon.testing.mcp_servers", "--transport", transport],
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        self.url = self._read_url(start_timeout)
-        self.root = self.url.rsplit("/", 1)[0]
-
-    def _read_url(self, timeout: float) -> str:
-        stdout = self._process.stdout
-        assert stdout is not None  # Popen was given stdout=PIPE
-        with selectors.DefaultSelector() as selector:
-            selector.register(stdout, selectors.EVENT_READ)
-            ready = selector.select(timeout)
-        line = stdout.readline().strip() if ready else ""
-        if not line.startswith("http://"):
+        command = [sys.executable, "-m", "antiphon.testing.mcp_servers", "--transport", transport]
+        super().__init__(command, name="the MCP test server", start_timeout=start_timeout)
+        if not self.ready_line.startswith("http://"):
             self.stop()
-            raise ConfigurationError(f"the MCP test server did not start (got {line!r})")
-        return line
-
-    def wait_exited(self, timeout: float) -> int | None:
-        """The child's exit code once it exits, or ``None`` if it still runs after ``timeout``."""
-        try:
-            return self._process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            return None
+            raise ConfigurationError(f"the MCP test server did not start ({self.ready_line!r})")
+        self.url = self.ready_line
+        self.root = self.url.rsplit("/", 1)[0]
 
     async def stats(self) -> ServerStats:
         """The server's counters (``GET /_stats``): list_tools, calls, cancelled, authorization."""
@@ -65,25 +44,3 @@ class McpServerProcess:
             response = await client.get(f"{self.root}/_stats")
             response.raise_for_status()
             return ServerStats.from_json(response.text)
-
-    def stop(self) -> None:
-        """Terminate the child and reap it (killed if it does not exit within 5 seconds)."""
-        self._process.terminate()
-        try:
-            self._process.wait(5)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait()
-        if self._process.stdout is not None:
-            self._process.stdout.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()

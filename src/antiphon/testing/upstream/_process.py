@@ -7,8 +7,6 @@ async client of the ``/_control`` endpoints described in :mod:`antiphon.testing.
 
 from __future__ import annotations
 
-import selectors
-import subprocess
 import sys
 from collections.abc import Sequence
 from types import TracebackType
@@ -18,32 +16,21 @@ import httpx
 
 from antiphon.engines._http import JSONObject, as_list, as_object, as_str
 from antiphon.exceptions import ConfigurationError
+from antiphon.testing._child import ReadyChild
 
 __all__ = ["UpstreamControl", "UpstreamProcess"]
 
 
-class UpstreamProcess:
+class UpstreamProcess(ReadyChild):
     """A stand-in upstream server in a child process; a context manager that stops it."""
 
     def __init__(self, *, start_timeout: float = 30.0) -> None:
-        self._process = subprocess.Popen(
-            [sys.executable, "-m", "antiphon.testing.upstream", "--port", "0"],
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        self.port = self._read_port(start_timeout)
-
-    def _read_port(self, timeout: float) -> int:
-        stdout = self._process.stdout
-        assert stdout is not None  # Popen was given stdout=PIPE
-        with selectors.DefaultSelector() as selector:
-            selector.register(stdout, selectors.EVENT_READ)
-            ready = selector.select(timeout)
-        line = stdout.readline().strip() if ready else ""
-        if not line.isdigit():
+        command = [sys.executable, "-m", "antiphon.testing.upstream", "--port", "0"]
+        super().__init__(command, name="the stand-in upstream", start_timeout=start_timeout)
+        if not self.ready_line.isdigit():
             self.stop()
-            raise ConfigurationError(f"the stand-in upstream did not start (got {line!r})")
-        return int(line)
+            raise ConfigurationError(f"the stand-in upstream did not start ({self.ready_line!r})")
+        self.port = int(self.ready_line)
 
     @property
     def url(self) -> str:
@@ -58,28 +45,6 @@ class UpstreamProcess:
     def control(self) -> UpstreamControl:
         """A new control client (close it with ``aclose`` or ``async with``)."""
         return UpstreamControl(self.url)
-
-    def stop(self) -> None:
-        """Terminate the child and reap it (killed if it does not exit within 5 seconds)."""
-        self._process.terminate()
-        try:
-            self._process.wait(5)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait()
-        if self._process.stdout is not None:
-            self._process.stdout.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 class UpstreamControl:
