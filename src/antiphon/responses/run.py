@@ -61,6 +61,8 @@ class LiveRun:
         self._changed = asyncio.Condition()
         self.finished = asyncio.Event()
         self.task: asyncio.Task[None] | None = None
+        self._started = False
+        self._cancel_requested = False
 
     @property
     def id(self) -> str:
@@ -74,13 +76,21 @@ class LiveRun:
 
     def cancel(self) -> None:
         """Ask the run to stop; it ends ``cancelled`` (idempotent)."""
-        if self.task is not None and not self.finished.is_set():
+        if self.finished.is_set():
+            return
+        self._cancel_requested = True
+        # A task cancelled before its first step never runs its body (nothing would be stored
+        # and ``finished`` never set): such a task cancels itself once it starts.
+        if self._started and self.task is not None:
             self.task.cancel()
 
     async def execute(self) -> None:
         """The task body: create, stream, end, store. Never raises except on cancellation."""
+        self._started = True
         try:
             await self._create_record()
+            if self._cancel_requested:
+                raise asyncio.CancelledError
             async for batch in self.loop.events():
                 await self._publish(batch)
             await self._finish_record()
@@ -192,11 +202,12 @@ class LiveRun:
         )
 
     async def _end_cancelled(self) -> None:
-        if not self.ledger.closed and self.ledger.status is not None:
-            self.ledger.cancel()
-            await self._publish(self.ledger.drain())
         try:
             async with asyncio.timeout(_STORE_WRITE_TIMEOUT):
+                if not self.ledger.closed and self.ledger.status is not None:
+                    self.ledger.cancel()
+                    # Followers get the terminal event before any store write that may fail.
+                    await self._publish(self.ledger.drain())
                 await self._finish_record()
         except Exception:  # the response already ended for its clients; log what was not stored
             _log.exception("could not store the end of response %s", self.id)

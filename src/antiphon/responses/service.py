@@ -17,7 +17,12 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from types import TracebackType
 
 from antiphon.engines.base import Engine
-from antiphon.exceptions import InvalidRequestError, ResponseNotFound, StoreStateError
+from antiphon.exceptions import (
+    InvalidRequestError,
+    ItemNotFound,
+    ResponseNotFound,
+    StoreStateError,
+)
 from antiphon.responses.history import engine_request, normalize_input
 from antiphon.responses.request import CreateResponseBody
 from antiphon.responses.run import LiveRun, RunStorage
@@ -185,7 +190,12 @@ class ResponsesService:
     async def input_items(self, response_id: str, query: ItemQuery) -> ItemPage:
         """A page of the response's input items."""
         await self._stored(response_id)
-        return await self._store.input_items(response_id, query)
+        try:
+            return await self._store.input_items(response_id, query)
+        except ItemNotFound as exc:
+            raise InvalidRequestError(
+                f"No input item '{query.after}' in response '{response_id}'.", param="after"
+            ) from exc
 
     # -- change -------------------------------------------------------------------------------
 

@@ -1,0 +1,1 @@
+"""The ASGI app of ``antiphon serve``: routes, auth, errors, streaming, settings."""
