@@ -63,6 +63,7 @@ class LiveRun:
         self.task: asyncio.Task[None] | None = None
         self._started = False
         self._cancel_requested = False
+        self._created: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
     @property
     def id(self) -> str:
@@ -87,8 +88,10 @@ class LiveRun:
     async def execute(self) -> None:
         """The task body: create, stream, end, store. Never raises except on cancellation."""
         self._started = True
+        # The record is written while the upstream request starts: the client's first token
+        # does not wait for the store. Events are appended only once it exists (_flush).
+        self._created = asyncio.create_task(self._create_record())
         try:
-            await self._create_record()
             if self._cancel_requested:
                 raise asyncio.CancelledError
             async for batch in self.loop.events():
@@ -101,6 +104,9 @@ class LiveRun:
             _log.exception("response %s failed unexpectedly", self.id)
             await asyncio.shield(self._end_cancelled())
         finally:
+            if not self._created.done():  # owned here: never left running past the run
+                self._created.cancel()
+            await asyncio.wait({self._created})
             self.finished.set()
             async with self._changed:
                 self._changed.notify_all()
@@ -159,6 +165,7 @@ class LiveRun:
             await self._flush()
 
     async def _flush(self) -> None:
+        await self._created  # the record first; a failure to write it surfaces here
         pending, self._pending = self._pending, []
         if pending and self._storage.store is not None:
             await self._storage.store.append_events(self.id, tuple(pending))
