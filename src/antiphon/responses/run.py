@@ -58,7 +58,9 @@ class LiveRun:
         self._max_live = max_live_events
         self._first_seq = 0  # sequence number of self._log[0]
         self._pending: list[StoredEvent] = []
-        self._changed = asyncio.Condition()
+        # Followers wait on the current event; publishing sets it and puts a fresh one in place.
+        # Everything runs on one loop, so no lock is needed around the log.
+        self._changed = asyncio.Event()
         self.finished = asyncio.Event()
         self.task: asyncio.Task[None] | None = None
         self._started = False
@@ -108,8 +110,7 @@ class LiveRun:
                 self._created.cancel()
             await asyncio.wait({self._created})
             self.finished.set()
-            async with self._changed:
-                self._changed.notify_all()
+            self._wake()
 
     async def follow(
         self, starting_after: int = -1, *, keepalive: float | None = None
@@ -123,21 +124,18 @@ class LiveRun:
         """
         next_seq = starting_after + 1
         while True:
-            async with self._changed:
-                idle = False
-                while next_seq >= self._first_seq + len(self._log) and not self.finished.is_set():
-                    try:
-                        async with asyncio.timeout(keepalive):
-                            await self._changed.wait()
-                    except TimeoutError:
-                        idle = True
-                        break
-                if next_seq < self._first_seq:
-                    # The follower fell behind the bounded log: say so rather than skip events.
-                    raise StreamLimitError(
-                        "live event log", limit=self._max_live, size=self._first_seq
-                    )
-                batch = self._log[next_seq - self._first_seq :]
+            idle = False
+            while next_seq >= self._first_seq + len(self._log) and not self.finished.is_set():
+                try:
+                    async with asyncio.timeout(keepalive):
+                        await self._changed.wait()
+                except TimeoutError:
+                    idle = True
+                    break
+            if next_seq < self._first_seq:
+                # The follower fell behind the bounded log: say so rather than skip events.
+                raise StreamLimitError("live event log", limit=self._max_live, size=self._first_seq)
+            batch = self._log[next_seq - self._first_seq :]
             if batch or idle:
                 yield batch
             next_seq += len(batch)
@@ -151,18 +149,21 @@ class LiveRun:
     async def _publish(self, batch: list[ResponseStreamEvent]) -> None:
         if not batch:
             return
-        async with self._changed:
-            for event in batch:
-                data = event.model_dump_json(exclude_unset=True)
-                self._log.append((event.type, data))
-                self._pending.append(StoredEvent(event.sequence_number, data))
-            excess = len(self._log) - self._max_live
-            if excess > self._max_live // 4:  # trim in steps: amortised O(1) per event
-                del self._log[:excess]
-                self._first_seq += excess
-            self._changed.notify_all()
+        for event in batch:
+            data = event.model_dump_json(exclude_unset=True)
+            self._log.append((event.type, data))
+            self._pending.append(StoredEvent(event.sequence_number, data))
+        excess = len(self._log) - self._max_live
+        if excess > self._max_live // 4:  # trim in steps: amortised O(1) per event
+            del self._log[:excess]
+            self._first_seq += excess
+        self._wake()
         if len(self._pending) >= self._storage.flush_every:
             await self._flush()
+
+    def _wake(self) -> None:
+        changed, self._changed = self._changed, asyncio.Event()
+        changed.set()
 
     async def _flush(self) -> None:
         await self._created  # the record first; a failure to write it surfaces here
