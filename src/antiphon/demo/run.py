@@ -10,19 +10,21 @@ step worked; the server is stopped in any case.
 from __future__ import annotations
 
 import json
+import shlex
 import sys
-from collections.abc import Generator
+from collections.abc import Generator, Sequence
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 
 from openai import OpenAI
 from openai.types.responses import (
-    FunctionToolParam,
     Response,
     ResponseFunctionToolCall,
     ResponseInputParam,
+    ToolParam,
 )
+from openai.types.responses.response_output_item import McpCall
 from rich.console import Console
 
 from antiphon.demo.view import StreamView
@@ -32,7 +34,9 @@ from antiphon.testing._child import ReadyChild
 __all__ = ["run_demo"]
 
 _MODEL = "gpt-oss-demo"
-_TOOLS: list[FunctionToolParam] = [
+#: The MCP server the demo's antiphon may reach: the shipped test server, over stdio.
+_MCP_SERVER = (sys.executable, "-m", "antiphon.testing.mcp_servers", "--transport", "stdio")
+_TOOLS: list[ToolParam] = [
     {
         "type": "function",
         "name": "get_weather",
@@ -78,7 +82,19 @@ def run_demo(console: Console | None = None) -> int:
         if second.status != "completed" or stored.output_text != second.output_text:
             console.print("[red]the stored response differs from the streamed one[/]")
             return 1
-        console.print(f"\n[bold green]final answer:[/] {second.output_text}")
+        console.print(f"\n[bold green]final answer:[/] {second.output_text}\n")
+        third = _stream(
+            client,
+            console,
+            "3. a server-side MCP tool: antiphon calls the calc server itself",
+            input="What is 2 + 3?",
+            tools=[{"type": "mcp", "server_label": "calc", "require_approval": "never"}],
+        )
+        outputs = [item.output for item in third.output if isinstance(item, McpCall)]
+        if outputs != ["5"]:  # what the real MCP server computed, not what the script says
+            console.print(f"[red]expected the calc server's result 5, got {outputs}[/]")
+            return 1
+        console.print(f"\n[bold green]final answer:[/] {third.output_text}")
         return 0
 
 
@@ -89,13 +105,14 @@ def _stream(
     *,
     input: str | ResponseInputParam,
     previous_response_id: str | None = None,
+    tools: Sequence[ToolParam] = _TOOLS,
 ) -> Response:
     view = StreamView(title)
     final: Response | None = None
     with view.live(console):
         stream = client.responses.create(
             model=_MODEL,
-            tools=_TOOLS,
+            tools=tools,
             input=input,
             previous_response_id=previous_response_id,
             stream=True,
@@ -114,6 +131,7 @@ def _server(script: Path) -> Generator[str]:
     command = [
         sys.executable, "-m", "antiphon", "serve", "--port", "0", "--store", "memory",
         "--upstream-api", "scripted", "--script", str(script), "--model", _MODEL,
+        "--mcp-server", f"calc=stdio:{' '.join(map(shlex.quote, _MCP_SERVER))}",
     ]  # fmt: skip
     with ReadyChild(command, name="antiphon serve") as child:
         if not child.ready_line.startswith(READY_PREFIX.strip()):

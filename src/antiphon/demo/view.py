@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from openai.types.responses import (
     ResponseFunctionCallArgumentsDeltaEvent,
+    ResponseMcpCallArgumentsDeltaEvent,
     ResponseOutputItemAddedEvent,
     ResponseOutputItemDoneEvent,
     ResponseReasoningTextDeltaEvent,
@@ -22,11 +23,18 @@ from rich.text import Text
 __all__ = ["StreamView"]
 
 _DELTAS = (
+    ResponseMcpCallArgumentsDeltaEvent,
     ResponseTextDeltaEvent,
     ResponseReasoningTextDeltaEvent,
     ResponseFunctionCallArgumentsDeltaEvent,
 )
-_STYLES = {"reasoning": "dim cyan", "message": "green", "function_call": "yellow"}
+_STYLES = {
+    "reasoning": "dim cyan",
+    "message": "green",
+    "function_call": "yellow",
+    "mcp_list_tools": "magenta",
+    "mcp_call": "magenta",
+}
 
 
 @dataclass(slots=True)
@@ -67,13 +75,22 @@ class StreamView:
             title = item.type
             if item.type == "function_call":
                 title = f"function_call {item.name}"
+            elif item.type == "mcp_call":
+                title = f"mcp_call {item.server_label}.{item.name}"
+            elif item.type == "mcp_list_tools":
+                title = f"mcp_list_tools {item.server_label}"
             elif item.type == "message" and item.phase:
                 title = f"message ({item.phase})"
             self._items[event.output_index] = _Item(title, _STYLES.get(item.type, "white"))
         elif isinstance(event, _DELTAS):
             self._items[event.output_index].text.append(event.delta)
         elif isinstance(event, ResponseOutputItemDoneEvent):
-            self._items[event.output_index].status = getattr(event.item, "status", None) or "done"
+            shown = self._items[event.output_index]
+            shown.status = getattr(event.item, "status", None) or "done"
+            if event.item.type == "mcp_call":
+                shown.text.append(f"  ->  {event.item.output or event.item.error}")
+            elif event.item.type == "mcp_list_tools":
+                shown.text.append(", ".join(tool.name for tool in event.item.tools))
         if self._live is not None:
             self._live.update(self.render())
 
