@@ -21,7 +21,7 @@ from antiphon.testing.upstream import (
     turn,
 )
 
-__all__ = ["Api", "answer_turn", "call_turn", "code_turn", "mcp_tool", "model_of", "told"]
+__all__ = ["APIS", "Api", "answer_turn", "call_turn", "code_turn", "mcp_tool", "model_of", "told"]
 
 
 class ModelPoolLike(Protocol):
@@ -37,6 +37,8 @@ class ModelPoolLike(Protocol):
 
 
 Api = Literal["chat", "harmony"]
+#: Both upstream wire formats: every tool behaviour is checked through each.
+APIS: tuple[Api, ...] = ("chat", "harmony")
 
 
 def _chat_name(recipient: str) -> str:

@@ -14,12 +14,11 @@ from openai.types.responses import FunctionToolParam, ToolParam
 from openai.types.responses.tool_param import CodeInterpreter, Mcp
 
 from antiphon.testing.upstream import UpstreamControl
-from tests.e2e.conftest import TOOLS_POOL_SIZE, ModelPool, ToolsServer
-from tests.e2e.support import ServerProcess, StreamRecorder, checked_stream
-from tests.e2e.tool_support import Api, answer_turn, call_turn, code_turn, model_of, told
+from tests.e2e.conftest import ModelPool
+from tests.e2e.support import StreamRecorder, checked_stream
+from tests.e2e.tool_support import APIS, Api, answer_turn, call_turn, code_turn, model_of, told
 
 pytestmark = pytest.mark.e2e
-APIS: tuple[Api, ...] = ("chat", "harmony")
 PYTHON: CodeInterpreter = {"type": "code_interpreter", "container": {"type": "auto"}}
 WEATHER: Mcp = {"type": "mcp", "server_label": "weather", "require_approval": "never"}
 LOOKUP: FunctionToolParam = {
@@ -30,16 +29,6 @@ LOOKUP: FunctionToolParam = {
     "strict": False,
 }
 ALL: list[ToolParam] = [PYTHON, WEATHER, LOOKUP]
-
-
-@pytest.fixture(scope="module")
-def server(tools_server: ToolsServer) -> ServerProcess:
-    return tools_server.process
-
-
-@pytest.fixture(scope="module")
-def pool() -> ModelPool:
-    return ModelPool.of(TOOLS_POOL_SIZE)
 
 
 async def _types(

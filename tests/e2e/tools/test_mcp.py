@@ -26,7 +26,7 @@ from antiphon.testing.upstream import (
     completion_chunks,
     turn,
 )
-from tests.e2e.conftest import SLOW_TIMEOUT, TOOLS_POOL_SIZE, ModelPool, ToolsServer
+from tests.e2e.conftest import SLOW_TIMEOUT, ModelPool, ToolsServer
 from tests.e2e.support import ServerProcess, StreamRecorder, checked_stream, write_config
 from tests.e2e.tool_support import Api, answer_turn, call_turn, model_of, told
 from tests.e2e.tool_support import mcp_tool as mcp
@@ -35,16 +35,6 @@ pytestmark = pytest.mark.e2e
 _T = TypeVar("_T", bound=ResponseOutputItem)
 #: The keep-alive interval the test asks of the server (seconds).
 KEEPALIVE = 0.2
-
-
-@pytest.fixture(scope="module")
-def server(tools_server: ToolsServer) -> ServerProcess:
-    return tools_server.process
-
-
-@pytest.fixture(scope="module")
-def pool() -> ModelPool:
-    return ModelPool.of(TOOLS_POOL_SIZE)
 
 
 def _types(response: Response) -> list[str]:

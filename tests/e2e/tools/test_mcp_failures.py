@@ -15,23 +15,12 @@ from openai.types.responses.tool_param import Mcp
 
 from antiphon.testing.mcp_servers import McpServerProcess
 from antiphon.testing.upstream import UpstreamControl
-from tests.e2e.conftest import SLOW_TIMEOUT, TOOLS_POOL_SIZE, ModelPool, ToolsServer
-from tests.e2e.support import ServerProcess, StreamRecorder, checked_stream
-from tests.e2e.tool_support import Api, answer_turn, call_turn, model_of, told
+from tests.e2e.conftest import SLOW_TIMEOUT, ModelPool
+from tests.e2e.support import StreamRecorder, checked_stream
+from tests.e2e.tool_support import APIS, Api, answer_turn, call_turn, model_of, told
 from tests.e2e.tool_support import mcp_tool as mcp
 
 pytestmark = pytest.mark.e2e
-APIS: tuple[Api, ...] = ("chat", "harmony")
-
-
-@pytest.fixture(scope="module")
-def server(tools_server: ToolsServer) -> ServerProcess:
-    return tools_server.process
-
-
-@pytest.fixture(scope="module")
-def pool() -> ModelPool:
-    return ModelPool.of(TOOLS_POOL_SIZE)
 
 
 async def _call_then_answer(

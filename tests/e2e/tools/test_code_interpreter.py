@@ -20,7 +20,7 @@ from openai.types.responses.response_code_interpreter_tool_call import (
 from openai.types.responses.tool_param import CodeInterpreter
 
 from antiphon.testing.upstream import UpstreamControl, UpstreamProcess
-from tests.e2e.conftest import TOOLS_POOL_SIZE, ModelPool, ToolsServer
+from tests.e2e.conftest import ModelPool
 from tests.e2e.support import (
     ServerProcess,
     StreamRecorder,
@@ -28,21 +28,10 @@ from tests.e2e.support import (
     make_client,
     write_config,
 )
-from tests.e2e.tool_support import Api, answer_turn, code_turn, model_of, told
+from tests.e2e.tool_support import APIS, Api, answer_turn, code_turn, model_of, told
 
 pytestmark = pytest.mark.e2e
-APIS: tuple[Api, ...] = ("chat", "harmony")
 PYTHON: CodeInterpreter = {"type": "code_interpreter", "container": {"type": "auto"}}
-
-
-@pytest.fixture(scope="module")
-def server(tools_server: ToolsServer) -> ServerProcess:
-    return tools_server.process
-
-
-@pytest.fixture(scope="module")
-def pool() -> ModelPool:
-    return ModelPool.of(TOOLS_POOL_SIZE)
 
 
 def _calls(response: Response) -> list[ResponseCodeInterpreterToolCall]:
