@@ -113,6 +113,7 @@ def serve(
             if code_interpreter is not None
             else bool(file_server.get("code_interpreter", True)),
             sandbox_limits=loaded.sandbox_limits,
+            store_limits=loaded.store_limits,
             keepalive_seconds=keepalive_seconds
             or float(str(file_server.get("keepalive_seconds", 15.0))),
             max_tool_loops=int(str(file_server.get("max_tool_loops", 16))),

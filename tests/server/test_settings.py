@@ -16,6 +16,7 @@ def test_config_file_routes_models_with_their_timeouts(tmp_path: Path) -> None:
         'stall_timeout = 0.5\n[[models]]\nname = "s"\nupstream_api = "scripted"\n'
         'script = "s.json"\n[mcp_servers.calc]\nurl = "http://127.0.0.1:9/mcp"\n'
         '[mcp_servers.files]\ncommand = "python"\nargs = ["-m", "files"]\n'
+        "[store]\nretention_seconds = 60\n"
     )
     loaded = load_config_file(path)
     assert loaded.server == {"store": "memory"}
@@ -23,6 +24,7 @@ def test_config_file_routes_models_with_their_timeouts(tmp_path: Path) -> None:
     assert routes[0] == ModelRoute("m", "chat", upstream_url="http://u/v1", stall_timeout=0.5)
     assert routes[1].script == tmp_path / "s.json"
     assert loaded.sandbox_limits.cpu_seconds > 0
+    assert loaded.store_limits.retention_seconds == 60.0
     servers = {server.label: server for server in loaded.mcp_servers}
     assert servers["calc"].url == "http://127.0.0.1:9/mcp"
     assert (servers["files"].command, servers["files"].args) == ("python", ("-m", "files"))
@@ -42,6 +44,8 @@ def test_config_file_routes_models_with_their_timeouts(tmp_path: Path) -> None:
         ("[server]\nkeepalive = 1\n", "unknown [server] keys"),
         ("[code_interpreter]\ncpu = 1\n", "unknown [code_interpreter] keys"),
         ("[code_interpreter]\ncpu_seconds = -1\n", "invalid [code_interpreter]"),
+        ("[store]\nretention = 5\n", "unknown [store] keys"),
+        ("[store]\nretention_seconds = 0\n", "invalid [store]"),
         ("[mcp_servers.calc]\nurl = 'http://a/mcp'\ncolour = 'red'\n", "colour"),
     ],
 )

@@ -27,7 +27,6 @@ from antiphon.server.engines import build_engine
 from antiphon.server.errors import error_response, handle_invalid_request, handle_unexpected
 from antiphon.server.openapi import openapi_document, render_docs
 from antiphon.server.settings import ServerSettings
-from antiphon.store.base import StoreLimits
 from antiphon.store.factory import open_store
 from antiphon.tools.code_interpreter import ContainerManager
 from antiphon.tools.mcp import McpClientPool, build_registry
@@ -41,9 +40,7 @@ def create_app(settings: ServerSettings) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncGenerator[None]:
-        store = await open_store(
-            settings.store, StoreLimits(retention_seconds=settings.retention_seconds)
-        )
+        store = await open_store(settings.store, settings.store_limits)
         engines = {route.name: build_engine(route) for route in settings.models}
         try:
             async with contextlib.AsyncExitStack() as stack:

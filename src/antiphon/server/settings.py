@@ -19,6 +19,10 @@ A config file can declare several models, each with its own upstream::
     cpu_seconds = 10
     wall_seconds = 30
 
+    [store]                     # store limits (StoreLimits fields)
+    retention_seconds = 2592000 # 30 days
+    max_response_bytes = 33554432
+
     [[models]]
     name = "gpt-oss-20b"        # what clients put in "model"
     upstream_url = "http://127.0.0.1:8001/v1"
@@ -39,9 +43,10 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import Any, Literal, TypeVar, cast
 
 from antiphon.exceptions import ConfigurationError
+from antiphon.store.base import StoreLimits
 from antiphon.tools.code_interpreter import SandboxLimits
 from antiphon.tools.mcp import McpServerConfig, build_registry, parse_mcp_server_table
 
@@ -92,7 +97,7 @@ class ServerSettings:
     store: str | None = None  # None: a SQLite file under the user's data directory
     api_key: str | None = None
     keepalive_seconds: float = 15.0
-    retention_seconds: float = 30 * 24 * 3600.0
+    store_limits: StoreLimits = field(default_factory=StoreLimits)
     max_tool_loops: int = 16
     mcp_servers: tuple[McpServerConfig, ...] = ()
     code_interpreter: bool = True
@@ -133,6 +138,7 @@ class ConfigFile:
     models: list[ModelRoute]
     mcp_servers: list[McpServerConfig]
     sandbox_limits: SandboxLimits = field(default_factory=SandboxLimits)
+    store_limits: StoreLimits = field(default_factory=StoreLimits)
 
 
 def load_config_file(path: Path) -> ConfigFile:
@@ -158,24 +164,28 @@ def load_config_file(path: Path) -> ConfigFile:
         parse_mcp_server_table(str(label), _table(table, f"{path}: [mcp_servers.{label}]"))
         for label, table in cast(dict[str, object], mcp).items()
     ]
-    limits = _sandbox_limits(
-        _table(data.get("code_interpreter", {}), f"{path}: [code_interpreter]")
+    sandbox = _limits(
+        SandboxLimits,
+        "code_interpreter",
+        _table(data.get("code_interpreter", {}), f"{path}: [code_interpreter]"),
     )
-    return ConfigFile(cast(dict[str, object], server), routes, servers, limits)
+    store = _limits(StoreLimits, "store", _table(data.get("store", {}), f"{path}: [store]"))
+    return ConfigFile(cast(dict[str, object], server), routes, servers, sandbox, store)
 
 
-def _sandbox_limits(table: dict[str, object]) -> SandboxLimits:
-    """``[code_interpreter]``: any field of :class:`SandboxLimits` (seconds, bytes, counts)."""
-    known = set(SandboxLimits.__dataclass_fields__)
+_L = TypeVar("_L", SandboxLimits, StoreLimits)
+
+
+def _limits(kind: type[_L], name: str, table: dict[str, object]) -> _L:
+    """A limits table (``[code_interpreter]``, ``[store]``): any field of ``kind``."""
+    known = set(kind.__dataclass_fields__)
     unknown = sorted(set(table) - known)
     if unknown:
-        raise ConfigurationError(
-            f"unknown [code_interpreter] keys {unknown}; known: {sorted(known)}"
-        )
+        raise ConfigurationError(f"unknown [{name}] keys {unknown}; known: {sorted(known)}")
     try:
-        return SandboxLimits(**cast(dict[str, Any], table))
+        return kind(**cast(dict[str, Any], table))
     except (TypeError, ValueError, ConfigurationError) as exc:
-        raise ConfigurationError(f"invalid [code_interpreter] limits: {exc}") from exc
+        raise ConfigurationError(f"invalid [{name}] limits: {exc}") from exc
 
 
 def _table(value: object, where: str) -> dict[str, object]:
