@@ -77,6 +77,16 @@ async def test_text_streams_as_one_message_with_usage(
     ]
 
 
+async def test_consecutive_turns_reuse_one_upstream_connection(
+    engine: ChatEngine, control: UpstreamControl, model: str
+) -> None:
+    await control.script(model, [turn(chat_chunks(content=[word])) for word in ("a", "b", "c")])
+    for _ in range(3):
+        await collect(engine, _ask(model))
+    peers = {str(record["peer"]) for record in await control.requests(model)}
+    assert len(peers) == 1  # each body was read past [DONE], so its connection went back
+
+
 @pytest.mark.parametrize("key", ["reasoning_content", "reasoning"])
 async def test_reasoning_deltas_become_a_reasoning_item_before_the_message(
     engine: ChatEngine, control: UpstreamControl, model: str, key: str

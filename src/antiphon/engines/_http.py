@@ -10,8 +10,10 @@ disconnect and can stop generating.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Final, cast
 
@@ -33,6 +35,7 @@ __all__ = ["JSONObject", "UpstreamConfig", "as_int", "as_list", "as_object", "as
 JSONObject = dict[str, object]
 
 _ERROR_BODY_LIMIT: Final = 4096  # bytes of an error response kept for the message
+_AFTER_DONE_SECONDS: Final = 1.0  # how long the end of a body after [DONE] may take
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,9 +79,11 @@ async def post_sse(
         async with client.stream("POST", path, json=body) as response:
             if response.status_code >= 400:
                 raise UpstreamHTTPError(await _error_text(response), status=response.status_code)
-            async for chunk in response.aiter_bytes():
+            chunks = response.aiter_bytes()
+            async for chunk in chunks:
                 for message in decoder.feed(chunk):
                     if message.data == DONE:
+                        await _finish_body(chunks)
                         return
                     yield _decode(message.data)
             if decoder.has_partial_event:
@@ -95,6 +100,22 @@ async def post_sse(
         raise UpstreamProtocolError(f"the upstream sent an oversized event: {exc}") from exc
     except httpx.HTTPError as exc:
         raise UpstreamConnectError(f"upstream request failed: {exc}") from exc
+
+
+async def _finish_body(chunks: AsyncIterator[bytes]) -> None:
+    """Read what follows ``[DONE]`` (normally the body's last few bytes), briefly and bounded.
+
+    A response read to its end goes back to the client's pool; one closed early takes its
+    connection with it, and the next turn pays for a new one. A server that keeps talking or
+    stalls after ``[DONE]`` just loses its connection.
+    """
+    left = _ERROR_BODY_LIMIT
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(_AFTER_DONE_SECONDS):
+            async for chunk in chunks:
+                left -= len(chunk)
+                if left < 0:
+                    return
 
 
 async def _error_text(response: httpx.Response) -> str:

@@ -6,7 +6,7 @@ turns that tests register per model name through the control endpoints under ``/
 
 * ``POST /_control/scripts/{model}`` ``{"turns": [turn, ...]}`` appends turns; each upstream
   request for that model plays the next one (none left: a 404 like vLLM's unknown model).
-* ``GET /_control/requests/{model}`` lists the requests received (path, body, outcome).
+* ``GET /_control/requests/{model}`` lists the requests received (path, body, peer, outcome).
 * ``GET /_control/requests/{model}/{index}/ended`` waits until that request's stream has ended
   and returns its outcome: ``completed``, ``cut``, ``disconnected`` (the client went away) or
   ``status`` (an error status was answered).
@@ -46,6 +46,7 @@ _WAIT_LIMIT: Final = 30.0  # seconds a control long-poll may wait
 class _Record:
     path: str
     body: object
+    peer: str = ""  # the client's address: one per connection, so reuse is visible
     outcome: str = "streaming"
     ended: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -141,7 +142,9 @@ def build_app() -> Starlette:
         if body.get("stream") is not True:
             return _error("the stand-in only streams: send stream=true", 400)
         state = model_of(as_str(body["model"]) or "")
-        record = _Record(request.url.path, body)
+        client = request.client
+        peer = f"{client.host}:{client.port}" if client is not None else ""
+        record = _Record(request.url.path, body, peer)
         if len(state.records) < _MAX_RECORDS:
             state.records.append(record)
         if not state.turns:
@@ -166,7 +169,10 @@ def build_app() -> Starlette:
     async def list_requests(request: Request) -> Response:
         records = model_of(request.path_params["model"]).records
         return JSONResponse(
-            [{"path": r.path, "body": r.body, "outcome": r.outcome} for r in records]
+            [
+                {"path": r.path, "body": r.body, "peer": r.peer, "outcome": r.outcome}
+                for r in records
+            ]
         )
 
     async def wait_ended(request: Request) -> Response:
