@@ -76,7 +76,9 @@ class TurnLoop:
         self._engine = engine
         self._request = request
         self._tools = tools or RequestTools()
-        self._declared = DeclaredTools.build(functions=(t.name for t in request.tools))
+        # The full declaration (functions, code interpreter, listed MCP servers) is made once the
+        # MCP servers have been listed, before the first turn: see _list_mcp_tools.
+        self._declared = DeclaredTools()
         self._answers = Answers(request.history)
         # namespace -> (server label, why its tools cannot run; "" when they are listed)
         self._unlisted: dict[str, tuple[str, str]] = {}
