@@ -177,7 +177,7 @@ def _wire(value: object) -> object:
 
 def same_response(accumulated: Response, stored_json: str) -> None:
     """Assert the client's accumulated response equals the stored JSON, field for field."""
-    mine = _wire(accumulated.model_dump(mode="json", exclude_unset=True))
+    mine = _wire(accumulated.model_dump(mode="json", by_alias=True, exclude_unset=True))
     stored: object = json.loads(stored_json)
     assert mine == stored
 
@@ -199,7 +199,7 @@ async def checked_stream(
     replayed = check_stream(payloads)
     final: object = getattr(events[-1], "response", None)
     assert isinstance(final, Response), f"the helper ended on {events[-1].type}"
-    same_response(final, replayed.model_dump_json(exclude_unset=True))
+    same_response(final, replayed.model_dump_json(by_alias=True, exclude_unset=True))
     if stored:
         raw = await client.responses.with_raw_response.retrieve(final.id)
         same_response(final, raw.http_response.text)

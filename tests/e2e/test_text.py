@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import json
 
+import httpx
 import openai
 import pytest
 from openai import AsyncOpenAI
+from pydantic import BaseModel
 
 from antiphon.testing.upstream import UpstreamControl, chat_chunks, completion_chunks, turn, usage
 from tests.e2e.conftest import ModelPool
-from tests.e2e.support import StreamRecorder, checked_stream
-from tests.grammar_items import is_json, is_list
+from tests.e2e.support import ServerProcess, StreamRecorder, checked_stream
+from tests.grammar_items import as_json, is_json, is_list
 
 pytestmark = pytest.mark.e2e
 
@@ -168,3 +170,48 @@ async def test_an_item_cut_by_max_output_tokens_is_incomplete(
     )
     assert final.output[0].type == "message"
     assert final.output[0].status == "incomplete"
+
+
+class _Forecast(BaseModel):
+    city: str
+    celsius: int
+
+
+async def test_structured_outputs_parse_through_the_official_client(
+    client: AsyncOpenAI,
+    recorder: StreamRecorder,
+    control: UpstreamControl,
+    pool: ModelPool,
+    server: ServerProcess,
+) -> None:
+    """``text.format.schema`` goes on the wire as ``schema`` (the model's field is ``schema_``),
+    in every event and body that carries the response, so ``responses.parse`` works."""
+    model = pool.take_chat()
+    answer = '{"city": "Paris", "celsius": 21}'
+    await control.script(model, [turn(chat_chunks(content=_pieces(answer))) for _ in range(2)])
+    parsed = await client.responses.parse(model=model, input="Weather?", text_format=_Forecast)
+    assert parsed.output_parsed == _Forecast(city="Paris", celsius=21)
+    assert parsed.text is not None
+    assert parsed.text.format is not None
+    assert parsed.text.format.type == "json_schema"
+    assert parsed.text.format.schema_["required"] == ["city", "celsius"]
+    async with client.responses.stream(
+        model=model, input="Again?", text_format=_Forecast
+    ) as stream:
+        final = await stream.get_final_response()
+    assert final.output_parsed == _Forecast(city="Paris", celsius=21)
+    lifecycle = [
+        as_json(as_json(event.get("response")).get("text")).get("format")
+        for event in recorder.last_stream()
+        if event["type"] in ("response.created", "response.in_progress", "response.completed")
+    ]
+    async with httpx.AsyncClient(base_url=server.url) as raw:
+        stored = (await raw.get(f"/v1/responses/{final.id}")).json()
+    lifecycle.append(stored["text"]["format"])
+    assert len(lifecycle) == 4
+    for wire_format in lifecycle:
+        assert is_json(wire_format)
+        assert "schema_" not in wire_format
+        assert as_json(wire_format.get("schema")).get("required") == ["city", "celsius"]
+    bodies = await control.bodies(model)
+    assert [as_json(body["response_format"])["type"] for body in bodies] == ["json_schema"] * 2

@@ -218,7 +218,7 @@ async def test_request_carries_messages_tools_and_options(
         {"role": "user", "content": "Weather?"},
         {
             "role": "assistant",
-            "content": None,
+            "content": "",
             "tool_calls": [
                 {
                     "id": "c1",
@@ -230,7 +230,7 @@ async def test_request_carries_messages_tools_and_options(
         {"role": "tool", "tool_call_id": "c1", "content": "sunny"},
         {
             "role": "assistant",
-            "content": None,
+            "content": "",
             "tool_calls": [
                 {
                     "id": "m1",

@@ -119,7 +119,7 @@ def ledger(*, max_tool_calls: int | None = None, started: bool = True) -> Respon
 def check_batches(batches: Iterable[list[ResponseStreamEvent]]) -> Response:
     """Serialise events as the run does and check the stream; the client's final response."""
     return check_json_batches(
-        [(event.type, event.model_dump_json(exclude_unset=True)) for event in batch]
+        [(event.type, event.model_dump_json(by_alias=True, exclude_unset=True)) for event in batch]
         for batch in batches
     )
 

@@ -83,7 +83,7 @@ def response_json(response_id: str, status: ResponseStatus, text: str = "") -> s
             "tools": [],
         }
     )
-    return response.model_dump_json(exclude_unset=True)
+    return response.model_dump_json(by_alias=True, exclude_unset=True)
 
 
 def item(item_id: str, text: str = "hello") -> StoredItem:

@@ -35,7 +35,7 @@ from antiphon.engines.base import (
 from antiphon.exceptions import UpstreamProtocolError
 from antiphon.wire.ids import IdFactory
 
-__all__ = ["ChatChunkMapper", "parse_usage"]
+__all__ = ["ChatChunkMapper", "completion_as_chunk", "parse_usage"]
 
 _REASONS: Final[Mapping[str, FinishReason]] = {
     "stop": "stop",
@@ -177,6 +177,24 @@ class ChatChunkMapper:
                 events.append(ItemDelta(_python_code(call.code_json)))
         events.append(ItemFinished())
         self._open = None
+
+
+def completion_as_chunk(completion: JSONObject) -> JSONObject:
+    """An unstreamed ``chat.completion`` as the one chunk that would have carried all of it.
+
+    Each choice's ``message`` becomes its ``delta`` and each tool call gets the ``index`` that
+    streamed calls carry, so :class:`ChatChunkMapper` reads both forms the same way.
+    """
+    choices: list[object] = []
+    for raw in as_list(completion.get("choices")):
+        choice = as_object(raw) or {}
+        delta = dict(as_object(choice.get("message")) or {})
+        delta["tool_calls"] = [
+            {**(as_object(call) or {}), "index": index}
+            for index, call in enumerate(as_list(delta.get("tool_calls")))
+        ]
+        choices.append({**choice, "delta": delta})
+    return {**completion, "choices": choices}
 
 
 def _python_code(arguments: str) -> str:

@@ -44,12 +44,16 @@ class ChatOptions:
     ``max_tokens_field``: ``"max_tokens"`` is understood by vLLM, SGLang, llama.cpp and Ollama;
     OpenAI reasoning models need ``"max_completion_tokens"``. ``reasoning_field``: the assistant
     message key that replays reasoning items (``"reasoning_content"`` for some templates);
-    ``None`` drops them. ``extra_body`` is merged into every request body.
+    ``None`` drops them. ``extra_body`` is merged into every request body. ``stream=False``
+    asks the upstream for whole answers (llama.cpp with a function-calling chat format refuses
+    to stream tool calls: "Automatic streaming tool choice is not supported"); the client still
+    gets a stream, of the whole turn at once.
     """
 
     max_tokens_field: str = "max_tokens"
     reasoning_field: str | None = None
     extra_body: Mapping[str, object] = field(default_factory=dict[str, object])
+    stream: bool = True
 
 
 def build_chat_body(
@@ -60,9 +64,10 @@ def build_chat_body(
     body: JSONObject = {
         "model": request.model,
         "messages": _Messages(options.reasoning_field).build(request),
-        "stream": True,
-        "stream_options": {"include_usage": True},
+        "stream": options.stream,
     }
+    if options.stream:
+        body["stream_options"] = {"include_usage": True}
     if tools and request.tool_choice != "none":
         body["tools"] = tools
         body["tool_choice"] = _tool_choice(request.tool_choice)
@@ -205,7 +210,9 @@ class _Messages:
 
     def _open_assistant(self) -> JSONObject:
         if self._assistant is None:
-            self._assistant = {"role": "assistant", "content": None}
+            # "" rather than null: llama.cpp's server refuses an assistant message whose content
+            # is null, even beside tool_calls; vLLM, SGLang, Ollama and OpenAI accept both.
+            self._assistant = {"role": "assistant", "content": ""}
             if self._reasoning_field and self._reasoning:
                 self._assistant[self._reasoning_field] = "\n".join(self._reasoning)
             self._reasoning = []
@@ -244,7 +251,7 @@ def _content(value: object) -> object:
 
 
 def _join(existing: object, content: object) -> object:
-    if existing is None:
+    if existing is None or existing == "":
         return content
     if isinstance(existing, str) and isinstance(content, str):
         return existing + content

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Generator, Mapping
 from dataclasses import dataclass, field
 from typing import Final, cast
 
@@ -28,7 +28,16 @@ from antiphon.exceptions import (
 )
 from antiphon.wire.sse import DONE, SSEDecoder
 
-__all__ = ["JSONObject", "UpstreamConfig", "as_int", "as_list", "as_object", "as_str"]
+__all__ = [
+    "JSONObject",
+    "UpstreamConfig",
+    "as_int",
+    "as_list",
+    "as_object",
+    "as_str",
+    "post_json",
+    "post_sse",
+]
 
 #: A decoded JSON object. Upstream chunks are read leniently through the helpers below, because
 #: real servers deviate from the official chunk models (missing ``index``, extra reasoning keys).
@@ -72,10 +81,12 @@ async def post_sse(
 
     A body that ends cleanly without ``[DONE]`` just ends (some servers omit it): the caller
     decides from what it saw whether the turn was complete. A body cut inside an event raises
-    :class:`~antiphon.UpstreamProtocolError`.
+    :class:`~antiphon.UpstreamProtocolError`; so does an error the upstream reports inside the
+    stream (vLLM, SGLang and llama.cpp send ``data: {"error": ...}`` after the 200 headers), with
+    the upstream's own message.
     """
     decoder = SSEDecoder(max_event_bytes=max_event_bytes)
-    try:
+    with _translated():
         async with client.stream("POST", path, json=body) as response:
             if response.status_code >= 400:
                 raise UpstreamHTTPError(await _error_text(response), status=response.status_code)
@@ -85,9 +96,44 @@ async def post_sse(
                     if message.data == DONE:
                         await _finish_body(chunks)
                         return
-                    yield _decode(message.data)
+                    data = _decode(message.data)
+                    if (reported := _stream_error(message.event, data)) is not None:
+                        raise UpstreamProtocolError(f"the upstream reported an error: {reported}")
+                    yield data
             if decoder.has_partial_event:
                 raise UpstreamProtocolError("the upstream stream ended inside an event")
+
+
+async def post_json(
+    client: httpx.AsyncClient, path: str, body: Mapping[str, object], *, max_bytes: int
+) -> JSONObject:
+    """POST ``body`` to ``path`` and return its JSON object answer (an unstreamed request).
+
+    The body is read with the same bound as one streamed event, so a runaway answer cannot take
+    the server's memory.
+    """
+    with _translated():
+        async with client.stream("POST", path, json=body) as response:
+            if response.status_code >= 400:
+                raise UpstreamHTTPError(await _error_text(response), status=response.status_code)
+            data = bytearray()
+            async for chunk in response.aiter_bytes():
+                data += chunk
+                if len(data) > max_bytes:
+                    raise UpstreamProtocolError(
+                        f"the upstream's answer is larger than {max_bytes} bytes"
+                    )
+        obj = _decode(data.decode("utf-8", errors="replace"))
+        if (reported := _stream_error("message", obj)) is not None:
+            raise UpstreamProtocolError(f"the upstream reported an error: {reported}")
+        return obj
+
+
+@contextlib.contextmanager
+def _translated() -> Generator[None]:
+    """Every httpx failure as the typed engine error it means (the one place they are mapped)."""
+    try:
+        yield
     except httpx.TimeoutException as exc:
         if isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout):
             raise UpstreamConnectError(f"connecting to the upstream timed out: {exc}") from exc
@@ -100,6 +146,15 @@ async def post_sse(
         raise UpstreamProtocolError(f"the upstream sent an oversized event: {exc}") from exc
     except httpx.HTTPError as exc:
         raise UpstreamConnectError(f"upstream request failed: {exc}") from exc
+
+
+def _stream_error(event: str, data: JSONObject) -> str | None:
+    """The message of an error the upstream reported in place of a chunk, else ``None``."""
+    error = data.get("error")
+    if event != "error" and (error is None or "choices" in data):
+        return None
+    detail = as_object(error) or {}
+    return as_str(detail.get("message")) or as_str(error) or json.dumps(data)[:500]
 
 
 async def _finish_body(chunks: AsyncIterator[bytes]) -> None:

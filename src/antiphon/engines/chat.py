@@ -12,9 +12,9 @@ from contextlib import aclosing
 
 import httpx
 
-from antiphon.engines._chat_events import ChatChunkMapper
+from antiphon.engines._chat_events import ChatChunkMapper, completion_as_chunk
 from antiphon.engines._chat_request import ChatOptions, build_chat_body
-from antiphon.engines._http import UpstreamConfig, post_sse
+from antiphon.engines._http import UpstreamConfig, post_json, post_sse
 from antiphon.engines.base import EngineEvent, EngineRequest
 from antiphon.wire.ids import IdFactory, random_id
 
@@ -51,9 +51,13 @@ class ChatEngine:
         """Stream one turn from the upstream; see :class:`~antiphon.engines.base.Engine`."""
         body, recipients = build_chat_body(request, self._options)
         mapper = ChatChunkMapper(recipients, self._ids)
-        chunks = post_sse(
-            self._client, "chat/completions", body, max_event_bytes=self._config.max_event_bytes
-        )
+        limit = self._config.max_event_bytes
+        if not self._options.stream:
+            completion = await post_json(self._client, "chat/completions", body, max_bytes=limit)
+            for event in [*mapper.feed(completion_as_chunk(completion)), *mapper.finish()]:
+                yield event
+            return
+        chunks = post_sse(self._client, "chat/completions", body, max_event_bytes=limit)
         # aclosing: when our consumer stops, the HTTP response closes now, not at GC time.
         async with aclosing(chunks):
             async for chunk in chunks:

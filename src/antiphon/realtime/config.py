@@ -23,6 +23,7 @@ from antiphon.exceptions import ConfigurationError
 from antiphon.realtime.agent import RealtimeAgent
 from antiphon.realtime.guardrails import OutputGuardrail
 from antiphon.realtime.playback import PlaybackTracker
+from antiphon.wire.json import dump
 
 __all__ = ["RealtimeRunConfig", "ToolFailurePolicy", "build_session_update"]
 
@@ -85,7 +86,9 @@ async def build_session_update(
     settings["type"] = "realtime"
     settings.setdefault("output_modalities", ["audio"])
     settings["instructions"] = await agent.get_instructions()
-    settings["tools"] = [tool.model_dump(exclude_none=True) for tool in agent.session_tools()]
+    settings["tools"] = [
+        dump(tool, exclude_unset=False, exclude_none=True) for tool in agent.session_tools()
+    ]
     try:
         session = RealtimeSessionCreateRequest.model_validate(settings)
     except ValidationError as exc:

@@ -46,6 +46,7 @@ from antiphon.realtime.model import (
     TransportFailed,
     UnknownServerEvent,
 )
+from antiphon.wire.json import dump_json
 
 __all__ = ["ModelStats", "WebSocketRealtimeModel", "decode_server_frame"]
 
@@ -164,7 +165,7 @@ class WebSocketRealtimeModel:
         websocket = self._websocket
         if self._state is not _State.OPEN or websocket is None:
             raise TransportError(f"the model is {self._state.value}", context="send failed")
-        text = json.dumps(event.model_dump(exclude_unset=True, mode="json"))
+        text = dump_json(event)
         try:
             await websocket.send(text)
         except (ConnectionClosed, OSError) as exc:

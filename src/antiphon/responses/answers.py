@@ -16,6 +16,7 @@ from openai.types.responses import ResponseInputItemParam, ResponseOutputItem
 
 from antiphon.engines.base import HistorySegment
 from antiphon.responses.server_tools import ApprovalDecision
+from antiphon.wire.json import dump
 
 __all__ = ["Answers", "UnknownCall"]
 
@@ -43,7 +44,7 @@ class Answers:
 
     def item(self, item: ResponseOutputItem) -> None:
         """An output item of this response, as the model will read it back."""
-        self._items.append(item.model_dump(mode="json", exclude_none=True))
+        self._items.append(dump(item, exclude_unset=False, exclude_none=True))
 
     def unknown(self, call: UnknownCall) -> None:
         """The model called a tool that does not exist: answer it with an error."""

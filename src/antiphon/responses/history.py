@@ -28,6 +28,7 @@ from antiphon.engines.base import (
 from antiphon.exceptions import InvalidRequestError
 from antiphon.responses.request import CreateResponseBody
 from antiphon.store.base import ConversationSegment, StoredItem
+from antiphon.wire.json import dump
 
 __all__ = ["engine_request", "normalize_input"]
 
@@ -48,7 +49,7 @@ def normalize_input(body: CreateResponseBody, ids: Callable[[str], str]) -> tupl
     if isinstance(body.input, str):
         raw: list[dict[str, object]] = [{"type": "message", "role": "user", "content": body.input}]
     else:
-        raw = [item.model_dump(mode="json", exclude_none=True) for item in body.input]
+        raw = [dump(item, exclude_unset=False, exclude_none=True) for item in body.input]
     stored: list[StoredItem] = []
     for item in raw:
         kind = str(item.setdefault("type", "message"))

@@ -21,6 +21,7 @@ from openai.types.responses import Response, ResponseStreamEvent
 from antiphon.exceptions import StreamLimitError
 from antiphon.responses.turn import TurnLoop
 from antiphon.store.base import NewResponse, ResponseOutcome, ResponseStore, StoredEvent, StoredItem
+from antiphon.wire.json import dump_json
 from antiphon.wire.ledger import ResponseLedger
 
 __all__ = ["LiveRun", "RunStorage"]
@@ -150,7 +151,7 @@ class LiveRun:
         if not batch:
             return
         for event in batch:
-            data = event.model_dump_json(exclude_unset=True)
+            data = dump_json(event)
             self._log.append((event.type, data))
             self._pending.append(StoredEvent(event.sequence_number, data))
         excess = len(self._log) - self._max_live
@@ -181,7 +182,7 @@ class LiveRun:
                 id=self.id,
                 created_at=float(response.created_at),
                 model=response.model,
-                response_json=response.model_dump_json(exclude_unset=True),
+                response_json=dump_json(response),
                 input_items=self._storage.input_items,
                 previous_response_id=self._storage.previous_response_id,
                 background=self._storage.background,
@@ -195,15 +196,12 @@ class LiveRun:
         if store is None:
             return
         final = self.ledger.response
-        outputs = tuple(
-            StoredItem(item.id, item.item.model_dump_json(exclude_unset=True))
-            for item in self.ledger.items
-        )
+        outputs = tuple(StoredItem(item.id, dump_json(item.item)) for item in self.ledger.items)
         await store.finish(
             self.id,
             ResponseOutcome(
                 status=final.status or "completed",
-                response_json=final.model_dump_json(exclude_unset=True),
+                response_json=dump_json(final),
                 output_items=outputs,
                 raw_turns=tuple(self.loop.record.raw_turns),
             ),

@@ -120,7 +120,8 @@ class MessageHandle(ItemHandle):
             content_index=len(self._parts),
             annotation_index=len(self._annotations),
             annotation=construct(
-                _EVENT_ANNOTATIONS[annotation.type], **annotation.model_dump(exclude_unset=True)
+                _EVENT_ANNOTATIONS[annotation.type],
+                **annotation.model_dump(by_alias=True, exclude_unset=True),
             ),
         )
         self._annotations.append(annotation)

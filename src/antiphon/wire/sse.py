@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Final, Protocol
 
 from antiphon.exceptions import StreamLimitError
+from antiphon.wire.json import Dumpable, dump_json
 
 __all__ = ["DONE", "SSEDecoder", "SSEEncoder", "SSEMessage", "StreamEvent"]
 
@@ -23,16 +24,12 @@ DONE: Final = "[DONE]"
 _BOM: Final = b"\xef\xbb\xbf"
 
 
-class StreamEvent(Protocol):
-    """What the encoder needs of an event: a ``type`` and pydantic's JSON serialisation."""
+class StreamEvent(Dumpable, Protocol):
+    """What the encoder needs of an event: a ``type`` and pydantic's serialisation."""
 
     @property
     def type(self) -> str:
         """The event's ``type``, repeated as the SSE ``event:`` name."""
-        ...
-
-    def model_dump_json(self, *, exclude_unset: bool = ...) -> str:
-        """Compact JSON of the event."""
         ...
 
 
@@ -43,7 +40,7 @@ class SSEEncoder:
 
     def encode(self, event: StreamEvent) -> bytes:
         """One ``event:``/``data:`` frame. Only fields that were set go on the wire."""
-        return self.encode_json(event.type, event.model_dump_json(exclude_unset=True))
+        return self.encode_json(event.type, dump_json(event))
 
     def encode_json(self, event_type: str, data: str) -> bytes:
         """A frame from JSON text already serialised (a stored event being replayed)."""

@@ -30,6 +30,7 @@ from antiphon.realtime.testing._frames import (
     server_event,
 )
 from antiphon.realtime.testing._writer import Reply, ReplyState, ResponseCancelled, ResponseWriter
+from antiphon.wire.json import dump
 
 if TYPE_CHECKING:
     from antiphon.realtime.testing._server import FakeRealtimeServer
@@ -126,7 +127,7 @@ class Conversation:
 
     async def _dispatch(self, event: RealtimeClientEvent) -> None:
         if isinstance(event, SessionUpdateEvent):
-            self.session.update(event.session.model_dump(mode="json", exclude_unset=True))
+            self.session.update(dump(event.session))
             await self._event("session.updated", session=self.session)
         elif isinstance(event, ConversationItemCreateEvent):
             await self._create_item(event)
@@ -156,7 +157,7 @@ class Conversation:
         # recorded, no answer needed by the tests this fake serves.
 
     async def _create_item(self, event: ConversationItemCreateEvent) -> None:
-        item: Frame = event.item.model_dump(mode="json", exclude_unset=True)
+        item: Frame = dump(event.item)
         item.setdefault("id", self.ids.next("item"))
         item.update(object="realtime.item", status="completed")
         previous = event.previous_item_id or self.append_item(str(item["id"]))

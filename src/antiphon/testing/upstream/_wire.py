@@ -17,6 +17,7 @@ from openai.types import Completion, CompletionUsage
 from openai.types.chat import ChatCompletionChunk
 
 from antiphon.engines._http import JSONObject
+from antiphon.wire.json import dump
 
 __all__ = ["ToolCallScript", "chat_chunks", "completion_chunks", "turn", "usage"]
 
@@ -47,7 +48,7 @@ def usage(
         data["completion_tokens_details"] = {"reasoning_tokens": reasoning}
     if cached is not None:
         data["prompt_tokens_details"] = {"cached_tokens": cached}
-    return CompletionUsage.model_validate(data).model_dump(mode="json", exclude_unset=True)
+    return dump(CompletionUsage.model_validate(data))
 
 
 def _chunk(delta: JSONObject, finish: str | None = None, model: str = "stand-in") -> JSONObject:
@@ -58,7 +59,7 @@ def _chunk(delta: JSONObject, finish: str | None = None, model: str = "stand-in"
         "model": model,
         "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}],
     }
-    return ChatCompletionChunk.model_validate(data).model_dump(mode="json", exclude_unset=True)
+    return dump(ChatCompletionChunk.model_validate(data))
 
 
 def chat_chunks(
@@ -96,9 +97,7 @@ def chat_chunks(
             "choices": [],
             "usage": usage_data,
         }
-        chunks.append(
-            ChatCompletionChunk.model_validate(last).model_dump(mode="json", exclude_unset=True)
-        )
+        chunks.append(dump(ChatCompletionChunk.model_validate(last)))
     return chunks
 
 
@@ -125,7 +124,7 @@ def completion_chunks(
             "model": "stand-in",
             "choices": [choice],
         }
-        dumped = Completion.model_validate(data).model_dump(mode="json", exclude_unset=True)
+        dumped = dump(Completion.model_validate(data))
         # Streamed chunks carry a null finish_reason until the last, which the model forbids.
         choice_out = dumped["choices"][0]
         choice_out["finish_reason"] = finish

@@ -12,6 +12,8 @@ from mcp import Client
 from mcp.types import Tool
 from openai.types.responses.response_output_item import McpListToolsTool
 
+from antiphon.wire.json import dump
+
 __all__ = ["list_all_tools", "to_listed_tool"]
 
 _PAGE_CAP: Final = 50
@@ -35,7 +37,7 @@ def to_listed_tool(tool: Tool) -> McpListToolsTool:
     annotations = (
         None
         if tool.annotations is None
-        else tool.annotations.model_dump(mode="json", by_alias=True, exclude_none=True)
+        else dump(tool.annotations, exclude_unset=False, exclude_none=True)
     )
     return McpListToolsTool(
         name=tool.name,
