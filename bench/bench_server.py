@@ -64,7 +64,7 @@ uvicorn.Server(uvicorn.Config(build_app(), log_level="warning", lifespan="off"))
 
 @contextmanager
 def standin_upstream() -> Generator[str]:
-    """The stand-in upstream app on a TCP_NODELAY socket (see server-bugs.md #3); its URL.
+    """The stand-in upstream app on a TCP_NODELAY socket; its URL.
 
     ``python -m antiphon.testing.upstream`` binds with proto 0, so asyncio never sets
     TCP_NODELAY and every keep-alive answer waits ~40 ms for a delayed ACK: that would be

@@ -7,8 +7,9 @@
 2. checks the grammar: sequence numbers 0..N-1; ``response.created`` first (then
    ``response.queued`` if queued), ``response.in_progress`` before any item; exactly one terminal
    event, last, with a matching status; one response id; ``output_item.added``/``done`` pairs
-   with contiguous output_index and the same id/type; each item's events in the order of
-   protocols.md A1.2; content_index 0, 1, ... per item; no empty delta; joined deltas equal to the
+   with contiguous output_index and the same id/type; each item's events in the order the
+   Responses streaming spec gives for its type (:data:`tests.grammar_items.ITEM_GRAMMAR`);
+   content_index 0, 1, ... per item; no empty delta; joined deltas equal to the
    ``.done`` text/arguments/code and to the done item; the final output equal to the done items;
 3. replays the events through ``ResponseStreamState`` (what ``client.responses.stream()`` uses)
    and returns the final response it yields, as a plain ``Response``.
@@ -180,7 +181,7 @@ def _replay(events: Sequence[ResponseStreamEvent]) -> Response:
     final = getattr(yielded[-1], "response", None)
     assert isinstance(final, Response), "the official client yielded no final response"
     # The helper returns a ParsedResponse: drop the fields it adds to text parts and calls.
-    wire = _drop_sdk_fields(final.model_dump(mode="json", exclude_unset=True))
+    wire = _drop_sdk_fields(final.model_dump(mode="json", by_alias=True, exclude_unset=True))
     return Response.model_validate(wire)
 
 

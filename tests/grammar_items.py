@@ -1,9 +1,10 @@
 """Per-item rules of the Responses stream grammar, used by :mod:`tests.grammar`.
 
 :class:`ItemTracker` follows every output item from ``output_item.added`` to ``output_item.done``:
-output_index order, item ids, the order of the item's events (protocols.md A1.2 written as
-regular expressions over event types), content_index per item, empty deltas, joined deltas
-against ``.done`` events and the done item, and which status needs which closing event.
+output_index order, item ids, the order of the item's events (the per-item grammar of the
+Responses streaming spec, written as regular expressions over event types; :data:`ITEM_GRAMMAR`),
+content_index per item, empty deltas, joined deltas against ``.done`` events and the done item,
+and which status needs which closing event.
 """
 
 from __future__ import annotations
@@ -43,7 +44,10 @@ _SUMMARY = (
     r"reasoning_summary_part\.added (?:reasoning_summary_text\.delta )*"
     r"reasoning_summary_text\.done reasoning_summary_part\.done "
 )
-#: protocols.md A1.2 as regular expressions over each item's event types ("response." removed)
+#: The order of each item type's events between ``output_item.added`` and ``.done``, as the
+#: Responses streaming spec defines it, as regular expressions over event types ("response."
+#: removed): e.g. a message is a run of parts, each ``content_part.added``, text deltas,
+#: ``output_text.done``, ``content_part.done``.
 ITEM_GRAMMAR: dict[str, re.Pattern[str]] = {
     kind: re.compile(pattern)
     for kind, pattern in {

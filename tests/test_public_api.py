@@ -12,6 +12,7 @@ from antiphon import exceptions
 PUBLIC: dict[str, list[str]] = {
     "antiphon": [
         "AntiphonError",
+        "ArgumentTypeError",
         "ConfigurationError",
         "EngineError",
         "GuardrailError",

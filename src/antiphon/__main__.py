@@ -1,5 +1,5 @@
 """``python -m antiphon``: the same as the ``antiphon`` command."""
 
-from antiphon.cli import main
+from antiphon._launch import main
 
 main()

@@ -9,6 +9,7 @@ Internal exception text never goes on the wire: servers map these to OpenAI-styl
 
     AntiphonError
     ├── ConfigurationError          bad settings or misuse of an API by the application
+    │   └── ArgumentTypeError       an argument of the wrong type (also a ``TypeError``)
     ├── InvalidRequestError         a client request antiphon will not run (``param``, ``code``)
     ├── ProtocolError               a protocol core was driven wrongly (a programming error)
     │   └── LedgerStateError        an illegal transition in the Responses event ledger
@@ -41,6 +42,7 @@ from __future__ import annotations
 
 __all__ = [
     "AntiphonError",
+    "ArgumentTypeError",
     "ConfigurationError",
     "EngineError",
     "GuardrailError",
@@ -77,6 +79,14 @@ class AntiphonError(Exception):
 
 class ConfigurationError(AntiphonError):
     """Invalid settings, or an API used in a way it does not support."""
+
+
+class ArgumentTypeError(ConfigurationError, TypeError):
+    """An antiphon API was given an argument of the wrong type.
+
+    It is also a :class:`TypeError`, so ``except TypeError`` keeps working as it does for any
+    Python function called with the wrong type.
+    """
 
 
 class InvalidRequestError(AntiphonError):

@@ -17,7 +17,7 @@ from openai.types.realtime import (
 from openai.types.realtime.realtime_conversation_item_user_message import Content
 from openai.types.realtime.realtime_session_create_request import RealtimeSessionCreateRequest
 
-from antiphon.exceptions import ConfigurationError
+from antiphon.exceptions import ArgumentTypeError, ConfigurationError
 from antiphon.realtime.agent import RealtimeAgent
 from antiphon.realtime.events import HistoryUpdatedEvent, ToolEndEvent
 from antiphon.realtime.testing import FakeRealtimeServer
@@ -172,8 +172,9 @@ async def test_create_response_rejects_non_string_metadata_before_sending(
     server: FakeRealtimeServer, metadata: object
 ) -> None:
     async with open_session(server, WEATHER) as session:
-        with pytest.raises(TypeError, match="str"):
+        with pytest.raises(ArgumentTypeError, match="str") as raised:
             await session.create_response(metadata=metadata)  # type: ignore[arg-type]
+    assert isinstance(raised.value, TypeError)  # the Python idiom still holds
     assert "response.create" not in client_types(server)
 
 

@@ -6,7 +6,9 @@ claimed is ignored; the executor also refuses completed ids). The task asks the
 :class:`~antiphon.realtime.executor.ToolExecutor` for an outcome (always an output string, even
 on failure) and then, in this order:
 
-1. for a handoff, switches the agent and sends ``session.update`` (before the output: #1388);
+1. for a handoff, switches the agent and sends ``session.update`` first, so the response the
+   output requests already runs with the new agent's instructions and tools (openai-agents
+   issue #1388);
 2. sends the one ``function_call_output`` for the call id and requests a response;
 3. emits ``tool_end`` (and ``handoff``), then ``error`` when the call failed;
 4. applies ``tool_failure="raise"`` by ending the session with the error.

@@ -6,7 +6,8 @@ The sequencer is a small state machine fed with server events (:meth:`on_server_
 by the session's reader) plus one sending loop (:meth:`run`, owned by the session's task group).
 It never touches a socket itself: it is given an async ``send`` callable.
 
-Rules (protocols.md B3.1, B5.1 point 3):
+Rules (the server accepts one active response per conversation and rejects a ``response.create``
+that arrives while one is active):
 
 - at most one ``response.create`` in flight, and none while a response is active (ours or one
   the server started, e.g. server VAD): the next create waits for ``response.done``;

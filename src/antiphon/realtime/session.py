@@ -40,7 +40,7 @@ from openai.types.realtime import (
 )
 from openai.types.realtime.realtime_conversation_item_user_message import Content
 
-from antiphon.exceptions import TransportError
+from antiphon.exceptions import ArgumentTypeError, TransportError
 from antiphon.realtime._core import SessionCore, SessionState
 from antiphon.realtime._dispatch import Dispatcher, pump
 from antiphon.realtime._interrupt import interrupt
@@ -173,7 +173,8 @@ class RealtimeSession:
         outcome: it raises :class:`~antiphon.ResponseRequestRejected` if the server refused.
 
         Raises:
-            TypeError: ``metadata`` is not a mapping of str to str (nothing is sent).
+            ArgumentTypeError: ``metadata`` is not a mapping of str to str (nothing is sent);
+                it is also a ``TypeError``.
         """
         _check_metadata(metadata)
         core = self._core
@@ -206,10 +207,12 @@ def _check_metadata(metadata: object) -> None:
     if metadata is None:
         return
     if not isinstance(metadata, Mapping):
-        raise TypeError(f"metadata must be a dict of str to str, got {type(metadata).__name__}")
+        raise ArgumentTypeError(
+            f"metadata must be a dict of str to str, got {type(metadata).__name__}"
+        )
     for key, value in metadata.items():  # pyright: ignore[reportUnknownVariableType]
         if not isinstance(key, str) or not isinstance(value, str):
-            raise TypeError("metadata must map str to str")
+            raise ArgumentTypeError("metadata must map str to str")
 
 
 class _EventIterator:

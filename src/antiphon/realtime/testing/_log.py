@@ -69,7 +69,8 @@ def _problem(event: RealtimeClientEvent) -> str:
     extras = _extra_fields(event)
     if extras:
         return f"undeclared fields {sorted(extras)}"
-    # The schema types `response` as an object: a null is rejected (protocols.md B3.1).
+    # The GA schema types `response` as an object, so `"response": null` is invalid: a
+    # `response.create` without parameters must leave the field out.
     if isinstance(event, ResponseCreateEvent) and "response" in event.model_fields_set:
         return "" if event.response is not None else "response is null (leave it out instead)"
     return ""

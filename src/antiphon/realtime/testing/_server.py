@@ -1,8 +1,9 @@
 """The fake Realtime GA server: a real local WebSocket server driven by a script.
 
-It listens on ``127.0.0.1`` (port 0), answers each client event the way the real server does
-(protocols.md B2.2: ``session.created`` on connect, ``session.updated``, ``conversation.item.added``
-and ``.done``, ``conversation.item.truncated``, ``response.*``), and consumes one scripted reply per
+It listens on ``127.0.0.1`` (port 0), answers each client event the way the real GA server
+does (``session.created`` on connect, ``session.updated`` for each ``session.update``,
+``conversation.item.added`` and ``.done`` for each ``conversation.item.create``,
+``conversation.item.truncated``, ``response.*``), and consumes one scripted reply per
 ``response.create``. Like the real server it rejects a ``response.create`` that arrives while a
 response is active (``conversation_already_has_active_response``) and a ``response.cancel`` with
 nothing to cancel (``response_cancel_not_active``). Every frame it builds is validated against

@@ -1,9 +1,13 @@
 """One response of the fake server: the writer a reply uses, and the control a test keeps.
 
 A *reply* is an async callable taking a :class:`ResponseWriter`; the scripted helpers
-(:func:`text_reply`, :func:`tool_call_reply`, …) are replies too. The writer emits the GA event
-sequence of protocols.md B2.2 and wraps it in ``response.created`` … ``response.done``: the
-response starts lazily, at the first output, so an :func:`error_reply` starts none.
+(:func:`text_reply`, :func:`tool_call_reply`, …) are replies too. The writer emits each output
+item the way the GA server does (``response.output_item.added``, ``conversation.item.added``, the
+item's deltas and ``.done`` events: ``content_part``/``output_text`` for text, audio and
+transcript for audio, ``function_call_arguments`` with ``name`` for a call, then
+``conversation.item.done`` and ``response.output_item.done``) and wraps them in
+``response.created`` … ``response.done``: the response starts lazily, at the first output, so an
+:func:`error_reply` starts none.
 
 Holding: a held response pauses after its first delta (or right after ``response.created`` when
 it has no output) until :meth:`ReplyControl.release` or a ``response.cancel``. After a cancel,
