@@ -10,7 +10,6 @@ from antiphon.exceptions import ConfigurationError
 from antiphon.harmony.classifier import (
     Classification,
     DeclaredTools,
-    McpServerTools,
     MessageKind,
     MessagePhase,
     classify,
@@ -18,7 +17,8 @@ from antiphon.harmony.classifier import (
 )
 from antiphon.harmony.messages import HarmonyHeader, mcp_namespace
 from antiphon.harmony.parser import parse_text
-from tests.harmony.transcripts import EVERYTHING, MCP_ONLY, TRANSCRIPTS, Transcript
+from antiphon.harmony.tools import FunctionTool, McpServerTools
+from tests.harmony.transcripts import CALC, EVERYTHING, GITHUB, MCP_ONLY, TRANSCRIPTS, Transcript
 
 
 def call(recipient: str | None, channel: str | None = "commentary") -> HarmonyHeader:
@@ -51,7 +51,8 @@ def test_without_recipient_the_channel_decides(
 
 
 def test_python_goes_to_the_code_interpreter_even_with_an_mcp_server_named_python() -> None:
-    tools = DeclaredTools.build(code_interpreter=True, mcp_servers=[McpServerTools("python")])
+    python = McpServerTools("python", (FunctionTool("run"),))
+    tools = DeclaredTools.build(code_interpreter=True, mcp_servers=[python])
     assert mcp_namespace("python") == "mcp_python"
     assert classify(call("python"), tools).kind is MessageKind.CODE_INTERPRETER_CALL
     assert classify(call("python.exec"), tools).kind is MessageKind.CODE_INTERPRETER_CALL
@@ -61,7 +62,10 @@ def test_python_goes_to_the_code_interpreter_even_with_an_mcp_server_named_pytho
 
 @pytest.mark.parametrize("recipient", ["python", "python.exec", "browser.search", "container.x"])
 def test_builtins_not_enabled_are_unknown_never_mcp(recipient: str) -> None:
-    tools = DeclaredTools.build(mcp_servers=[McpServerTools("anything")])
+    # Servers labelled like the built-ins, offering tools of the same names: still not MCP.
+    offered = tuple(FunctionTool(name) for name in ("exec", "search", "x"))
+    labels = ("anything", "python", "browser", "container")
+    tools = DeclaredTools.build(mcp_servers=[McpServerTools(label, offered) for label in labels])
     assert classify(call(recipient), tools) == Classification(
         MessageKind.UNKNOWN_TOOL, recipient, name=recipient
     )
@@ -93,15 +97,18 @@ def test_a_declared_function_named_like_a_builtin_wins() -> None:
     )
 
 
-def test_mcp_server_without_allowed_tools_allows_every_tool() -> None:
+def test_mcp_calls_route_only_to_the_tools_a_server_offers() -> None:
     verdict = classify(call("calc.add"), MCP_ONLY)
     assert (verdict.kind, verdict.server_label, verdict.name) == (
         MessageKind.MCP_CALL,
         "calc",
         "add",
     )
+    assert classify(call("calc.sub"), MCP_ONLY).kind is MessageKind.UNKNOWN_TOOL
     assert classify(call("calc."), MCP_ONLY).kind is MessageKind.UNKNOWN_TOOL
     assert classify(call("calc"), MCP_ONLY).kind is MessageKind.UNKNOWN_TOOL
+    empty = DeclaredTools.build(mcp_servers=[McpServerTools("calc")])
+    assert classify(call("calc.add"), empty).kind is MessageKind.UNKNOWN_TOOL
 
 
 def test_mcp_tool_names_may_contain_dots() -> None:
@@ -117,8 +124,8 @@ def test_labels_sharing_a_namespace_are_rejected() -> None:
 
 def test_declared_tools_are_read_only() -> None:
     assert dict(MCP_ONLY.mcp_servers) == {
-        "github_tools": McpServerTools("GitHub Tools", frozenset({"search_issues"})),
-        "calc": McpServerTools("calc"),
+        "github_tools": GITHUB,
+        "calc": CALC,
     }
     assert isinstance(MCP_ONLY.mcp_servers, MappingProxyType)
     assert DeclaredTools().mcp_servers == {}
@@ -137,7 +144,7 @@ def test_mcp_call_only_for_a_declared_and_allowed_tool(recipient: str, channel: 
         namespace, _, tool = verdict.recipient.partition(".")
         server = EVERYTHING.mcp_servers[namespace]
         assert server.server_label == verdict.server_label
-        assert server.allowed_tools is None or tool in server.allowed_tools
+        assert server.offers(tool)
     if verdict.kind is MessageKind.UNKNOWN_TOOL:
         assert verdict.recipient == verdict.name
         assert verdict.recipient is not None

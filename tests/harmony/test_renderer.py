@@ -10,9 +10,7 @@ from antiphon.harmony.renderer import (
     BuiltinTool,
     DeveloperConfig,
     ForcedFunction,
-    FunctionSpec,
     HarmonyRequest,
-    McpNamespace,
     RawHarmony,
     ReasoningEffort,
     ResponseFormat,
@@ -21,6 +19,7 @@ from antiphon.harmony.renderer import (
     render_message,
     render_prompt,
 )
+from antiphon.harmony.tools import FunctionTool, McpServerTools
 
 DATE = datetime.date(2025, 3, 14)
 IDENTITY = "You are ChatGPT, a large language model trained by OpenAI."
@@ -28,7 +27,7 @@ CHANNELS = (
     "# Valid channels: analysis, commentary, final. Channel must be included for every message."
 )
 FUNCTIONS_LINE = "Calls to these tools must go to the commentary channel: 'functions'."
-ADD = FunctionSpec(
+ADD = FunctionTool(
     "add",
     "Adds two numbers.",
     {
@@ -37,7 +36,7 @@ ADD = FunctionSpec(
         "required": ["a", "b"],
     },
 )
-NOW = FunctionSpec("now", "Current time.")
+NOW = FunctionTool("now", "Current time.")
 
 
 def _user(text: str) -> HarmonyMessage:
@@ -108,7 +107,7 @@ def test_builtins_come_in_a_fixed_order_and_disabled_ones_are_absent() -> None:
 
 
 def test_developer_message_lists_functions_and_system_says_where_calls_go() -> None:
-    flags = FunctionSpec(
+    flags = FunctionTool(
         "set_flags",
         "Sets feature flags.\nAdmins only.",
         {
@@ -152,15 +151,15 @@ def test_developer_message_lists_functions_and_system_says_where_calls_go() -> N
 
 
 def test_mcp_servers_render_as_their_own_namespaces() -> None:
-    search = FunctionSpec(
+    search = FunctionTool(
         "search_docs", "Search.", {"type": "object", "properties": {"q": {"type": "string"}}}
     )
     request = HarmonyRequest(
         developer=DeveloperConfig(
             mcp=(
-                McpNamespace("Deep-Wiki", (search,), "Docs of public repositories."),
-                McpNamespace("python", (NOW,)),
-                McpNamespace("empty", ()),
+                McpServerTools("Deep-Wiki", (search,), "Docs of public repositories."),
+                McpServerTools("python", (NOW,)),
+                McpServerTools("empty", ()),
             )
         )
     )
@@ -198,7 +197,7 @@ def test_tool_choice_none_renders_no_tools_but_keeps_instructions() -> None:
     request = HarmonyRequest(
         system=SystemConfig(python=BuiltinTool(True)),
         developer=DeveloperConfig(
-            instructions="Be terse.", functions=(ADD,), mcp=(McpNamespace("x", (NOW,)),)
+            instructions="Be terse.", functions=(ADD,), mcp=(McpServerTools("x", (NOW,)),)
         ),
         tool_choice="none",
     )
@@ -238,7 +237,7 @@ def test_bad_reasoning_effort_and_colliding_mcp_labels_are_rejected() -> None:
     with pytest.raises(ConfigurationError, match="namespace 'my_docs'"):
         HarmonyRequest(
             developer=DeveloperConfig(
-                mcp=(McpNamespace("My Docs", (NOW,)), McpNamespace("my-docs", (NOW,)))
+                mcp=(McpServerTools("My Docs", (NOW,)), McpServerTools("my-docs", (NOW,)))
             )
         )
     with pytest.raises(ConfigurationError, match="unknown tool_choice"):

@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from antiphon.harmony.classifier import (
     Classification,
     DeclaredTools,
-    McpServerTools,
     MessageKind,
     MessagePhase,
     WebSearchAction,
 )
 from antiphon.harmony.messages import HarmonyHeader, HarmonyMessage
+from antiphon.harmony.tools import FunctionTool, McpServerTools
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,14 +66,15 @@ FINAL = Classification(MessageKind.MESSAGE, phase=MessagePhase.FINAL_ANSWER)
 
 NONE = DeclaredTools()
 WEATHER = DeclaredTools.build(functions=["get_weather", "get_time"])
-GITHUB = McpServerTools("GitHub Tools", frozenset({"search_issues"}))
+GITHUB = McpServerTools("GitHub Tools", (FunctionTool("search_issues"),))
+CALC = McpServerTools("calc", (FunctionTool("add"), FunctionTool("ops.add")))
 EVERYTHING = DeclaredTools.build(
     functions=["get_weather"],
     code_interpreter=True,
     web_search=True,
-    mcp_servers=[GITHUB, McpServerTools("calc")],
+    mcp_servers=[GITHUB, CALC],
 )
-MCP_ONLY = DeclaredTools.build(mcp_servers=[GITHUB, McpServerTools("calc")])
+MCP_ONLY = DeclaredTools.build(mcp_servers=[GITHUB, CALC])
 ARGS = '{"location": "Paris"}'
 END, CALL, RETURN = "<|end|>", "<|call|>", "<|return|>"
 

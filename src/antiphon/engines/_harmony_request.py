@@ -20,7 +20,7 @@ from typing import Final
 
 from antiphon.engines._http import as_str
 from antiphon.engines._items import code_logs, mcp_result, output_text, texts
-from antiphon.engines.base import EngineRequest, ForcedTool, FunctionTool, HistorySegment
+from antiphon.engines.base import EngineRequest, ForcedTool, HistorySegment
 from antiphon.exceptions import ConfigurationError
 from antiphon.harmony.messages import CONSTRAIN, HarmonyHeader, HarmonyMessage, mcp_namespace
 from antiphon.harmony.renderer import (
@@ -29,9 +29,7 @@ from antiphon.harmony.renderer import (
     BuiltinTool,
     DeveloperConfig,
     ForcedFunction,
-    FunctionSpec,
     HarmonyRequest,
-    McpNamespace,
     RawHarmony,
     ReasoningEffort,
     ResponseFormat,
@@ -87,21 +85,14 @@ def build_harmony_request(request: EngineRequest, options: HarmonyOptions) -> Ha
     text = request.text_format
     developer = DeveloperConfig(
         instructions=request.instructions,
-        functions=tuple(_spec(tool) for tool in request.tools),
-        mcp=tuple(
-            McpNamespace(s.server_label, tuple(_spec(t) for t in s.tools), s.description)
-            for s in request.mcp_servers
-        ),
+        functions=request.tools,
+        mcp=request.mcp_servers,
         response_format=ResponseFormat(text.name or "response", text.schema, text.description)
         if text.kind == "json_schema" and text.schema is not None
         else None,
     )
     messages = _History().build(request.history)
     return HarmonyRequest(system, developer, messages, _tool_choice(request.tool_choice))
-
-
-def _spec(tool: FunctionTool) -> FunctionSpec:
-    return FunctionSpec(tool.name, tool.description, tool.parameters)
 
 
 def _tool_choice(choice: str | ForcedTool) -> ToolChoice:

@@ -32,6 +32,8 @@ from typing import Final, Literal, Protocol
 
 from openai.types.responses import ResponseInputItemParam
 
+from antiphon.harmony.tools import FunctionTool, McpServerTools
+
 __all__ = [
     "HISTORY_ITEM_TYPES",
     "Engine",
@@ -75,24 +77,6 @@ HISTORY_ITEM_TYPES: Final = frozenset(
         "web_search_call",
     }
 )
-
-
-@dataclass(frozen=True, slots=True)
-class FunctionTool:
-    """A tool the model may call: its name, description and JSON Schema ``parameters``."""
-
-    name: str
-    description: str = ""
-    parameters: Mapping[str, object] | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class McpServerTools:
-    """The tools one MCP server offers (already filtered by ``allowed_tools``)."""
-
-    server_label: str
-    tools: tuple[FunctionTool, ...]
-    description: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

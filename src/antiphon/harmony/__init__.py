@@ -9,7 +9,6 @@ from __future__ import annotations
 from antiphon.harmony.classifier import (
     Classification,
     DeclaredTools,
-    McpServerTools,
     MessageKind,
     MessagePhase,
     WebSearchAction,
@@ -31,9 +30,7 @@ from antiphon.harmony.renderer import (
     BuiltinTool,
     DeveloperConfig,
     ForcedFunction,
-    FunctionSpec,
     HarmonyRequest,
-    McpNamespace,
     RawHarmony,
     RenderedPrompt,
     ResponseFormat,
@@ -42,6 +39,7 @@ from antiphon.harmony.renderer import (
     render_prompt,
 )
 from antiphon.harmony.schema import function_signature, schema_to_typescript
+from antiphon.harmony.tools import FunctionTool, McpServerTools
 
 __all__ = [
     "BuiltinTool",
@@ -50,13 +48,12 @@ __all__ = [
     "DeclaredTools",
     "DeveloperConfig",
     "ForcedFunction",
-    "FunctionSpec",
+    "FunctionTool",
     "HarmonyEvent",
     "HarmonyHeader",
     "HarmonyMessage",
     "HarmonyRequest",
     "HarmonyStreamParser",
-    "McpNamespace",
     "McpServerTools",
     "MessageEnd",
     "MessageKind",

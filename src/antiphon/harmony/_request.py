@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from typing import Final, Literal
 
 from antiphon.exceptions import ConfigurationError
-from antiphon.harmony.messages import HarmonyMessage, mcp_namespace
+from antiphon.harmony.messages import HarmonyMessage
+from antiphon.harmony.tools import FunctionTool, McpServerTools
 
 __all__ = [
     "DEFAULT_KNOWLEDGE_CUTOFF",
@@ -23,9 +24,7 @@ __all__ = [
     "BuiltinTool",
     "DeveloperConfig",
     "ForcedFunction",
-    "FunctionSpec",
     "HarmonyRequest",
-    "McpNamespace",
     "RawHarmony",
     "ReasoningEffort",
     "RenderedPrompt",
@@ -75,29 +74,6 @@ class SystemConfig:
 
 
 @dataclass(frozen=True, slots=True)
-class FunctionSpec:
-    """One callable tool: its name, description and JSON Schema ``parameters`` (or none)."""
-
-    name: str
-    description: str = ""
-    parameters: Mapping[str, object] | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class McpNamespace:
-    """The tools of one MCP server, rendered as ``namespace {mcp_namespace(label)} { ... }``."""
-
-    server_label: str
-    tools: tuple[FunctionSpec, ...]
-    description: str | None = None
-
-    @property
-    def namespace(self) -> str:
-        """The harmony namespace the tools are declared (and called) under."""
-        return mcp_namespace(self.server_label)
-
-
-@dataclass(frozen=True, slots=True)
 class ResponseFormat:
     """A structured-output format, rendered under ``# Response Formats``."""
 
@@ -111,8 +87,8 @@ class DeveloperConfig:
     """What the developer message says: instructions, tools and the response format."""
 
     instructions: str | None = None
-    functions: tuple[FunctionSpec, ...] = ()
-    mcp: tuple[McpNamespace, ...] = ()
+    functions: tuple[FunctionTool, ...] = ()
+    mcp: tuple[McpServerTools, ...] = ()
     response_format: ResponseFormat | None = None
 
 

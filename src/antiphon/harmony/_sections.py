@@ -15,8 +15,9 @@ import json
 from collections.abc import Sequence
 from typing import Final
 
-from antiphon.harmony._request import BuiltinTool, DeveloperConfig, FunctionSpec, SystemConfig
+from antiphon.harmony._request import BuiltinTool, DeveloperConfig, SystemConfig
 from antiphon.harmony.schema import function_signature
+from antiphon.harmony.tools import FunctionTool
 
 __all__ = ["developer_body", "system_body"]
 
@@ -31,7 +32,7 @@ _BROWSER_DESCRIPTION: Final = (
     "Search the web and read pages. Each page is shown with its cursor number in brackets."
 )
 _BROWSER_TOOLS: Final = (
-    FunctionSpec(
+    FunctionTool(
         "search",
         "Search the web for `query` and show the first `topn` results.",
         {
@@ -44,7 +45,7 @@ _BROWSER_TOOLS: Final = (
             "required": ["query"],
         },
     ),
-    FunctionSpec(
+    FunctionTool(
         "open",
         "Open link `id` of the page at `cursor`, or a URL, showing `num_lines` lines from `loc`.",
         {
@@ -59,7 +60,7 @@ _BROWSER_TOOLS: Final = (
             },
         },
     ),
-    FunctionSpec(
+    FunctionTool(
         "find",
         "Find the exact text `pattern` in the page at `cursor` (the current page by default).",
         {
@@ -114,7 +115,7 @@ def developer_body(config: DeveloperConfig, *, with_tools: bool) -> str:
 
 
 def namespace_block(
-    name: str, tools: Sequence[FunctionSpec], description: str | None = None
+    name: str, tools: Sequence[FunctionTool], description: str | None = None
 ) -> str:
     """``## name`` and its ``namespace name { ... }`` block; empty when there are no tools."""
     if not tools:

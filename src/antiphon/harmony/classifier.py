@@ -6,10 +6,11 @@ raises. The header is complete at ``<|message|>``, so the caller knows which ite
 the first content delta.
 
 Routing never guesses: a recipient is an MCP call only when its namespace is the one rendered for
-a declared MCP server and the tool passes that server's ``allowed_tools``. Built-ins that were not
-enabled, undeclared functions and unknown namespaces are :attr:`MessageKind.UNKNOWN_TOOL` (the
-caller answers the model with an error), never an MCP call. The channel only tells reasoning from
-a preamble from a final answer; it never influences tool routing.
+a declared MCP server and the tool is one that server offers (listed, filtered by
+``allowed_tools``). Built-ins that were not enabled, undeclared functions and unknown namespaces
+are :attr:`MessageKind.UNKNOWN_TOOL` (the caller answers the model with an error), never an MCP
+call. The channel only tells reasoning from a preamble from a final answer; it never influences
+tool routing.
 """
 
 from __future__ import annotations
@@ -21,12 +22,12 @@ from types import MappingProxyType
 from typing import Final
 
 from antiphon.exceptions import ConfigurationError
-from antiphon.harmony.messages import HarmonyHeader, mcp_namespace
+from antiphon.harmony.messages import HarmonyHeader
+from antiphon.harmony.tools import McpServerTools
 
 __all__ = [
     "Classification",
     "DeclaredTools",
-    "McpServerTools",
     "MessageKind",
     "MessagePhase",
     "WebSearchAction",
@@ -62,14 +63,6 @@ class WebSearchAction(Enum):
     FIND_IN_PAGE = "find_in_page"
 
 
-@dataclass(frozen=True, slots=True)
-class McpServerTools:
-    """An MCP server the request declared: its label and allowed tool names (``None``: all)."""
-
-    server_label: str
-    allowed_tools: frozenset[str] | None = None
-
-
 def _no_servers() -> Mapping[str, McpServerTools]:
     return MappingProxyType({})
 
@@ -78,7 +71,7 @@ def _no_servers() -> Mapping[str, McpServerTools]:
 class DeclaredTools:
     """The tools one request offered the model; build it with :meth:`build`.
 
-    ``mcp_servers`` maps each rendered namespace (:func:`mcp_namespace` of the label) to its
+    ``mcp_servers`` maps each rendered namespace (:attr:`McpServerTools.namespace`) to its
     server; it is read-only.
     """
 
@@ -103,7 +96,7 @@ class DeclaredTools:
         """
         by_namespace: dict[str, McpServerTools] = {}
         for server in mcp_servers:
-            namespace = mcp_namespace(server.server_label)
+            namespace = server.namespace
             other = by_namespace.setdefault(namespace, server)
             if other is not server:
                 raise ConfigurationError(
@@ -177,7 +170,7 @@ def _route(recipient: str, tools: DeclaredTools) -> Classification:
     if action is not None and tools.web_search:
         return Classification(MessageKind.WEB_SEARCH_CALL, recipient, action=action)
     server = tools.mcp_servers.get(namespace) if dot and tool else None
-    if server is not None and (server.allowed_tools is None or tool in server.allowed_tools):
+    if server is not None and server.offers(tool):
         return Classification(
             MessageKind.MCP_CALL, recipient, name=tool, server_label=server.server_label
         )

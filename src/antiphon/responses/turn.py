@@ -34,7 +34,6 @@ from antiphon.engines.base import (
     Usage,
 )
 from antiphon.exceptions import EngineError, UpstreamProtocolError
-from antiphon.harmony import classifier
 from antiphon.harmony.classifier import Classification, DeclaredTools, MessageKind, classify
 from antiphon.harmony.messages import HarmonyHeader, mcp_namespace
 from antiphon.responses.answers import Answers, UnknownCall
@@ -107,7 +106,6 @@ class TurnLoop:
 
     async def _list_mcp_tools(self) -> AsyncIterator[list[ResponseStreamEvent]]:
         servers: list[McpServerTools] = []
-        declared: list[classifier.McpServerTools] = []
         for binding in self._tools.mcp:
             label = binding.server_label
             handle = None
@@ -132,13 +130,11 @@ class TurnLoop:
             )
             servers.append(McpServerTools(label, specs, binding.description))
             self._unlisted[namespace] = (label, "")
-            names = frozenset(t.name for t in listing.tools)
-            declared.append(classifier.McpServerTools(label, names))
         self._request = replace(self._request, mcp_servers=tuple(servers))
         self._declared = DeclaredTools.build(
             functions=(t.name for t in self._request.tools),
             code_interpreter=self._tools.code is not None,
-            mcp_servers=declared,
+            mcp_servers=servers,
         )
 
     async def _run_approved_calls(self) -> AsyncIterator[list[ResponseStreamEvent]]:
