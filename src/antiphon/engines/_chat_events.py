@@ -35,7 +35,7 @@ from antiphon.engines.base import (
 from antiphon.exceptions import UpstreamProtocolError
 from antiphon.wire.ids import IdFactory
 
-__all__ = ["ChatChunkMapper", "completion_as_chunk", "parse_usage"]
+__all__ = ["ChatChunkMapper", "checked_finish_reason", "completion_as_chunk", "parse_usage"]
 
 _REASONS: Final[Mapping[str, FinishReason]] = {
     "stop": "stop",
@@ -94,10 +94,7 @@ class ChatChunkMapper:
 
     def finish(self) -> list[EngineEvent]:
         """The stream ended: close what is open, flush buffered calls, report the turn."""
-        if self._reason is None:
-            raise UpstreamProtocolError("the upstream stream ended before a finish_reason")
-        if self._reason in _FAILED:
-            raise UpstreamProtocolError(f"the upstream ended the turn with {self._reason!r}")
+        ended = checked_finish_reason(self._reason)
         events: list[EngineEvent] = []
         self._close(events)
         for index in sorted(self._calls):
@@ -105,7 +102,7 @@ class ChatChunkMapper:
             if not call.started:
                 self._start_call(index, call, events)
                 self._close(events)
-        reason = _REASONS.get(self._reason, "stop")
+        reason = _REASONS.get(ended, "stop")
         if reason == "stop" and self._calls:
             reason = "tool_calls"  # Ollama and some templates say "stop" after tool calls
         events.append(TurnFinished(reason, self._usage))
@@ -205,6 +202,20 @@ def _python_code(arguments: str) -> str:
         return arguments
     code = (as_object(value) or {}).get("code")
     return code if isinstance(code, str) else arguments
+
+
+def checked_finish_reason(reason: str | None) -> str:
+    """The ``finish_reason`` that ended a stream; raises when there was none or it was a failure.
+
+    Raises:
+        UpstreamProtocolError: the body ended before any ``finish_reason``, or the upstream gave
+            up on the request (``abort``, ``error``).
+    """
+    if reason is None:
+        raise UpstreamProtocolError("the upstream stream ended before a finish_reason")
+    if reason in _FAILED:
+        raise UpstreamProtocolError(f"the upstream ended the turn with {reason!r}")
+    return reason
 
 
 def parse_usage(value: object) -> Usage | None:

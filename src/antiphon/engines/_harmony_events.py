@@ -4,7 +4,8 @@ Role: :class:`HarmonyTurn` feeds text chunks to :class:`HarmonyStreamParser`, ma
 to one item (``analysis`` -> reasoning, ``commentary`` -> a ``commentary`` message, ``final`` or
 no channel -> a ``final_answer`` message, a tool recipient -> a tool call carrying the raw
 recipient) and keeps the exact text of the turn for replay. Shared by the harmony engine (text
-from an upstream) and the scripted engine (text from a script). Sans-I/O.
+from an upstream) and the scripted engine (text from a script). :class:`HarmonyChunkMapper` reads
+that text, the finish reason and the usage out of ``/completions`` stream chunks. Sans-I/O.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Final
 
+from antiphon.engines._chat_events import checked_finish_reason, parse_usage
+from antiphon.engines._http import JSONObject, as_list, as_object, as_str
 from antiphon.engines.base import (
     EngineEvent,
     FinishReason,
@@ -33,7 +36,7 @@ from antiphon.harmony.parser import (
 )
 from antiphon.wire.ids import IdFactory
 
-__all__ = ["HarmonyTurn", "harmony_raw_text"]
+__all__ = ["HarmonyChunkMapper", "HarmonyTurn", "harmony_raw_text"]
 
 # Classified against no tools at all: only "text or tool?" and the phase matter here; which
 # tool a recipient names is the turn loop's question.
@@ -107,6 +110,40 @@ class HarmonyTurn:
         return ItemStarted(
             "message", channel=header.channel, phase=phase, content_type=header.content_type
         )
+
+
+class HarmonyChunkMapper:
+    """Maps one ``/completions`` stream of harmony text to engine events.
+
+    ``prefill`` is the prompt-side header of a forced call (see :class:`HarmonyTurn`). Its item
+    opens with the first chunk, not before: a failure before the upstream's first byte then
+    still comes before any event.
+    """
+
+    def __init__(self, ids: IdFactory, *, prefill: str = "") -> None:
+        self._turn = HarmonyTurn(ids, prefill=prefill)
+        self._reason: str | None = None
+        self._usage: Usage | None = None
+
+    def feed(self, chunk: JSONObject) -> list[EngineEvent]:
+        """Events completed by one chunk (the prefill's with the first)."""
+        events = self._turn.start()
+        self._usage = parse_usage(chunk.get("usage")) or self._usage
+        for raw in as_list(chunk.get("choices")):
+            choice = as_object(raw) or {}
+            self._reason = as_str(choice.get("finish_reason")) or self._reason
+            if text := as_str(choice.get("text")):
+                events += self._turn.feed(text)
+        return events
+
+    def finish(self) -> list[EngineEvent]:
+        """The stream ended: close the open item and report the turn.
+
+        Raises:
+            UpstreamProtocolError: no ``finish_reason`` arrived, or it says the upstream failed.
+        """
+        reason = checked_finish_reason(self._reason)
+        return self._turn.finish(truncated=reason == "length", usage=self._usage)
 
 
 def harmony_raw_text(

@@ -2,26 +2,27 @@
 
 Works with vLLM, SGLang, llama.cpp server, Ollama and OpenAI. The request is built by
 ``_chat_request`` (history items to messages, tools to functions), the chunks are mapped by
-``_chat_events`` and the HTTP boundary is ``_http``; this module only wires them together.
+``_chat_events``, the HTTP boundary is ``_http`` and the stream skeleton ``_upstream``; this
+module only wires them together.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
-from contextlib import aclosing
 
 import httpx
 
 from antiphon.engines._chat_events import ChatChunkMapper, completion_as_chunk
 from antiphon.engines._chat_request import ChatOptions, build_chat_body
-from antiphon.engines._http import UpstreamConfig, post_json, post_sse
-from antiphon.engines.base import EngineEvent, EngineRequest
+from antiphon.engines._http import JSONObject, UpstreamConfig, post_json
+from antiphon.engines._upstream import PreparedTurn, UpstreamEngine
+from antiphon.engines.base import EngineRequest
 from antiphon.wire.ids import IdFactory, random_id
 
 __all__ = ["ChatEngine", "ChatOptions"]
 
 
-class ChatEngine:
+class ChatEngine(UpstreamEngine):
     """An :class:`~antiphon.engines.base.Engine` over a chat-completions upstream.
 
     ``client`` may be shared between engines (the caller then closes it); by default the
@@ -36,37 +37,25 @@ class ChatEngine:
         client: httpx.AsyncClient | None = None,
         ids: IdFactory = random_id,
     ) -> None:
-        self._config = config
+        super().__init__(config, client=client, ids=ids)
         self._options = options or ChatOptions()
-        self._owns_client = client is None
-        self._client = client or config.make_client()
-        self._ids = ids
 
     @property
     def name(self) -> str:
         """``"chat"``."""
         return "chat"
 
-    async def stream(self, request: EngineRequest) -> AsyncGenerator[EngineEvent, None]:
-        """Stream one turn from the upstream; see :class:`~antiphon.engines.base.Engine`."""
+    def prepare(self, request: EngineRequest) -> PreparedTurn:
+        """The ``/chat/completions`` body of one turn and the mapper of its chunks."""
         body, recipients = build_chat_body(request, self._options)
-        mapper = ChatChunkMapper(recipients, self._ids)
-        limit = self._config.max_event_bytes
-        if not self._options.stream:
-            completion = await post_json(self._client, "chat/completions", body, max_bytes=limit)
-            for event in [*mapper.feed(completion_as_chunk(completion)), *mapper.finish()]:
-                yield event
-            return
-        chunks = post_sse(self._client, "chat/completions", body, max_event_bytes=limit)
-        # aclosing: when our consumer stops, the HTTP response closes now, not at GC time.
-        async with aclosing(chunks):
-            async for chunk in chunks:
-                for event in mapper.feed(chunk):
-                    yield event
-        for event in mapper.finish():
-            yield event
+        return PreparedTurn("chat/completions", body, ChatChunkMapper(recipients, self._ids))
 
-    async def aclose(self) -> None:
-        """Close the HTTP client when the engine made it."""
-        if self._owns_client:
-            await self._client.aclose()
+    def chunks(self, path: str, body: JSONObject) -> AsyncGenerator[JSONObject, None]:
+        """The SSE chunks, or (``ChatOptions.stream=False``) the whole answer as one chunk."""
+        if self._options.stream:
+            return super().chunks(path, body)
+        return self._whole(path, body)
+
+    async def _whole(self, path: str, body: JSONObject) -> AsyncGenerator[JSONObject, None]:
+        limit = self._config.max_event_bytes
+        yield completion_as_chunk(await post_json(self._client, path, body, max_bytes=limit))

@@ -10,17 +10,13 @@ strip the stop token that ended sampling, so nothing here depends on seeing ``<|
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
-from contextlib import aclosing
-
 import httpx
 
-from antiphon.engines._chat_events import parse_usage
-from antiphon.engines._harmony_events import HarmonyTurn
+from antiphon.engines._harmony_events import HarmonyChunkMapper
 from antiphon.engines._harmony_request import HarmonyOptions, build_harmony_request
-from antiphon.engines._http import JSONObject, UpstreamConfig, as_list, as_object, as_str, post_sse
-from antiphon.engines.base import EngineEvent, EngineRequest, Usage
-from antiphon.exceptions import UpstreamProtocolError
+from antiphon.engines._http import JSONObject, UpstreamConfig
+from antiphon.engines._upstream import PreparedTurn, UpstreamEngine
+from antiphon.engines.base import EngineRequest
 from antiphon.harmony.renderer import RenderedPrompt, render_prompt
 from antiphon.wire.ids import IdFactory, random_id
 
@@ -49,8 +45,12 @@ def build_completion_body(
     return body, prompt
 
 
-class HarmonyEngine:
-    """An :class:`~antiphon.engines.base.Engine` over a harmony ``/completions`` upstream."""
+class HarmonyEngine(UpstreamEngine):
+    """An :class:`~antiphon.engines.base.Engine` over a harmony ``/completions`` upstream.
+
+    ``client`` may be shared between engines (the caller then closes it); by default the
+    engine makes its own from ``config`` and closes it in :meth:`aclose`.
+    """
 
     def __init__(
         self,
@@ -60,49 +60,17 @@ class HarmonyEngine:
         client: httpx.AsyncClient | None = None,
         ids: IdFactory = random_id,
     ) -> None:
-        self._config = config
+        super().__init__(config, client=client, ids=ids)
         self._options = options or HarmonyOptions()
-        self._owns_client = client is None
-        self._client = client or config.make_client()
-        self._ids = ids
 
     @property
     def name(self) -> str:
         """``"harmony"``."""
         return "harmony"
 
-    async def stream(self, request: EngineRequest) -> AsyncGenerator[EngineEvent, None]:
-        """Stream one turn from the upstream; see :class:`~antiphon.engines.base.Engine`."""
+    def prepare(self, request: EngineRequest) -> PreparedTurn:
+        """The ``/completions`` body of one turn and the mapper of its chunks."""
         body, prompt = build_completion_body(request, self._options)
-        turn = HarmonyTurn(self._ids, prefill=prompt.prefill)
-        reason: str | None = None
-        usage: Usage | None = None
-        # A forced call's prefilled item opens only once the upstream answers, so that a
-        # failure before the first byte still comes before any event.
-        prefill = turn.start()
-        chunks = post_sse(
-            self._client, "completions", body, max_event_bytes=self._config.max_event_bytes
+        return PreparedTurn(
+            "completions", body, HarmonyChunkMapper(self._ids, prefill=prompt.prefill)
         )
-        async with aclosing(chunks):
-            async for chunk in chunks:
-                for event in prefill:
-                    yield event
-                prefill = []
-                usage = parse_usage(chunk.get("usage")) or usage
-                for raw in as_list(chunk.get("choices")):
-                    choice = as_object(raw) or {}
-                    reason = as_str(choice.get("finish_reason")) or reason
-                    if text := as_str(choice.get("text")):
-                        for event in turn.feed(text):
-                            yield event
-        if reason is None:
-            raise UpstreamProtocolError("the upstream stream ended before a finish_reason")
-        if reason in ("abort", "error"):
-            raise UpstreamProtocolError(f"the upstream ended the turn with {reason!r}")
-        for event in turn.finish(truncated=reason == "length", usage=usage):
-            yield event
-
-    async def aclose(self) -> None:
-        """Close the HTTP client when the engine made it."""
-        if self._owns_client:
-            await self._client.aclose()

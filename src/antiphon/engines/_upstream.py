@@ -1,0 +1,95 @@
+"""What the chat and harmony engines share: an owned HTTP client and one stream skeleton.
+
+Role: :class:`UpstreamEngine` owns (or borrows) the httpx client, closes it in ``aclose`` and
+runs every turn the same way: build the request body and a sans-I/O chunk mapper, POST, feed
+each decoded chunk to the mapper, yield its events, then the mapper's ending. Subclasses say
+only what differs: the endpoint, the body and the mapper (:meth:`UpstreamEngine.prepare`), and
+how chunks are fetched (:meth:`UpstreamEngine.chunks`; the chat engine's unstreamed mode).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import AsyncGenerator
+from contextlib import aclosing
+from dataclasses import dataclass
+from typing import Protocol
+
+import httpx
+
+from antiphon.engines._http import JSONObject, UpstreamConfig, post_sse
+from antiphon.engines.base import EngineEvent, EngineRequest
+from antiphon.wire.ids import IdFactory, random_id
+
+__all__ = ["ChunkMapper", "PreparedTurn", "UpstreamEngine"]
+
+
+class ChunkMapper(Protocol):
+    """One turn's decoded upstream chunks in, engine events out (sans-I/O)."""
+
+    def feed(self, chunk: JSONObject) -> list[EngineEvent]:
+        """Events completed by one chunk."""
+        ...
+
+    def finish(self) -> list[EngineEvent]:
+        """The body ended: the closing events, ``TurnFinished`` last; raises on a bad ending."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedTurn:
+    """One turn ready to send: the endpoint path, its JSON body and the mapper of its chunks."""
+
+    path: str
+    body: JSONObject
+    mapper: ChunkMapper
+
+
+class UpstreamEngine(ABC):
+    """An :class:`~antiphon.engines.base.Engine` over an HTTP upstream of JSON chunks.
+
+    ``client`` may be shared between engines (the caller then closes it); by default the engine
+    makes its own from ``config`` and closes it in :meth:`aclose`.
+    """
+
+    def __init__(
+        self,
+        config: UpstreamConfig,
+        *,
+        client: httpx.AsyncClient | None = None,
+        ids: IdFactory = random_id,
+    ) -> None:
+        self._config = config
+        self._owns_client = client is None
+        self._client = client or config.make_client()
+        self._ids = ids
+
+    @property
+    @abstractmethod
+    def name(self) -> str:
+        """A short label for logs and errors."""
+
+    @abstractmethod
+    def prepare(self, request: EngineRequest) -> PreparedTurn:
+        """The endpoint, body and chunk mapper of one turn (no I/O)."""
+
+    def chunks(self, path: str, body: JSONObject) -> AsyncGenerator[JSONObject, None]:
+        """The decoded chunks of the upstream's answer; by default its SSE stream."""
+        return post_sse(self._client, path, body, max_event_bytes=self._config.max_event_bytes)
+
+    async def stream(self, request: EngineRequest) -> AsyncGenerator[EngineEvent, None]:
+        """Run one turn upstream; see :class:`~antiphon.engines.base.Engine`."""
+        turn = self.prepare(request)
+        chunks = self.chunks(turn.path, turn.body)
+        # aclosing: when our consumer stops, the HTTP response closes now, not at GC time.
+        async with aclosing(chunks):
+            async for chunk in chunks:
+                for event in turn.mapper.feed(chunk):
+                    yield event
+        for event in turn.mapper.finish():
+            yield event
+
+    async def aclose(self) -> None:
+        """Close the HTTP client when the engine made it."""
+        if self._owns_client:
+            await self._client.aclose()
