@@ -1,148 +1,226 @@
-"""The ``antiphon`` command: ``serve`` the APIs, or run the offline ``demo``."""
+"""The ``antiphon`` command: ``serve`` the APIs, or run the offline ``demo``.
+
+Help texts are written for the terminal (plain sentences, an example per command), not taken
+from docstrings. Flags are only parsed here: every option defaults to ``None`` ("not given"),
+and :func:`~antiphon.server.settings.resolve_settings` merges them over the environment, the
+config file and the defaults, in that order.
+"""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from antiphon.engines.scripted import load_script
 from antiphon.exceptions import ConfigurationError
-from antiphon.server.settings import (
-    ConfigFile,
-    ModelRoute,
-    ServerSettings,
-    UpstreamApi,
-    load_config_file,
-)
+from antiphon.server.engines import route_script
+from antiphon.server.settings import ServeOptions, resolve_settings
 from antiphon.tools.mcp import parse_mcp_server
 
 __all__ = ["app", "main"]
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+# Plain click help, not rich: rich's option table cuts long words (URLs, variable names) at
+# the column's edge on an 80-column terminal. A "\b" paragraph keeps its line breaks.
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+    help="Serve OpenAI's Responses API over an open-model server, or run an offline demo.",
+    epilog="Examples:\n\n"
+    "\b\n"
+    "  antiphon serve --upstream-url http://127.0.0.1:8000/v1\n"
+    "  antiphon demo\n\n"
+    "Run antiphon COMMAND --help for the options of a command.",
+)
+
+_SERVE_HELP = (
+    "Serve the Responses API (POST /v1/responses and the routes around it) over an "
+    "OpenAI-compatible model server such as vLLM, SGLang, llama.cpp or Ollama.\n\n"
+    "Without --model, every model the upstream lists at GET /v1/models is served under its own "
+    "name; the list is read at start-up and again when a client asks for a model not listed "
+    "yet. Settings are taken from, in rising order: built-in defaults, the config file, the "
+    "ANTIPHON_* environment variables, and these flags."
+)
+
+_SERVE_EPILOG = (
+    "Examples:\n\n"
+    "\b\n"
+    "  # every model of a vLLM server, under the names vLLM gives them\n"
+    "  antiphon serve --upstream-url http://127.0.0.1:8000/v1\n\n"
+    "\b\n"
+    "  # one gpt-oss model, renamed, through antiphon's harmony renderer\n"
+    "  antiphon serve --upstream-url http://127.0.0.1:8000/v1 --upstream-api harmony \\\n"
+    "      --model gpt-oss-20b --upstream-model openai/gpt-oss-20b\n\n"
+    "\b\n"
+    "  # the models of a config file, on another port\n"
+    "  antiphon serve --config antiphon.toml --port 8080"
+)
 
 
-@app.command()
+@app.command(
+    help=_SERVE_HELP,
+    short_help="Serve the Responses API over a model server.",
+    epilog=_SERVE_EPILOG,
+)
 def serve(
     host: Annotated[
-        str, typer.Option(envvar="ANTIPHON_HOST", help="Address to bind.")
-    ] = "127.0.0.1",
-    port: Annotated[int, typer.Option(envvar="ANTIPHON_PORT", help="Port (0: any free).")] = 8000,
+        str | None,
+        typer.Option(
+            metavar="HOST", help="Address to bind; default 127.0.0.1. Env: ANTIPHON_HOST."
+        ),
+    ] = None,
+    port: Annotated[
+        int | None,
+        typer.Option(
+            metavar="PORT",
+            help="Port to listen on, 0 for any free one; default 8000. Env: ANTIPHON_PORT.",
+        ),
+    ] = None,
     upstream_url: Annotated[
         str | None,
-        typer.Option(envvar="ANTIPHON_UPSTREAM_URL", help="e.g. http://127.0.0.1:8000/v1"),
+        typer.Option(
+            metavar="URL",
+            help="Base URL of the model server, for example http://127.0.0.1:8000/v1. "
+            "Env: ANTIPHON_UPSTREAM_URL.",
+        ),
     ] = None,
     upstream_api: Annotated[
-        str, typer.Option(envvar="ANTIPHON_UPSTREAM_API", help="chat | harmony | scripted")
-    ] = "chat",
+        str | None,
+        typer.Option(
+            metavar="API",
+            help="How to talk to it: chat, harmony or scripted; default chat. "
+            "Env: ANTIPHON_UPSTREAM_API.",
+        ),
+    ] = None,
     upstream_api_key: Annotated[
-        str | None, typer.Option(envvar="ANTIPHON_UPSTREAM_API_KEY")
+        str | None,
+        typer.Option(
+            metavar="KEY", help="Key sent to the model server. Env: ANTIPHON_UPSTREAM_API_KEY."
+        ),
     ] = None,
     model: Annotated[
-        str | None, typer.Option(envvar="ANTIPHON_MODEL", help="Model name clients use.")
+        str | None,
+        typer.Option(
+            metavar="NAME",
+            help="Serve one model under this name instead of the upstream's own names. "
+            "Env: ANTIPHON_MODEL.",
+        ),
     ] = None,
     upstream_model: Annotated[
         str | None,
         typer.Option(
-            envvar="ANTIPHON_UPSTREAM_MODEL", help="Name at the upstream (default: --model)."
+            metavar="NAME",
+            help="The upstream's name for that model; default the --model name. "
+            "Env: ANTIPHON_UPSTREAM_MODEL.",
         ),
     ] = None,
     script: Annotated[
         Path | None,
-        typer.Option(envvar="ANTIPHON_SCRIPT", help="Script for --upstream-api scripted."),
+        typer.Option(
+            metavar="FILE", help="Script file for --upstream-api scripted. Env: ANTIPHON_SCRIPT."
+        ),
     ] = None,
     store: Annotated[
         str | None,
-        typer.Option(envvar="ANTIPHON_STORE", help="SQLite path, sqlite:///PATH, or memory."),
+        typer.Option(
+            metavar="STORE",
+            help="Where responses are kept: a SQLite path, sqlite:///PATH or memory; default a "
+            "file in your data directory. Env: ANTIPHON_STORE.",
+        ),
     ] = None,
     api_key: Annotated[
-        str | None, typer.Option(envvar="ANTIPHON_API_KEY", help="Require Bearer KEY on requests.")
+        str | None,
+        typer.Option(
+            metavar="KEY",
+            help="Require this key as a Bearer token on every request. Env: ANTIPHON_API_KEY.",
+        ),
     ] = None,
     config: Annotated[
-        Path | None, typer.Option(envvar="ANTIPHON_CONFIG", help="TOML config file.")
+        Path | None,
+        typer.Option(
+            metavar="FILE",
+            help="TOML config file: several models, MCP servers, limits. Env: ANTIPHON_CONFIG.",
+        ),
     ] = None,
     mcp_server: Annotated[
         list[str] | None,
         typer.Option(
-            envvar="ANTIPHON_MCP_SERVER",
-            help="LABEL=URL, LABEL=sse:URL or LABEL=stdio:COMMAND ARGS (repeatable): the only "
-            "MCP servers requests may use.",
+            metavar="SPEC",
+            help="An MCP server requests may use, as LABEL=URL, LABEL=sse:URL or "
+            "LABEL=stdio:COMMAND ARGS; repeat for more. Env: ANTIPHON_MCP_SERVER, one per line.",
         ),
     ] = None,
     code_interpreter: Annotated[
         bool | None,
         typer.Option(
             "--code-interpreter/--no-code-interpreter",
-            envvar="ANTIPHON_CODE_INTERPRETER",
-            help="Offer the sandboxed code interpreter tool (default: on).",
+            help="Offer the sandboxed code interpreter tool; default on. "
+            "Env: ANTIPHON_CODE_INTERPRETER.",
         ),
     ] = None,
     keepalive_seconds: Annotated[
         float | None,
-        typer.Option(envvar="ANTIPHON_KEEPALIVE_SECONDS", help="SSE keep-alive interval."),
+        typer.Option(
+            metavar="SECONDS",
+            help="Seconds between keep-alive comments on a quiet event stream, 0 for none; "
+            "default 15. Env: ANTIPHON_KEEPALIVE_SECONDS.",
+        ),
     ] = None,
-    log_level: Annotated[str, typer.Option(envvar="ANTIPHON_LOG_LEVEL")] = "warning",
+    log_level: Annotated[
+        str | None,
+        typer.Option(
+            metavar="LEVEL",
+            help="critical, error, warning, info, debug or trace; default warning. "
+            "Env: ANTIPHON_LOG_LEVEL.",
+        ),
+    ] = None,
 ) -> None:
-    """Serve POST /v1/responses (and friends) over an upstream model server."""
+    """Serve the Responses API over an upstream model server (``antiphon serve``)."""
     from antiphon.server.run import serve as run_server
 
     try:
-        loaded = load_config_file(config) if config else ConfigFile({}, [], [])
-        file_server, routes = loaded.server, loaded.models
-        mcp_servers = [*loaded.mcp_servers, *(parse_mcp_server(s) for s in mcp_server or ())]
-        if upstream_url or script:
-            routes.append(
-                ModelRoute(
-                    name=model or upstream_model or "default",
-                    api=_api(upstream_api),
-                    upstream_url=upstream_url,
-                    upstream_api_key=upstream_api_key,
-                    upstream_model=upstream_model,
-                    script=script,
-                )
-            )
-        settings = ServerSettings(
-            models=tuple(routes),
-            host=host if host != "127.0.0.1" else str(file_server.get("host", host)),
-            port=port if port != 8000 else int(str(file_server.get("port", port))),
-            store=store or _opt(file_server.get("store")),
-            api_key=api_key or _opt(file_server.get("api_key")),
-            mcp_servers=tuple(mcp_servers),
-            code_interpreter=code_interpreter
-            if code_interpreter is not None
-            else bool(file_server.get("code_interpreter", True)),
-            sandbox_limits=loaded.sandbox_limits,
-            store_limits=loaded.store_limits,
-            keepalive_seconds=keepalive_seconds
-            or float(str(file_server.get("keepalive_seconds", 15.0))),
-            max_tool_loops=int(str(file_server.get("max_tool_loops", 16))),
+        flags = ServeOptions(
+            host=host,
+            port=port,
+            store=store,
+            api_key=api_key,
+            code_interpreter=code_interpreter,
+            keepalive_seconds=keepalive_seconds,
+            log_level=None if log_level is None else log_level.lower(),
+            upstream_url=upstream_url,
+            upstream_api=upstream_api,
+            upstream_api_key=upstream_api_key,
+            model=model,
+            upstream_model=upstream_model,
+            script=script,
+            mcp_servers=None
+            if mcp_server is None
+            else tuple(parse_mcp_server(spec) for spec in mcp_server),
+            config=config,
         )
+        settings = resolve_settings(flags, os.environ)
         for route in settings.models:
             if route.script is not None:
-                load_script(route.script)  # a bad script is a clear error now, not at start-up
+                route_script(route)  # a bad script is a clear error now, not at start-up
     except ConfigurationError as exc:
         typer.echo(f"antiphon serve: {exc}", err=True)
         raise typer.Exit(2) from exc
-    run_server(settings, log_level=log_level)
+    run_server(settings)
 
 
-@app.command()
+@app.command(
+    help="Run an offline demo: a scripted gpt-oss model served by antiphon, streamed through "
+    "the official openai client and shown live. Needs no model server and no network.",
+    short_help="Run the offline demo.",
+    epilog="Example:\n\n\b\n  antiphon demo",
+)
 def demo() -> None:
-    """Offline demo: serve a scripted gpt-oss turn and stream it through the openai client."""
+    """Run the offline demo (``antiphon demo``)."""
     from antiphon.demo.run import run_demo
 
     raise typer.Exit(run_demo())
-
-
-def _api(value: str) -> UpstreamApi:
-    if value not in ("chat", "harmony", "scripted"):
-        raise ConfigurationError(f"--upstream-api must be chat, harmony or scripted, not {value!r}")
-    return value
-
-
-def _opt(value: object) -> str | None:
-    return None if value is None else str(value)
 
 
 def main() -> None:

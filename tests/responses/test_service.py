@@ -12,17 +12,16 @@ import pytest
 
 from antiphon.engines import ScriptedFailure, ScriptedTurn, TurnRule
 from antiphon.exceptions import InvalidRequestError
+from antiphon.responses.catalog import FixedModels
 from antiphon.responses.request import CreateResponseBody, parse_create_body
 from antiphon.responses.run import LiveRun
 from antiphon.responses.service import ResponsesService
-from antiphon.server.settings import ModelRoute, ServerSettings
 from antiphon.store import MemoryStore, SqliteStore
 from antiphon.store.base import ItemQuery, NewResponse, ResponseStore, StoreLimits
 from tests.responses.support import check_json_batches, engine, message, turn
 
 _TIMEOUT = 10.0
 _STALL = turn(message("Working on it"), fail=ScriptedFailure("stall", after_events=2))
-_SETTINGS = ServerSettings(models=(ModelRoute("m", "scripted", script=Path("unused.json")),))
 
 
 def _body(**fields: object) -> CreateResponseBody:
@@ -30,7 +29,7 @@ def _body(**fields: object) -> CreateResponseBody:
 
 
 async def _service(store: ResponseStore, *turns: ScriptedTurn) -> ResponsesService:
-    return ResponsesService(_SETTINGS, {"m": engine(*turns)}, store)
+    return ResponsesService(FixedModels({"m": engine(*turns)}), store)
 
 
 @pytest.fixture

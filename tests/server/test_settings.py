@@ -1,11 +1,22 @@
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from antiphon.exceptions import ConfigurationError
-from antiphon.server.settings import ModelRoute, ServerSettings, load_config_file
+from antiphon.server.settings import (
+    ENVIRONMENT,
+    ModelRoute,
+    ServeOptions,
+    ServerSettings,
+    UpstreamDiscovery,
+    load_config_file,
+    resolve_settings,
+)
 from antiphon.tools.mcp import parse_mcp_server
 
 
@@ -19,7 +30,7 @@ def test_config_file_routes_models_with_their_timeouts(tmp_path: Path) -> None:
         "[store]\nretention_seconds = 60\n"
     )
     loaded = load_config_file(path)
-    assert loaded.server == {"store": "memory"}
+    assert loaded.server == ServeOptions(store="memory")
     routes = loaded.models
     assert routes[0] == ModelRoute("m", "chat", upstream_url="http://u/v1", stall_timeout=0.5)
     assert routes[1].script == tmp_path / "s.json"
@@ -46,6 +57,11 @@ def test_config_file_routes_models_with_their_timeouts(tmp_path: Path) -> None:
         ("[code_interpreter]\ncpu_seconds = -1\n", "invalid [code_interpreter]"),
         ("[store]\nretention = 5\n", "unknown [store] keys"),
         ("[store]\nretention_seconds = 0\n", "invalid [store]"),
+        ("[server]\nport = '8000'\n", "port must be an integer"),
+        ("[server]\nport = true\n", "port must be an integer"),
+        ("[server]\nkeepalive_seconds = 'often'\n", "keepalive_seconds must be a number"),
+        ("[server]\ncode_interpreter = 1\n", "code_interpreter must be true or false"),
+        ("[server]\nhost = 1\n", "host must be a string"),
         ("[mcp_servers.calc]\nurl = 'http://a/mcp'\ncolour = 'red'\n", "colour"),
     ],
 )
@@ -67,3 +83,277 @@ def test_settings_need_unique_models_and_find_routes() -> None:
         ServerSettings(models=(route,), mcp_servers=(server, server))
     settings = ServerSettings(models=(route,)).with_port(9)
     assert (settings.port, settings.route("m"), settings.route("x")) == (9, route, None)
+
+
+# -- precedence: defaults < config file < environment < flags ----------------------------------
+
+UPSTREAM = "http://upstream/v1"
+LAYERS = ("default", "file", "env", "flags")
+
+
+@dataclass(frozen=True)
+class Value:
+    """One value of a setting, spelled as each layer spells it, and as settings hold it."""
+
+    toml: str
+    env: str
+    flag: object
+    settled: object
+
+
+@dataclass(frozen=True)
+class Setting:
+    """A setting under test: two distinct values (``usual`` is the default when there is one)."""
+
+    name: str
+    other: Value
+    usual: Value
+    default: object
+    read: Callable[[ServerSettings], object]
+
+
+def _attr(name: str) -> Callable[[ServerSettings], object]:
+    return lambda settings: getattr(settings, name)
+
+
+def _refresh(settings: ServerSettings) -> object:
+    assert settings.discovery is not None
+    return settings.discovery.refresh_seconds
+
+
+SETTINGS = [
+    Setting(
+        "host",
+        Value('"0.0.0.0"', "0.0.0.0", "0.0.0.0", "0.0.0.0"),
+        Value('"127.0.0.1"', "127.0.0.1", "127.0.0.1", "127.0.0.1"),
+        "127.0.0.1",
+        _attr("host"),
+    ),
+    Setting(
+        "port",
+        Value("9000", "9000", 9000, 9000),
+        Value("8000", "8000", 8000, 8000),
+        8000,
+        _attr("port"),
+    ),
+    Setting(
+        "store",
+        Value('"file.db"', "file.db", "file.db", "file.db"),
+        Value('"memory"', "memory", "memory", "memory"),
+        None,
+        _attr("store"),
+    ),
+    Setting(
+        "api_key",
+        Value('"sk-one"', "sk-one", "sk-one", "sk-one"),
+        Value('"sk-two"', "sk-two", "sk-two", "sk-two"),
+        None,
+        _attr("api_key"),
+    ),
+    Setting(
+        "code_interpreter",
+        Value("false", "false", False, False),
+        Value("true", "true", True, True),
+        True,
+        _attr("code_interpreter"),
+    ),
+    Setting(
+        "keepalive_seconds",
+        Value("0", "0", 0.0, 0.0),
+        Value("15", "15", 15.0, 15.0),
+        15.0,
+        _attr("keepalive_seconds"),
+    ),
+    Setting(
+        "max_tool_loops",
+        Value("3", "3", 3, 3),
+        Value("16", "16", 16, 16),
+        16,
+        _attr("max_tool_loops"),
+    ),
+    Setting(
+        "log_level",
+        Value('"debug"', "DEBUG", "debug", "debug"),
+        Value('"warning"', "warning", "warning", "warning"),
+        "warning",
+        _attr("log_level"),
+    ),
+    Setting(
+        "model_refresh_seconds",
+        Value("0", "0", 0.0, 0.0),
+        Value("10", "10", 10.0, 10.0),
+        10.0,
+        _refresh,
+    ),
+]
+
+
+def _resolve(tmp_path: Path, setting: Setting, given: dict[str, Value]) -> ServerSettings:
+    """Settings with ``setting`` given in the layers named in ``given`` (and nowhere else)."""
+    config = tmp_path / "antiphon.toml"
+    value = given.get("file")
+    config.write_text(f"[server]\n{setting.name} = {value.toml}\n" if value else "")
+    environ = {ENVIRONMENT[setting.name]: given["env"].env} if "env" in given else {}
+    flags: dict[str, object] = {"config": config, "upstream_url": UPSTREAM}
+    if "flags" in given:
+        flags[setting.name] = given["flags"].flag
+    return resolve_settings(ServeOptions(**flags), environ)  # pyright: ignore[reportArgumentType]
+
+
+@pytest.mark.parametrize("setting", SETTINGS, ids=lambda setting: setting.name)
+def test_a_setting_given_nowhere_is_its_default(tmp_path: Path, setting: Setting) -> None:
+    assert setting.read(_resolve(tmp_path, setting, {})) == setting.default
+
+
+@pytest.mark.parametrize("setting", SETTINGS, ids=lambda setting: setting.name)
+@pytest.mark.parametrize("layer", LAYERS[1:])
+@pytest.mark.parametrize("which", ["other", "usual"])
+def test_any_layer_beats_the_default(
+    tmp_path: Path, setting: Setting, layer: str, which: str
+) -> None:
+    value: Value = getattr(setting, which)
+    assert setting.read(_resolve(tmp_path, setting, {layer: value})) == value.settled
+
+
+@pytest.mark.parametrize("setting", SETTINGS, ids=lambda setting: setting.name)
+@pytest.mark.parametrize(
+    ("low", "high"), [(a, b) for i, a in enumerate(LAYERS[1:], 1) for b in LAYERS[i + 1 :]]
+)
+@pytest.mark.parametrize(
+    "high_is_usual", [True, False], ids=["high-restates-default", "high-differs"]
+)
+def test_the_higher_layer_wins_even_when_it_restates_the_default(
+    tmp_path: Path, setting: Setting, low: str, high: str, high_is_usual: bool
+) -> None:
+    high_value, low_value = (
+        (setting.usual, setting.other) if high_is_usual else (setting.other, setting.usual)
+    )
+    settings = _resolve(tmp_path, setting, {low: low_value, high: high_value})
+    assert setting.read(settings) == high_value.settled
+
+
+@pytest.mark.parametrize("setting", SETTINGS, ids=lambda setting: setting.name)
+def test_flags_beat_the_environment_and_the_file_together(tmp_path: Path, setting: Setting) -> None:
+    given = {"file": setting.other, "env": setting.other, "flags": setting.usual}
+    assert setting.read(_resolve(tmp_path, setting, given)) == setting.usual.settled
+
+
+def test_the_config_flag_beats_the_config_variable(tmp_path: Path) -> None:
+    (tmp_path / "flag.toml").write_text("[server]\nport = 1111\n")
+    (tmp_path / "env.toml").write_text("[server]\nport = 2222\n")
+    environ = {"ANTIPHON_CONFIG": str(tmp_path / "env.toml")}
+    from_env = resolve_settings(ServeOptions(upstream_url=UPSTREAM), environ)
+    from_flag = resolve_settings(
+        ServeOptions(upstream_url=UPSTREAM, config=tmp_path / "flag.toml"), environ
+    )
+    assert (from_env.port, from_flag.port) == (2222, 1111)
+
+
+def test_the_command_line_model_merges_environment_and_flags_field_by_field() -> None:
+    environ = {
+        "ANTIPHON_UPSTREAM_URL": UPSTREAM,
+        "ANTIPHON_MODEL": "env-name",
+        "ANTIPHON_UPSTREAM_MODEL": "org/real",
+        "ANTIPHON_UPSTREAM_API": "harmony",
+        "ANTIPHON_UPSTREAM_API_KEY": "sk-env",
+    }
+    settings = resolve_settings(ServeOptions(model="flag-name", upstream_api="chat"), environ)
+    assert settings.models == (
+        ModelRoute(
+            "flag-name", "chat", UPSTREAM, upstream_api_key="sk-env", upstream_model="org/real"
+        ),
+    )
+    assert settings.discovery is None
+
+
+def test_mcp_servers_merge_by_label_with_the_higher_layer_winning(tmp_path: Path) -> None:
+    config = tmp_path / "antiphon.toml"
+    config.write_text(
+        '[mcp_servers.calc]\nurl = "http://file/calc"\n[mcp_servers.docs]\nurl = "http://file/docs"\n'
+    )
+    environ = {
+        "ANTIPHON_MCP_SERVER": "calc=http://env/calc\nfiles=stdio:python -m files\n",
+    }
+    flags = ServeOptions(
+        upstream_url=UPSTREAM,
+        config=config,
+        mcp_servers=(parse_mcp_server("calc=http://flag/calc"),),
+    )
+    servers = {server.label: server for server in resolve_settings(flags, environ).mcp_servers}
+    assert set(servers) == {"calc", "docs", "files"}
+    assert (servers["calc"].url, servers["docs"].url) == ("http://flag/calc", "http://file/docs")
+    assert (servers["files"].command, servers["files"].args) == ("python", ("-m", "files"))
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({"ANTIPHON_PORT": "eighty"}, "ANTIPHON_PORT='eighty' is not an integer"),
+        ({"ANTIPHON_CODE_INTERPRETER": "maybe"}, "ANTIPHON_CODE_INTERPRETER='maybe' is not true"),
+        ({"ANTIPHON_KEEPALIVE_SECONDS": "soon"}, "ANTIPHON_KEEPALIVE_SECONDS='soon' is not a num"),
+        ({"ANTIPHON_LOG_LEVEL": "loud"}, "log level must be one of"),
+        ({"ANTIPHON_UPSTREAM_API": "grpc"}, "chat, harmony or scripted"),
+        ({"ANTIPHON_KEEPALIVE_SECONDS": "-1"}, "keepalive_seconds must be 0"),
+        ({"ANTIPHON_PORT": "70000"}, "port must be between"),
+        ({"ANTIPHON_MODEL_REFRESH_SECONDS": "-5"}, "model_refresh_seconds must be 0"),
+    ],
+)
+def test_bad_environment_values_name_the_variable(environ: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigurationError, match=re.escape(message)):
+        resolve_settings(ServeOptions(upstream_url=UPSTREAM), environ)
+
+
+def test_empty_environment_variables_count_as_unset() -> None:
+    settings = resolve_settings(
+        ServeOptions(upstream_url=UPSTREAM), {"ANTIPHON_PORT": "", "ANTIPHON_HOST": "  "}
+    )
+    assert (settings.host, settings.port) == ("127.0.0.1", 8000)
+
+
+# -- which models the command line serves ------------------------------------------------------
+
+
+def test_an_upstream_without_a_model_name_is_discovered() -> None:
+    settings = resolve_settings(
+        ServeOptions(upstream_url=UPSTREAM, upstream_api="harmony", upstream_api_key="sk"), {}
+    )
+    assert settings.models == ()
+    assert settings.discovery == UpstreamDiscovery("harmony", UPSTREAM, "sk")
+
+
+@pytest.mark.parametrize(
+    ("flags", "route"),
+    [
+        (ServeOptions(upstream_url=UPSTREAM, model="m"), ModelRoute("m", "chat", UPSTREAM)),
+        (
+            ServeOptions(upstream_url=UPSTREAM, upstream_model="org/m"),
+            ModelRoute("org/m", "chat", UPSTREAM, upstream_model="org/m"),
+        ),
+        (
+            ServeOptions(upstream_api="scripted", script=Path("s.json")),
+            ModelRoute("default", "scripted", script=Path("s.json")),
+        ),
+    ],
+)
+def test_a_named_or_scripted_model_is_one_route(flags: ServeOptions, route: ModelRoute) -> None:
+    settings = resolve_settings(flags, {})
+    assert (settings.models, settings.discovery) == ((route,), None)
+
+
+def test_discovery_serves_next_to_the_config_files_models(tmp_path: Path) -> None:
+    config = tmp_path / "antiphon.toml"
+    config.write_text('[[models]]\nname = "pinned"\nupstream_url = "http://other/v1"\n')
+    settings = resolve_settings(ServeOptions(upstream_url=UPSTREAM, config=config), {})
+    assert [route.name for route in settings.models] == ["pinned"]
+    assert settings.discovery is not None
+
+
+def test_discovery_needs_an_upstream_that_lists_models() -> None:
+    with pytest.raises(ConfigurationError, match="pass --model"):
+        UpstreamDiscovery("scripted", UPSTREAM)
+
+
+def test_keepalive_zero_turns_keepalives_off() -> None:
+    route = ModelRoute("m", "chat", upstream_url=UPSTREAM)
+    assert ServerSettings(models=(route,), keepalive_seconds=0).keepalive is None
+    assert ServerSettings(models=(route,), keepalive_seconds=2.5).keepalive == 2.5

@@ -13,22 +13,21 @@ import asyncio
 import datetime
 import json
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable
 from types import TracebackType
 
-from antiphon.engines.base import Engine
 from antiphon.exceptions import (
     InvalidRequestError,
     ItemNotFound,
     ResponseNotFound,
     StoreStateError,
 )
+from antiphon.responses.catalog import ModelCatalog
 from antiphon.responses.history import engine_request, normalize_input
 from antiphon.responses.request import CreateResponseBody
 from antiphon.responses.run import LiveRun, RunStorage
 from antiphon.responses.runtime import ToolRuntime
 from antiphon.responses.turn import TurnLoop
-from antiphon.server.settings import ServerSettings
 from antiphon.store.base import (
     ConversationSegment,
     ItemPage,
@@ -44,20 +43,24 @@ __all__ = ["ResponsesService"]
 
 
 class ResponsesService:
-    """Owns the live runs; use as ``async with ResponsesService(...) as service``."""
+    """Owns the live runs; use as ``async with ResponsesService(...) as service``.
+
+    ``models`` resolves the ``model`` of each request; ``max_tool_loops`` caps the model turns
+    of one response (each server-side tool round is one more turn).
+    """
 
     def __init__(
         self,
-        settings: ServerSettings,
-        engines: Mapping[str, Engine],
+        models: ModelCatalog,
         store: ResponseStore,
         *,
+        max_tool_loops: int = 16,
         tools: ToolRuntime | None = None,
         ids: IdFactory = random_id,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self._settings = settings
-        self._engines = engines
+        self._models = models
+        self._max_tool_loops = max_tool_loops
         self._store = store
         self._tools = tools or ToolRuntime()
         self._ids = ids
@@ -83,8 +86,8 @@ class ResponsesService:
 
     async def create(self, body: CreateResponseBody) -> LiveRun:
         """Start a response; raises :class:`InvalidRequestError` for what cannot run."""
-        route = self._settings.route(body.model)
-        if route is None:
+        served = await self._models.resolve(body.model)
+        if served is None:
             raise InvalidRequestError(
                 f"The model '{body.model}' does not exist.",
                 param="model",
@@ -97,7 +100,7 @@ class ResponsesService:
             body,
             chain,
             new_input,
-            upstream_model=route.upstream_model or route.name,
+            upstream_model=served.upstream_model,
             today=datetime.datetime.fromtimestamp(self._clock(), datetime.UTC).date(),
         )
         request_tools = self._tools.for_request(body, chain, new_input)
@@ -108,10 +111,10 @@ class ResponsesService:
             ledger.start()
         loop = TurnLoop(
             ledger,
-            self._engines[route.name],
+            served.engine,
             request,
             tools=request_tools,
-            max_turns=self._settings.max_tool_loops,
+            max_turns=self._max_tool_loops,
         )
         storage = RunStorage(
             store=self._store if body.store else None,

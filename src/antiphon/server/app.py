@@ -1,16 +1,19 @@
 """The ASGI application of ``antiphon serve``.
 
-:func:`create_app` wires the parts: the store and one engine per model are opened in the
-lifespan, the :class:`~antiphon.responses.service.ResponsesService` owns every run, routes only
-translate HTTP. Every error leaves as an OpenAI-style body (see :mod:`antiphon.server.errors`).
+:func:`create_app` wires the parts: the store and the engines (a
+:class:`~antiphon.server.engines.ModelRouter`) are opened in the lifespan, each entered into one
+exit stack as soon as it exists, so whatever fails to start closes what started before it; the
+:class:`~antiphon.responses.service.ResponsesService` owns every run, routes only translate HTTP.
+Every error leaves as an OpenAI-style body (see :mod:`antiphon.server.errors`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Awaitable, Callable
 
+import httpx
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -23,48 +26,63 @@ from antiphon.responses.runtime import ToolRuntime
 from antiphon.responses.service import ResponsesService
 from antiphon.server import routes
 from antiphon.server.auth import BearerAuth
-from antiphon.server.engines import build_engine
+from antiphon.server.engines import ModelRouter
 from antiphon.server.errors import error_response, handle_invalid_request, handle_unexpected
 from antiphon.server.openapi import openapi_document, render_docs
 from antiphon.server.settings import ServerSettings
+from antiphon.store.base import ResponseStore, StoreLimits
 from antiphon.store.factory import open_store
 from antiphon.tools.code_interpreter import ContainerManager
 from antiphon.tools.mcp import McpClientPool, build_registry
 
-__all__ = ["create_app"]
+__all__ = ["StoreOpener", "create_app"]
+
+#: Opens the store a ``--store`` value names (:func:`~antiphon.store.factory.open_store`).
+StoreOpener = Callable[[str | None, StoreLimits], Awaitable[ResponseStore]]
 
 
-def create_app(settings: ServerSettings) -> Starlette:
-    """The Starlette app serving ``settings``."""
+def create_app(
+    settings: ServerSettings,
+    *,
+    store_opener: StoreOpener = open_store,
+    upstream_transport: httpx.AsyncBaseTransport | None = None,
+) -> Starlette:
+    """The Starlette app serving ``settings``.
+
+    ``store_opener`` and ``upstream_transport`` (every upstream request goes through it instead
+    of the network) let tests run the whole app in memory.
+    """
     started = int(time.time())
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncGenerator[None]:
-        store = await open_store(settings.store, settings.store_limits)
-        engines = {route.name: build_engine(route) for route in settings.models}
-        try:
-            async with contextlib.AsyncExitStack() as stack:
-                runtime = ToolRuntime(
-                    mcp_servers=build_registry(settings.mcp_servers),
-                    mcp=await stack.enter_async_context(McpClientPool())
-                    if settings.mcp_servers
-                    else None,
-                    code=await stack.enter_async_context(ContainerManager(settings.sandbox_limits))
-                    if settings.code_interpreter
-                    else None,
-                )
-                service = ResponsesService(settings, engines, store, tools=runtime)
-                app.state.service = await stack.enter_async_context(service)
-                yield
-        finally:
-            for engine in engines.values():
-                await engine.aclose()
-            await store.close()
+        async with contextlib.AsyncExitStack() as stack:
+            store = await store_opener(settings.store, settings.store_limits)
+            stack.push_async_callback(store.close)
+            router = await stack.enter_async_context(
+                ModelRouter(settings, transport=upstream_transport)
+            )
+            runtime = ToolRuntime(
+                mcp_servers=build_registry(settings.mcp_servers),
+                mcp=await stack.enter_async_context(McpClientPool())
+                if settings.mcp_servers
+                else None,
+                code=await stack.enter_async_context(ContainerManager(settings.sandbox_limits))
+                if settings.code_interpreter
+                else None,
+            )
+            service = ResponsesService(
+                router, store, max_tool_loops=settings.max_tool_loops, tools=runtime
+            )
+            app.state.service = await stack.enter_async_context(service)
+            app.state.models = router
+            yield
 
     async def models(request: Request) -> Response:
+        router: ModelRouter = request.app.state.models
         data = [
-            {"id": route.name, "object": "model", "created": started, "owned_by": "antiphon"}
-            for route in settings.models
+            {"id": name, "object": "model", "created": started, "owned_by": "antiphon"}
+            for name in await router.names()
         ]
         return JSONResponse({"object": "list", "data": data})
 
@@ -101,5 +119,5 @@ def create_app(settings: ServerSettings) -> Starlette:
         },
         lifespan=lifespan,
     )
-    app.state.keepalive = settings.keepalive_seconds
+    app.state.keepalive = settings.keepalive
     return app

@@ -7,10 +7,12 @@ stdout is the readiness signal the demo and the tests wait for.
 
 from __future__ import annotations
 
+import logging
 import socket
 import sys
 
 import uvicorn
+from uvicorn.config import LOG_LEVELS
 
 from antiphon.server.app import create_app
 from antiphon.server.settings import ServerSettings
@@ -31,8 +33,9 @@ class _Server(uvicorn.Server):
             print(f"{READY_PREFIX}{self._url}", flush=True)
 
 
-def serve(settings: ServerSettings, *, log_level: str = "warning") -> None:
+def serve(settings: ServerSettings) -> None:
     """Serve until interrupted (Ctrl-C or SIGTERM shut down gracefully)."""
+    _log_to_stderr(settings.log_level)
     family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
     # IPPROTO_TCP, not the default 0: asyncio sets TCP_NODELAY only on sockets whose proto says
     # TCP, and without it Nagle holds each small SSE frame for the client's delayed ACK (~40 ms).
@@ -46,7 +49,20 @@ def serve(settings: ServerSettings, *, log_level: str = "warning") -> None:
     host = f"[{settings.host}]" if family == socket.AF_INET6 else settings.host
     config = uvicorn.Config(
         create_app(settings.with_port(port)),
-        log_level=log_level,
+        log_level=settings.log_level,
         timeout_graceful_shutdown=5,
     )
     _Server(config, f"http://{host}:{port}").run(sockets=[sock])
+
+
+def _log_to_stderr(log_level: str) -> None:
+    """Show antiphon's own log records (``antiphon.*``) at ``log_level`` on stderr.
+
+    uvicorn configures only its own loggers; without a handler here, Python would drop our
+    info records (the discovered models, for one) whatever ``--log-level`` says.
+    """
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(levelname)s:  %(name)s: %(message)s"))
+    logger = logging.getLogger("antiphon")
+    logger.setLevel(LOG_LEVELS.get(log_level.lower(), logging.WARNING))
+    logger.addHandler(handler)

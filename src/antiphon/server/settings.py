@@ -1,8 +1,13 @@
 """What ``antiphon serve`` runs with: models and their upstreams, store, auth, limits.
 
-Settings come from three places, later ones winning: a TOML config file (``--config``), the
-``ANTIPHON_*`` environment variables, and command-line flags. This module only holds and checks
-them; :mod:`antiphon.cli` reads flags and the environment, the app factory consumes the result.
+Settings come in four layers, later ones winning: built-in defaults, a TOML config file
+(``--config``), the ``ANTIPHON_*`` environment variables, and command-line flags. Each layer is a
+:class:`ServeOptions` whose ``None`` fields are "not given here", and :func:`resolve_settings` is
+the one place they are merged, so an explicit ``--port 8000`` beats the file even though 8000 is
+also the default. :mod:`antiphon.cli` only parses flags; the app factory consumes the result.
+
+Without ``--model`` (nor ``--upstream-model``), ``--upstream-url`` serves the upstream's own
+models under their own names: :class:`UpstreamDiscovery` lists its ``GET /models``.
 
 A config file can declare several models, each with its own upstream::
 
@@ -13,7 +18,10 @@ A config file can declare several models, each with its own upstream::
     api_key = "sk-local"        # clients must send Authorization: Bearer sk-local
 
     code_interpreter = true     # false disables the code interpreter tool
-    keepalive_seconds = 15      # SSE comment while nothing else is sent
+    keepalive_seconds = 15      # SSE comment while nothing else is sent (0: none)
+    max_tool_loops = 16         # model turns one response may take (tool rounds included)
+    model_refresh_seconds = 10  # discovered models: re-list the upstream at most this often
+    log_level = "info"          # critical | error | warning | info | debug | trace
 
     [code_interpreter]          # sandbox limits (SandboxLimits fields)
     cpu_seconds = 10
@@ -40,27 +48,54 @@ A config file can declare several models, each with its own upstream::
 
 from __future__ import annotations
 
+import math
 import tomllib
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal, TypeVar, cast
+from typing import Any, Final, Literal, TypeVar, cast
 
 from antiphon.exceptions import ConfigurationError
 from antiphon.store.base import StoreLimits
 from antiphon.tools.code_interpreter import SandboxLimits
-from antiphon.tools.mcp import McpServerConfig, build_registry, parse_mcp_server_table
+from antiphon.tools.mcp import (
+    McpServerConfig,
+    build_registry,
+    parse_mcp_server,
+    parse_mcp_server_table,
+)
 
 __all__ = [
+    "DEFAULT_HOST",
+    "DEFAULT_PORT",
+    "ENVIRONMENT",
+    "LOG_LEVELS",
     "SERVER_KEYS",
     "UPSTREAM_APIS",
     "ConfigFile",
     "ModelRoute",
+    "ServeOptions",
     "ServerSettings",
+    "UpstreamDiscovery",
     "load_config_file",
+    "resolve_settings",
 ]
 
 UpstreamApi = Literal["chat", "harmony", "scripted"]
 UPSTREAM_APIS: tuple[UpstreamApi, ...] = ("chat", "harmony", "scripted")
+#: The levels ``--log-level`` accepts (uvicorn's names).
+LOG_LEVELS: tuple[str, ...] = ("critical", "error", "warning", "info", "debug", "trace")
+
+DEFAULT_HOST: Final = "127.0.0.1"
+DEFAULT_PORT: Final = 8000
+DEFAULT_KEEPALIVE_SECONDS: Final = 15.0
+DEFAULT_MAX_TOOL_LOOPS: Final = 16
+DEFAULT_MODEL_REFRESH_SECONDS: Final = 10.0
+DEFAULT_LOG_LEVEL: Final = "warning"
+DEFAULT_CONNECT_TIMEOUT: Final = 10.0
+DEFAULT_STALL_TIMEOUT: Final = 120.0
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,8 +108,8 @@ class ModelRoute:
     upstream_api_key: str | None = None
     upstream_model: str | None = None
     script: Path | None = None
-    connect_timeout: float = 10.0
-    stall_timeout: float = 120.0
+    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
+    stall_timeout: float = DEFAULT_STALL_TIMEOUT
 
     def __post_init__(self) -> None:
         if self.api not in UPSTREAM_APIS:
@@ -88,35 +123,87 @@ class ModelRoute:
 
 
 @dataclass(frozen=True, slots=True)
+class UpstreamDiscovery:
+    """An upstream whose own models are served under their own names.
+
+    Its ``GET {upstream_url}/models`` is listed at start-up, and listed again when a client
+    names a model not known yet or lists the models, at most once every ``refresh_seconds``
+    (so a client repeating an unknown name cannot turn into a flood of listings).
+    """
+
+    api: UpstreamApi
+    upstream_url: str
+    upstream_api_key: str | None = None
+    refresh_seconds: float = DEFAULT_MODEL_REFRESH_SECONDS
+    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
+    stall_timeout: float = DEFAULT_STALL_TIMEOUT
+
+    def __post_init__(self) -> None:
+        if self.api not in ("chat", "harmony"):
+            raise ConfigurationError(
+                f"only chat and harmony upstreams list their models, not {self.api!r}: "
+                "pass --model NAME"
+            )
+        if not self.upstream_url:
+            raise ConfigurationError("model discovery needs --upstream-url")
+        if not math.isfinite(self.refresh_seconds) or self.refresh_seconds < 0:
+            raise ConfigurationError(
+                f"model_refresh_seconds must be 0 or more, not {self.refresh_seconds}"
+            )
+
+
+@dataclass(frozen=True, slots=True)
 class ServerSettings:
     """Everything the server needs; immutable once built."""
 
     models: tuple[ModelRoute, ...]
-    host: str = "127.0.0.1"
-    port: int = 8000
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
     store: str | None = None  # None: a SQLite file under the user's data directory
     api_key: str | None = None
-    keepalive_seconds: float = 15.0
+    #: Seconds between SSE keep-alive comments while nothing else is sent; 0: none at all.
+    keepalive_seconds: float = DEFAULT_KEEPALIVE_SECONDS
     store_limits: StoreLimits = field(default_factory=StoreLimits)
-    max_tool_loops: int = 16
+    max_tool_loops: int = DEFAULT_MAX_TOOL_LOOPS
     mcp_servers: tuple[McpServerConfig, ...] = ()
     code_interpreter: bool = True
     sandbox_limits: SandboxLimits = field(default_factory=SandboxLimits)
+    #: The upstream whose models are served under their own names (next to ``models``).
+    discovery: UpstreamDiscovery | None = None
+    log_level: str = DEFAULT_LOG_LEVEL
     extra: dict[str, object] = field(default_factory=dict[str, object])
 
     def __post_init__(self) -> None:
-        if not self.models:
+        if not self.models and self.discovery is None:
             raise ConfigurationError(
-                "no model is configured: pass --upstream-url URL --model NAME (and "
-                "--upstream-api chat|harmony), or --config FILE; see `antiphon serve --help`"
+                "no model is configured: pass --upstream-url URL (its models are discovered; "
+                "--model NAME serves one of them under another name), or --config FILE; "
+                "see `antiphon serve --help`"
             )
         names = [route.name for route in self.models]
         if len(set(names)) != len(names):
             raise ConfigurationError(f"model names must be unique, got {names}")
+        if not 0 <= self.port <= 65535:
+            raise ConfigurationError(f"port must be between 0 and 65535, not {self.port}")
+        if not math.isfinite(self.keepalive_seconds) or self.keepalive_seconds < 0:
+            raise ConfigurationError(
+                f"keepalive_seconds must be 0 (off) or more, not {self.keepalive_seconds}"
+            )
+        if self.max_tool_loops < 1:
+            raise ConfigurationError(f"max_tool_loops must be 1 or more, not {self.max_tool_loops}")
+        if self.log_level not in LOG_LEVELS:
+            raise ConfigurationError(
+                f"log level must be one of {', '.join(LOG_LEVELS)}, not {self.log_level!r}"
+            )
         build_registry(self.mcp_servers)  # duplicate labels or URLs fail at start-up
 
+    @property
+    def keepalive(self) -> float | None:
+        """The SSE keep-alive interval, or ``None`` when keep-alives are off."""
+        return self.keepalive_seconds or None
+
     def route(self, name: str) -> ModelRoute | None:
-        """The route serving ``name``, if any."""
+        """The configured route serving ``name``, if any (discovered models are not routes)."""
         return next((route for route in self.models if route.name == name), None)
 
     def with_port(self, port: int) -> ServerSettings:
@@ -124,9 +211,94 @@ class ServerSettings:
         return replace(self, port=port)
 
 
+@dataclass(frozen=True, slots=True)
+class ServeOptions:
+    """One layer of ``antiphon serve`` settings; a ``None`` field is "not given in this layer".
+
+    The command line, the environment (:meth:`from_environ`) and the config file's ``[server]``
+    table each make one; :func:`resolve_settings` merges them.
+    """
+
+    host: str | None = None
+    port: int | None = None
+    store: str | None = None
+    api_key: str | None = None
+    code_interpreter: bool | None = None
+    keepalive_seconds: float | None = None
+    max_tool_loops: int | None = None
+    model_refresh_seconds: float | None = None
+    log_level: str | None = None
+    upstream_url: str | None = None
+    upstream_api: str | None = None
+    upstream_api_key: str | None = None
+    model: str | None = None
+    upstream_model: str | None = None
+    script: Path | None = None
+    mcp_servers: tuple[McpServerConfig, ...] | None = None
+    config: Path | None = None
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> ServeOptions:
+        """The layer the ``ANTIPHON_*`` variables of :data:`ENVIRONMENT` give (empty: unset)."""
+
+        def get(option: str) -> str | None:
+            value = environ.get(ENVIRONMENT[option], "").strip()
+            return value or None
+
+        def typed(option: str, parse: Callable[[str], _T], kind: str) -> _T | None:
+            text = get(option)
+            if text is None:
+                return None
+            try:
+                return parse(text)
+            except ValueError as exc:
+                raise ConfigurationError(f"{ENVIRONMENT[option]}={text!r} is not {kind}") from exc
+
+        mcp = get("mcp_servers")
+        return cls(
+            host=get("host"),
+            port=typed("port", int, "an integer"),
+            store=get("store"),
+            api_key=get("api_key"),
+            code_interpreter=typed("code_interpreter", _parse_bool, "true or false"),
+            keepalive_seconds=typed("keepalive_seconds", float, "a number"),
+            max_tool_loops=typed("max_tool_loops", int, "an integer"),
+            model_refresh_seconds=typed("model_refresh_seconds", float, "a number"),
+            log_level=_opt_lower(get("log_level")),
+            upstream_url=get("upstream_url"),
+            upstream_api=get("upstream_api"),
+            upstream_api_key=get("upstream_api_key"),
+            model=get("model"),
+            upstream_model=get("upstream_model"),
+            script=_opt_path(get("script")),
+            # One server per line: a stdio command line has spaces of its own.
+            mcp_servers=tuple(parse_mcp_server(line) for line in mcp.splitlines() if line.strip())
+            if mcp
+            else None,
+            config=_opt_path(get("config")),
+        )
+
+
+#: The environment variable of each :class:`ServeOptions` field.
+ENVIRONMENT: Final[Mapping[str, str]] = {
+    name: f"ANTIPHON_{name.upper()}"
+    for name in ServeOptions.__dataclass_fields__
+    if name != "mcp_servers"
+} | {"mcp_servers": "ANTIPHON_MCP_SERVER"}
+
 #: The keys of the ``[server]`` table; any other key is a mistake worth reporting.
 SERVER_KEYS = frozenset(
-    {"host", "port", "store", "api_key", "code_interpreter", "keepalive_seconds", "max_tool_loops"}
+    {
+        "host",
+        "port",
+        "store",
+        "api_key",
+        "code_interpreter",
+        "keepalive_seconds",
+        "max_tool_loops",
+        "model_refresh_seconds",
+        "log_level",
+    }
 )
 
 
@@ -134,11 +306,130 @@ SERVER_KEYS = frozenset(
 class ConfigFile:
     """What a TOML config file holds: ``[server]``, models, MCP servers, sandbox limits."""
 
-    server: dict[str, object]
-    models: list[ModelRoute]
-    mcp_servers: list[McpServerConfig]
+    server: ServeOptions = field(default_factory=ServeOptions)
+    models: list[ModelRoute] = field(default_factory=list[ModelRoute])
+    mcp_servers: list[McpServerConfig] = field(default_factory=list[McpServerConfig])
     sandbox_limits: SandboxLimits = field(default_factory=SandboxLimits)
     store_limits: StoreLimits = field(default_factory=StoreLimits)
+
+
+def resolve_settings(flags: ServeOptions, environ: Mapping[str, str]) -> ServerSettings:
+    """Merge the layers into settings: defaults < config file < environment < flags.
+
+    This is the one place settings are merged. ``flags`` holds only what the command line gave
+    (``None`` elsewhere), so an explicit flag always wins, even one equal to a default. The
+    config file is ``flags.config``, else ``ANTIPHON_CONFIG``. MCP servers merge by label: a
+    later layer's server replaces an earlier one's of the same label and adds the others.
+    """
+    env = ServeOptions.from_environ(environ)
+    config = _first(flags.config, env.config)
+    loaded = load_config_file(config) if config is not None else ConfigFile()
+    file = loaded.server
+    routes = list(loaded.models)
+    discovery: UpstreamDiscovery | None = None
+    # The command line's model: only flags and the environment describe it ([[models]] do in
+    # the file), each field on its own.
+    upstream_url = _first(flags.upstream_url, env.upstream_url)
+    script = _first(flags.script, env.script)
+    model = _first(flags.model, env.model)
+    upstream_model = _first(flags.upstream_model, env.upstream_model)
+    api = _api(_pick("chat", flags.upstream_api, env.upstream_api))
+    upstream_api_key = _first(flags.upstream_api_key, env.upstream_api_key)
+    if upstream_url and api != "scripted" and model is None and upstream_model is None:
+        discovery = UpstreamDiscovery(
+            api,
+            upstream_url,
+            upstream_api_key,
+            refresh_seconds=_pick(
+                DEFAULT_MODEL_REFRESH_SECONDS,
+                flags.model_refresh_seconds,
+                env.model_refresh_seconds,
+                file.model_refresh_seconds,
+            ),
+        )
+    elif upstream_url or script:
+        routes.append(
+            ModelRoute(
+                name=model or upstream_model or "default",
+                api=api,
+                upstream_url=upstream_url,
+                upstream_api_key=upstream_api_key,
+                upstream_model=upstream_model,
+                script=script,
+            )
+        )
+    return ServerSettings(
+        models=tuple(routes),
+        host=_pick(DEFAULT_HOST, flags.host, env.host, file.host),
+        port=_pick(DEFAULT_PORT, flags.port, env.port, file.port),
+        store=_first(flags.store, env.store, file.store),
+        api_key=_first(flags.api_key, env.api_key, file.api_key),
+        keepalive_seconds=_pick(
+            DEFAULT_KEEPALIVE_SECONDS,
+            flags.keepalive_seconds,
+            env.keepalive_seconds,
+            file.keepalive_seconds,
+        ),
+        store_limits=loaded.store_limits,
+        max_tool_loops=_pick(
+            DEFAULT_MAX_TOOL_LOOPS, flags.max_tool_loops, env.max_tool_loops, file.max_tool_loops
+        ),
+        mcp_servers=_merge_servers(loaded.mcp_servers, env.mcp_servers, flags.mcp_servers),
+        code_interpreter=_pick(
+            True, flags.code_interpreter, env.code_interpreter, file.code_interpreter
+        ),
+        sandbox_limits=loaded.sandbox_limits,
+        discovery=discovery,
+        log_level=_pick(DEFAULT_LOG_LEVEL, flags.log_level, env.log_level, file.log_level),
+    )
+
+
+def _first(*values: _T | None) -> _T | None:
+    """The first value given (highest layer first); ``None`` when no layer gives one."""
+    return next((value for value in values if value is not None), None)
+
+
+def _pick(default: _T, *values: _T | None) -> _T:
+    """The first value given (highest layer first), else ``default``; 0 and False count."""
+    chosen = _first(*values)
+    return default if chosen is None else chosen
+
+
+def _merge_servers(*layers: Sequence[McpServerConfig] | None) -> tuple[McpServerConfig, ...]:
+    """MCP servers of the layers (lowest first), a later layer replacing a label it repeats.
+
+    Servers repeated inside one layer are kept, so :func:`build_registry` reports them.
+    """
+    merged: list[McpServerConfig] = []
+    for layer in layers:
+        if layer is None:
+            continue
+        labels = {server.label for server in layer}
+        merged = [server for server in merged if server.label not in labels] + list(layer)
+    return tuple(merged)
+
+
+def _api(value: str) -> UpstreamApi:
+    if value not in UPSTREAM_APIS:
+        raise ConfigurationError(f"--upstream-api must be chat, harmony or scripted, not {value!r}")
+    return value
+
+
+def _parse_bool(text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(text)
+
+
+def _opt_path(value: str | None) -> Path | None:
+    return None if value is None else Path(value).expanduser()
+
+
+def _opt_lower(value: str | None) -> str | None:
+    return None if value is None else value.lower()
 
 
 def load_config_file(path: Path) -> ConfigFile:
@@ -170,7 +461,52 @@ def load_config_file(path: Path) -> ConfigFile:
         _table(data.get("code_interpreter", {}), f"{path}: [code_interpreter]"),
     )
     store = _limits(StoreLimits, "store", _table(data.get("store", {}), f"{path}: [store]"))
-    return ConfigFile(cast(dict[str, object], server), routes, servers, sandbox, store)
+    options = _server_options(cast(dict[str, object], server), path)
+    return ConfigFile(options, routes, servers, sandbox, store)
+
+
+def _server_options(table: dict[str, object], path: Path) -> ServeOptions:
+    """The ``[server]`` table as a layer, every value checked for its type."""
+
+    def wrong(key: str, kind: str) -> ConfigurationError:
+        return ConfigurationError(f"{path}: [server] {key} must be {kind}, not {table[key]!r}")
+
+    def text(key: str) -> str | None:
+        value = table.get(key)
+        if value is None or isinstance(value, str):
+            return value
+        raise wrong(key, "a string")
+
+    def integer(key: str) -> int | None:
+        value = table.get(key)
+        # TOML's true is a bool, which Python also counts as an int: refuse it here.
+        if value is None or (isinstance(value, int) and not isinstance(value, bool)):
+            return value
+        raise wrong(key, "an integer")
+
+    def number(key: str) -> float | None:
+        value = table.get(key)
+        if value is None or (isinstance(value, int | float) and not isinstance(value, bool)):
+            return None if value is None else float(value)
+        raise wrong(key, "a number")
+
+    def flag(key: str) -> bool | None:
+        value = table.get(key)
+        if value is None or isinstance(value, bool):
+            return value
+        raise wrong(key, "true or false")
+
+    return ServeOptions(
+        host=text("host"),
+        port=integer("port"),
+        store=text("store"),
+        api_key=text("api_key"),
+        code_interpreter=flag("code_interpreter"),
+        keepalive_seconds=number("keepalive_seconds"),
+        max_tool_loops=integer("max_tool_loops"),
+        model_refresh_seconds=number("model_refresh_seconds"),
+        log_level=_opt_lower(text("log_level")),
+    )
 
 
 _L = TypeVar("_L", SandboxLimits, StoreLimits)
@@ -207,8 +543,10 @@ def _route_from_table(entry: object, path: Path) -> ModelRoute:
             upstream_api_key=_opt_str(table.get("upstream_api_key")),
             upstream_model=_opt_str(table.get("upstream_model")),
             script=(path.parent / str(script)) if script is not None else None,
-            connect_timeout=float(cast(float, table.get("connect_timeout", 10.0))),
-            stall_timeout=float(cast(float, table.get("stall_timeout", 120.0))),
+            connect_timeout=float(
+                cast(float, table.get("connect_timeout", DEFAULT_CONNECT_TIMEOUT))
+            ),
+            stall_timeout=float(cast(float, table.get("stall_timeout", DEFAULT_STALL_TIMEOUT))),
         )
     except (TypeError, ValueError) as exc:
         raise ConfigurationError(f"{path}: invalid model entry {table['name']!r}: {exc}") from exc

@@ -1,0 +1,131 @@
+"""The app in memory: its lifespan closes what it opened, and it serves discovered models.
+
+The lifespan runs through ``app.router.lifespan_context``, requests through httpx's ASGI
+transport, and the upstream is an ``httpx.MockTransport``: no socket anywhere.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncGenerator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+
+from antiphon.exceptions import ConfigurationError, StoreError
+from antiphon.server.app import create_app
+from antiphon.server.settings import ModelRoute, ServerSettings, UpstreamDiscovery
+from antiphon.store.base import ResponseStore, StoreLimits
+from antiphon.store.factory import open_store
+from antiphon.testing.upstream import chat_chunks
+
+UPSTREAM = "http://upstream:8000/v1"
+_TIMEOUT = 10.0
+
+
+@asynccontextmanager
+async def _running(app: Starlette) -> AsyncGenerator[httpx.AsyncClient]:
+    async with (
+        asyncio.timeout(_TIMEOUT),
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://antiphon"
+        ) as client,
+    ):
+        yield client
+
+
+async def test_a_failing_engine_closes_the_store_opened_before_it(tmp_path: Path) -> None:
+    opened: list[ResponseStore] = []
+
+    async def opener(url: str | None, limits: StoreLimits) -> ResponseStore:
+        store = await open_store(str(tmp_path / "responses.sqlite3"), limits)
+        opened.append(store)
+        return store
+
+    broken = ModelRoute("broken", "scripted", script=tmp_path / "missing.json")
+    settings = ServerSettings(models=(broken,), code_interpreter=False)
+    app = create_app(settings, store_opener=opener)
+    with pytest.raises(ConfigurationError, match="cannot read the script"):
+        async with _running(app):
+            pytest.fail("the app started without its script")
+    (store,) = opened
+    with pytest.raises(StoreError, match="closed"):
+        await store.get("resp_any")
+
+
+class Upstream:
+    """An OpenAI-compatible upstream in memory: lists ``models``, streams one chat answer."""
+
+    def __init__(self, *models: str) -> None:
+        self.models = list(models)
+        self.bodies: list[dict[str, object]] = []
+        self.transport = httpx.MockTransport(self._handle)
+
+    def _handle(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/v1/models":
+            data = [{"id": name, "object": "model"} for name in self.models]
+            return httpx.Response(200, json={"object": "list", "data": data})
+        assert request.url.path == "/v1/chat/completions"
+        body = json.loads(request.content)
+        self.bodies.append(body)
+        frames = chat_chunks(content=["Hello from ", str(body["model"])])
+        stream = "".join(f"data: {json.dumps(frame)}\n\n" for frame in frames) + "data: [DONE]\n\n"
+        return httpx.Response(
+            200, headers={"content-type": "text/event-stream"}, content=stream.encode()
+        )
+
+
+def _discovering(*routes: ModelRoute) -> ServerSettings:
+    return ServerSettings(
+        models=routes,
+        discovery=UpstreamDiscovery("chat", UPSTREAM, refresh_seconds=0),
+        store="memory",
+        code_interpreter=False,
+    )
+
+
+async def test_discovered_models_are_listed_and_served_under_their_own_names() -> None:
+    upstream = Upstream("meta-llama/Llama-3.1-8B", "qwen3")
+    app = create_app(_discovering(), upstream_transport=upstream.transport)
+    async with _running(app) as client:
+        listed = (await client.get("/v1/models")).json()
+        answer = await client.post("/v1/responses", json={"model": "qwen3", "input": "Hi"})
+    assert [model["id"] for model in listed["data"]] == ["meta-llama/Llama-3.1-8B", "qwen3"]
+    assert answer.status_code == 200
+    body = answer.json()
+    assert (body["model"], body["status"]) == ("qwen3", "completed")
+    assert body["output"][0]["content"][0]["text"] == "Hello from qwen3"
+    assert [sent["model"] for sent in upstream.bodies] == ["qwen3"]
+
+
+async def test_a_model_the_upstream_loads_later_is_served_after_a_miss() -> None:
+    upstream = Upstream("first")
+    app = create_app(_discovering(), upstream_transport=upstream.transport)
+    async with _running(app) as client:
+        missing = await client.post("/v1/responses", json={"model": "second", "input": "Hi"})
+        upstream.models.append("second")
+        found = await client.post("/v1/responses", json={"model": "second", "input": "Hi"})
+    assert missing.status_code == 404
+    assert (missing.json()["error"]["code"], missing.json()["error"]["param"]) == (
+        "model_not_found",
+        "model",
+    )
+    assert found.status_code == 200
+    assert [sent["model"] for sent in upstream.bodies] == ["second"]
+
+
+async def test_a_renamed_model_sends_the_upstreams_name() -> None:
+    upstream = Upstream("org/long-name")
+    renamed = ModelRoute("short", "chat", UPSTREAM, upstream_model="org/long-name")
+    app = create_app(_discovering(renamed), upstream_transport=upstream.transport)
+    async with _running(app) as client:
+        listed = (await client.get("/v1/models")).json()
+        answer = await client.post("/v1/responses", json={"model": "short", "input": "Hi"})
+    assert [model["id"] for model in listed["data"]] == ["short", "org/long-name"]
+    assert answer.json()["model"] == "short"
+    assert [sent["model"] for sent in upstream.bodies] == ["org/long-name"]
