@@ -25,6 +25,7 @@ from antiphon.responses.service import ResponsesService
 from antiphon.server.errors import error_response
 from antiphon.server.streaming import sse_body
 from antiphon.store.base import ItemQuery
+from antiphon.wire.json import dump_json
 
 __all__ = ["cancel", "create", "delete", "input_items", "retrieve"]
 
@@ -60,7 +61,7 @@ async def create(request: Request) -> Response:
             headers=_SSE_HEADERS,
         )
     if body.background:
-        return _json(run.final_response().model_dump_json(exclude_unset=True))
+        return _json(dump_json(run.final_response()))
     try:
         await run.finished.wait()
     finally:
@@ -86,7 +87,7 @@ def _final_answer(run: LiveRun) -> Response:
         # Nothing came from the model: a gateway error says so more plainly than a body with
         # status "failed" (the failed response is stored all the same).
         return error_response(502, f"The upstream model server failed: {error}", code="bad_gateway")
-    return _json(run.final_response().model_dump_json(exclude_unset=True))
+    return _json(dump_json(run.final_response()))
 
 
 async def retrieve(request: Request) -> Response:
