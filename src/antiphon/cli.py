@@ -100,6 +100,16 @@ def serve(
             metavar="KEY", help="Key sent to the model server. Env: ANTIPHON_UPSTREAM_API_KEY."
         ),
     ] = None,
+    upstream_stream: Annotated[
+        bool | None,
+        typer.Option(
+            "--upstream-stream/--no-upstream-stream",
+            help="Ask a chat model server for streamed answers (the default). "
+            "--no-upstream-stream asks for whole answers, for servers that cannot stream tool "
+            "calls (llama-cpp-python with a function-calling chat format); clients are still "
+            "streamed to. Env: ANTIPHON_UPSTREAM_STREAM.",
+        ),
+    ] = None,
     model: Annotated[
         str | None,
         typer.Option(
@@ -192,6 +202,7 @@ def serve(
             upstream_url=upstream_url,
             upstream_api=upstream_api,
             upstream_api_key=upstream_api_key,
+            upstream_stream=upstream_stream,
             model=model,
             upstream_model=upstream_model,
             script=script,

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Callable
+from contextlib import aclosing
 from pathlib import Path
 
 import httpx
 import pytest
 
+from antiphon.engines import EngineRequest, HistorySegment, ItemDelta
 from antiphon.exceptions import ConfigurationError
-from antiphon.server.engines import ModelRouter
+from antiphon.server.engines import ModelRouter, build_engine
 from antiphon.server.settings import ModelRoute, ServerSettings, UpstreamDiscovery
 
 UPSTREAM = "http://upstream:8000/v1"
@@ -224,3 +227,31 @@ async def test_leaving_the_router_closes_every_client() -> None:
     async with ModelRouter(_settings(route), transport=upstream, clock=Clock()):
         assert upstream.closed == 0
     assert upstream.closed == 2  # the route's client and the discovery client
+
+
+@pytest.mark.parametrize("stream", [True, False])
+async def test_a_route_asks_its_chat_upstream_streamed_or_not_as_configured(stream: bool) -> None:
+    bodies: list[dict[str, object]] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        bodies.append(json.loads(request.content))
+        if stream:
+            chunk = {"choices": [{"index": 0, "delta": {"content": "hi"}, "finish_reason": "stop"}]}
+            return httpx.Response(200, text=f"data: {json.dumps(chunk)}\n\ndata: [DONE]\n\n")
+        message = {"role": "assistant", "content": "hi"}
+        return httpx.Response(
+            200, json={"choices": [{"index": 0, "message": message, "finish_reason": "stop"}]}
+        )
+
+    route = ModelRoute("m", "chat", UPSTREAM, upstream_stream=stream)
+    async with httpx.AsyncClient(
+        transport=httpx.MockTransport(answer), base_url=f"{UPSTREAM}/"
+    ) as client:
+        engine = build_engine(route, client=client)
+        request = EngineRequest(
+            model="m", history=(HistorySegment(({"role": "user", "content": "x"},)),)
+        )
+        async with aclosing(engine.stream(request)) as events:
+            texts = [event.text async for event in events if isinstance(event, ItemDelta)]
+    assert texts == ["hi"]
+    assert [body["stream"] for body in bodies] == [stream]

@@ -357,3 +357,57 @@ def test_keepalive_zero_turns_keepalives_off() -> None:
     route = ModelRoute("m", "chat", upstream_url=UPSTREAM)
     assert ServerSettings(models=(route,), keepalive_seconds=0).keepalive is None
     assert ServerSettings(models=(route,), keepalive_seconds=2.5).keepalive == 2.5
+
+
+# -- upstream_stream: chat servers that cannot stream tool calls --------------------------------
+
+
+def test_a_model_entry_can_ask_its_upstream_for_whole_answers(tmp_path: Path) -> None:
+    config = tmp_path / "antiphon.toml"
+    config.write_text(
+        '[[models]]\nname = "llama"\nupstream_url = "http://l/v1"\nupstream_stream = false\n'
+        '[[models]]\nname = "vllm"\nupstream_url = "http://v/v1"\n'
+    )
+    settings = resolve_settings(ServeOptions(config=config), {})
+    assert [(r.name, r.upstream_stream) for r in settings.models] == [
+        ("llama", False),
+        ("vllm", True),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("flag", "environ", "expected"),
+    [
+        (None, {}, True),
+        (None, {"ANTIPHON_UPSTREAM_STREAM": "false"}, False),
+        (True, {"ANTIPHON_UPSTREAM_STREAM": "false"}, True),
+        (False, {"ANTIPHON_UPSTREAM_STREAM": "true"}, False),
+    ],
+)
+def test_the_command_lines_upstream_stream_follows_flags_over_environment(
+    flag: bool | None, environ: dict[str, str], expected: bool
+) -> None:
+    named = resolve_settings(
+        ServeOptions(upstream_url=UPSTREAM, model="m", upstream_stream=flag), environ
+    )
+    assert named.models[0].upstream_stream is expected
+    discovered = resolve_settings(
+        ServeOptions(upstream_url=UPSTREAM, upstream_stream=flag), environ
+    )
+    assert discovered.discovery is not None
+    assert discovered.discovery.upstream_stream is expected
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ("upstream_streaming = false", "unknown keys ['upstream_streaming']"),
+        ('upstream_stream = "no"', "upstream_stream must be true or false"),
+        ('upstream_stream = false\nupstream_api = "harmony"', "needs upstream_api chat"),
+    ],
+)
+def test_bad_model_entries_name_the_key(tmp_path: Path, entry: str, message: str) -> None:
+    config = tmp_path / "antiphon.toml"
+    config.write_text(f'[[models]]\nname = "m"\nupstream_url = "http://l/v1"\n{entry}\n')
+    with pytest.raises(ConfigurationError, match=re.escape(message)):
+        resolve_settings(ServeOptions(config=config), {})

@@ -28,7 +28,7 @@ import httpx
 
 from antiphon.engines._http import UpstreamConfig, as_list, as_object, as_str
 from antiphon.engines.base import Engine
-from antiphon.engines.chat import ChatEngine
+from antiphon.engines.chat import ChatEngine, ChatOptions
 from antiphon.engines.harmony import HarmonyEngine
 from antiphon.engines.scripted import Script, ScriptedEngine, load_script
 from antiphon.exceptions import (
@@ -56,7 +56,7 @@ def build_engine(route: ModelRoute, *, client: httpx.AsyncClient | None = None) 
     """
     if route.api == "scripted":
         return ScriptedEngine(route_script(route))
-    return _upstream_engine(route.api, _route_config(route), client)
+    return _upstream_engine(route.api, _route_config(route), client, stream=route.upstream_stream)
 
 
 def route_script(route: ModelRoute) -> Script:
@@ -71,11 +71,13 @@ def route_script(route: ModelRoute) -> Script:
 
 
 def _upstream_engine(
-    api: UpstreamApi, config: UpstreamConfig, client: httpx.AsyncClient | None
+    api: UpstreamApi, config: UpstreamConfig, client: httpx.AsyncClient | None, *, stream: bool
 ) -> Engine:
-    return (
-        ChatEngine(config, client=client) if api == "chat" else HarmonyEngine(config, client=client)
-    )
+    if api == "chat":
+        return ChatEngine(config, ChatOptions(stream=stream), client=client)
+    if not stream:
+        raise ConfigurationError("upstream_stream = false is only supported for chat upstreams")
+    return HarmonyEngine(config, client=client)
 
 
 class ModelRouter:
@@ -124,7 +126,9 @@ class ModelRouter:
                 )
                 self._list_client = self._client(config)
                 stack.push_async_callback(self._list_client.aclose)
-                engine = _upstream_engine(discovery.api, config, self._list_client)
+                engine = _upstream_engine(
+                    discovery.api, config, self._list_client, stream=discovery.upstream_stream
+                )
                 stack.push_async_callback(engine.aclose)
                 self._discovered_engine = engine
                 async with self._lock:

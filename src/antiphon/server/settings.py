@@ -110,6 +110,9 @@ class ModelRoute:
     script: Path | None = None
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
     stall_timeout: float = DEFAULT_STALL_TIMEOUT
+    #: ``False``: ask a chat upstream for whole answers (for servers that cannot stream tool
+    #: calls); clients are still streamed to.
+    upstream_stream: bool = True
 
     def __post_init__(self) -> None:
         if self.api not in UPSTREAM_APIS:
@@ -120,6 +123,10 @@ class ModelRoute:
             raise ConfigurationError(f"model {self.name!r}: the scripted engine needs a script")
         if self.api != "scripted" and not self.upstream_url:
             raise ConfigurationError(f"model {self.name!r}: pass --upstream-url for {self.api}")
+        if not self.upstream_stream and self.api != "chat":
+            raise ConfigurationError(
+                f"model {self.name!r}: upstream_stream = false needs upstream_api chat"
+            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +144,7 @@ class UpstreamDiscovery:
     refresh_seconds: float = DEFAULT_MODEL_REFRESH_SECONDS
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
     stall_timeout: float = DEFAULT_STALL_TIMEOUT
+    upstream_stream: bool = True  # as in ModelRoute
 
     def __post_init__(self) -> None:
         if self.api not in ("chat", "harmony"):
@@ -231,6 +239,7 @@ class ServeOptions:
     upstream_url: str | None = None
     upstream_api: str | None = None
     upstream_api_key: str | None = None
+    upstream_stream: bool | None = None
     model: str | None = None
     upstream_model: str | None = None
     script: Path | None = None
@@ -268,6 +277,7 @@ class ServeOptions:
             upstream_url=get("upstream_url"),
             upstream_api=get("upstream_api"),
             upstream_api_key=get("upstream_api_key"),
+            upstream_stream=typed("upstream_stream", _parse_bool, "true or false"),
             model=get("model"),
             upstream_model=get("upstream_model"),
             script=_opt_path(get("script")),
@@ -335,6 +345,7 @@ def resolve_settings(flags: ServeOptions, environ: Mapping[str, str]) -> ServerS
     upstream_model = _first(flags.upstream_model, env.upstream_model)
     api = _api(_pick("chat", flags.upstream_api, env.upstream_api))
     upstream_api_key = _first(flags.upstream_api_key, env.upstream_api_key)
+    upstream_stream = _pick(True, flags.upstream_stream, env.upstream_stream)
     if upstream_url and api != "scripted" and model is None and upstream_model is None:
         discovery = UpstreamDiscovery(
             api,
@@ -346,6 +357,7 @@ def resolve_settings(flags: ServeOptions, environ: Mapping[str, str]) -> ServerS
                 env.model_refresh_seconds,
                 file.model_refresh_seconds,
             ),
+            upstream_stream=upstream_stream,
         )
     elif upstream_url or script:
         routes.append(
@@ -356,6 +368,7 @@ def resolve_settings(flags: ServeOptions, environ: Mapping[str, str]) -> ServerS
                 upstream_api_key=upstream_api_key,
                 upstream_model=upstream_model,
                 script=script,
+                upstream_stream=upstream_stream,
             )
         )
     return ServerSettings(
@@ -530,10 +543,32 @@ def _table(value: object, where: str) -> dict[str, object]:
     return cast(dict[str, object], value)
 
 
+#: The keys of a ``[[models]]`` entry (a misspelt key is refused, not silently ignored).
+_MODEL_KEYS: Final = frozenset(
+    {
+        "name",
+        "upstream_api",
+        "upstream_url",
+        "upstream_api_key",
+        "upstream_model",
+        "script",
+        "connect_timeout",
+        "stall_timeout",
+        "upstream_stream",
+    }
+)
+
+
 def _route_from_table(entry: object, path: Path) -> ModelRoute:
     table = cast(dict[str, object], entry) if isinstance(entry, dict) else {}
     if not isinstance(table.get("name"), str):
         raise ConfigurationError(f"{path}: every [[models]] entry needs a name")
+    unknown = sorted(set(table) - _MODEL_KEYS)
+    if unknown:
+        raise ConfigurationError(
+            f"{path}: model {table['name']!r} has unknown keys {unknown}; "
+            f"known: {sorted(_MODEL_KEYS)}"
+        )
     script = table.get("script")
     try:
         return ModelRoute(
@@ -547,9 +582,17 @@ def _route_from_table(entry: object, path: Path) -> ModelRoute:
                 cast(float, table.get("connect_timeout", DEFAULT_CONNECT_TIMEOUT))
             ),
             stall_timeout=float(cast(float, table.get("stall_timeout", DEFAULT_STALL_TIMEOUT))),
+            upstream_stream=_bool_key(table, "upstream_stream", name=str(table["name"])),
         )
     except (TypeError, ValueError) as exc:
         raise ConfigurationError(f"{path}: invalid model entry {table['name']!r}: {exc}") from exc
+
+
+def _bool_key(table: Mapping[str, object], key: str, *, name: str) -> bool:
+    value = table.get(key, True)
+    if not isinstance(value, bool):
+        raise ConfigurationError(f"model {name!r}: {key} must be true or false, not {value!r}")
+    return value
 
 
 def _opt_str(value: object) -> str | None:
