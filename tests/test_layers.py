@@ -13,7 +13,7 @@ from pathlib import Path
 SRC = Path(__file__).resolve().parents[1] / "src" / "antiphon"
 
 #: Leaves every layer may import: they import nothing of antiphon.
-LEAVES = frozenset({"exceptions", "_version"})
+LEAVES = frozenset({"exceptions", "_version", "_resource"})
 
 #: What each layer may import besides itself and the leaves.
 ALLOWED: dict[str, frozenset[str]] = {
@@ -38,6 +38,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     "": frozenset({"realtime"}),
     "exceptions": frozenset(),
     "_version": frozenset(),
+    "_resource": frozenset(),
 }
 
 

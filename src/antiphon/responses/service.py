@@ -14,8 +14,9 @@ import datetime
 import json
 import time
 from collections.abc import AsyncIterator, Callable
-from types import TracebackType
+from contextlib import AsyncExitStack
 
+from antiphon._resource import AsyncResource
 from antiphon.exceptions import (
     InvalidRequestError,
     ItemNotFound,
@@ -42,7 +43,7 @@ from antiphon.wire.ledger import ResponseLedger
 __all__ = ["ResponsesService"]
 
 
-class ResponsesService:
+class ResponsesService(AsyncResource):
     """Owns the live runs; use as ``async with ResponsesService(...) as service``.
 
     ``models`` resolves the ``model`` of each request; ``max_tool_loops`` caps the model turns
@@ -68,19 +69,13 @@ class ResponsesService:
         self._runs: dict[str, LiveRun] = {}
         self._group = asyncio.TaskGroup()
 
-    async def __aenter__(self) -> ResponsesService:
-        await self._group.__aenter__()
-        return self
+    async def _open(self, stack: AsyncExitStack) -> None:
+        await stack.enter_async_context(self._group)
+        stack.callback(self._cancel_runs)  # on exit, before the group waits for the runs
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def _cancel_runs(self) -> None:
         for run in list(self._runs.values()):
             run.cancel()
-        await self._group.__aexit__(exc_type, exc, tb)
 
     # -- create ------------------------------------------------------------------------------
 

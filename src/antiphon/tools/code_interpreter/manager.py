@@ -15,10 +15,11 @@ import os
 import secrets
 import time
 from collections.abc import Callable
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
-from types import TracebackType
-from typing import Literal, Self
+from typing import Literal
 
+from antiphon._resource import AsyncResource
 from antiphon.exceptions import ProtocolError, SandboxCapacityError, SandboxError
 
 from ._process import CellOutcome, WorkerProcess, finish_cleanup
@@ -44,7 +45,7 @@ class _Container:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
-class ContainerManager:
+class ContainerManager(AsyncResource):
     """Runs Python cells in sandboxed containers; the real :class:`~.result.CodeExecutor`."""
 
     def __init__(
@@ -69,7 +70,7 @@ class ContainerManager:
         self._background: list[asyncio.Task[None]] = []
         self.protections: tuple[Protection, ...] = ()
 
-    async def __aenter__(self) -> Self:
+    async def _open(self, stack: AsyncExitStack) -> None:
         if self._state != "new":
             raise ProtocolError(f"ContainerManager enter: expected new, found {self._state}")
         probe = await self._start_worker()
@@ -83,31 +84,28 @@ class ContainerManager:
             self._warm = probe
         else:
             await probe.close()
-        await self._tasks.__aenter__()
+        # On exit, last-registered first: stop the background tasks, let the group end, then
+        # kill every worker (even when a task failed).
+        stack.push_async_callback(self._close_workers)
+        await stack.enter_async_context(self._tasks)
+        stack.callback(self._stop)
         self._state = "running"
         self._background.append(self._tasks.create_task(self._reap_forever()))
         if self.policy.warm_worker:
             self._background.append(self._tasks.create_task(self._keep_warm()))
-        return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def _stop(self) -> None:
         self._state = "closed"
         # The background tasks loop forever by design; cancelling them is their normal end.
         for task in self._background:
             task.cancel()
-        try:
-            await self._tasks.__aexit__(exc_type, exc, tb)
-        finally:
-            workers = [c.worker for c in self._containers.values()]
-            workers += [self._warm] if self._warm else []
-            self._containers.clear()
-            self._warm = None
-            await finish_cleanup(_close_all(workers))
+
+    async def _close_workers(self) -> None:
+        workers = [c.worker for c in self._containers.values()]
+        workers += [self._warm] if self._warm else []
+        self._containers.clear()
+        self._warm = None
+        await finish_cleanup(_close_all(workers))
 
     def _report_protections(self) -> None:
         for protection in self.protections:

@@ -17,14 +17,14 @@ import time
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
-from types import TracebackType
-from typing import Protocol, Self, TypeVar
+from typing import Protocol, TypeVar
 
 from mcp import Client
 from mcp.shared.exceptions import MCPError
 from mcp.types import CONNECTION_CLOSED, INTERNAL_ERROR, INVALID_PARAMS, REQUEST_TIMEOUT
 from openai.types.responses.response_output_item import McpListToolsTool
 
+from antiphon._resource import AsyncResource
 from antiphon.exceptions import ConfigurationError
 from antiphon.tools.mcp._connection import HTTP_STATUS_STAND_IN, ConnectFailed, McpConnection
 from antiphon.tools.mcp._listing import list_all_tools
@@ -75,34 +75,23 @@ class _Failure(Exception):
         self.outcome = outcome
 
 
-class McpClientPool:
+class McpClientPool(AsyncResource):
     """The real :class:`McpExecutor`: pooled sessions to the operator's MCP servers."""
 
     def __init__(self, settings: McpPoolSettings | None = None) -> None:
         self.settings = settings or McpPoolSettings()
-        self._stack: AsyncExitStack | None = None
         self._group: asyncio.TaskGroup | None = None
         self._connections: dict[_Key, McpConnection] = {}
         self._listings: dict[_Key, tuple[float, tuple[McpListToolsTool, ...]]] = {}
         self._list_locks: dict[_Key, asyncio.Lock] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
-    async def __aenter__(self) -> Self:
-        async with AsyncExitStack() as stack:
-            self._group = await stack.enter_async_context(asyncio.TaskGroup())
-            stack.push_async_callback(self._close_all)
-            self._stack = stack.pop_all()
-        return self
+    async def _open(self, stack: AsyncExitStack) -> None:
+        stack.callback(self._forget_group)  # last, once every session task has ended
+        self._group = await stack.enter_async_context(asyncio.TaskGroup())
+        stack.push_async_callback(self._close_all)  # first: closed sessions let the group end
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        stack, self._stack = self._stack, None
-        if stack is not None:
-            await stack.__aexit__(exc_type, exc, tb)
+    def _forget_group(self) -> None:
         self._group = None
 
     async def list_tools(self, tool: ResolvedMcpTool) -> McpListOutcome:
