@@ -1,25 +1,25 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import aclosing
 
+import httpx
 import pytest
 
 from antiphon.engines import Engine, EngineEvent, EngineRequest
-from antiphon.testing.upstream import UpstreamControl, UpstreamProcess
-
-
-@pytest.fixture(scope="module")
-def upstream() -> Iterator[UpstreamProcess]:
-    """One stand-in process serves a whole test module; tests keep apart by model name."""
-    with UpstreamProcess() as process:
-        yield process
+from antiphon.testing.upstream import ScriptedUpstream
 
 
 @pytest.fixture
-async def control(upstream: UpstreamProcess) -> AsyncIterator[UpstreamControl]:
-    async with upstream.control() as client:
-        yield client
+def upstream() -> ScriptedUpstream:
+    """The stand-in upstream in-process: engines reach it through :func:`client`."""
+    return ScriptedUpstream()
+
+
+@pytest.fixture
+async def client(upstream: ScriptedUpstream) -> AsyncIterator[httpx.AsyncClient]:
+    async with upstream.client() as made:
+        yield made
 
 
 @pytest.fixture

@@ -1,17 +1,22 @@
+"""The chat engine in-process, over the stand-in upstream's ``httpx.MockTransport`` form.
+
+What needs a real socket (stalls, cuts, connection reuse, refused connections) is in
+``tests/e2e/test_engine_transport.py``.
+"""
+
 from __future__ import annotations
 
 import json
-import socket
 from collections.abc import AsyncIterator
 from contextlib import aclosing
 from dataclasses import replace
 
+import httpx
 import pytest
 from openai.types.responses import ResponseInputItemParam
 
 from antiphon.engines import (
     ChatEngine,
-    EngineEvent,
     EngineRequest,
     ForcedTool,
     FunctionTool,
@@ -25,32 +30,24 @@ from antiphon.engines import (
     UpstreamConfig,
     Usage,
 )
-from antiphon.exceptions import (
-    UpstreamConnectError,
-    UpstreamHTTPError,
-    UpstreamProtocolError,
-    UpstreamTimeout,
-)
+from antiphon.exceptions import ConfigurationError, UpstreamHTTPError, UpstreamProtocolError
 from antiphon.testing.upstream import (
+    ScriptedUpstream,
     ToolCallScript,
-    UpstreamControl,
-    UpstreamProcess,
     chat_chunks,
     turn,
     usage,
 )
 from antiphon.wire.ids import SequentialIds
 
-from .conftest import collect, drain
-
-pytestmark = pytest.mark.e2e
+from .conftest import collect
 
 WEATHER = FunctionTool("get_weather", "Weather of a city.", {"type": "object"})
 
 
 @pytest.fixture
-async def engine(upstream: UpstreamProcess) -> AsyncIterator[ChatEngine]:
-    chat = ChatEngine(UpstreamConfig(upstream.base_url, stall_timeout=5), ids=SequentialIds())
+async def engine(client: httpx.AsyncClient) -> AsyncIterator[ChatEngine]:
+    chat = ChatEngine(UpstreamConfig("http://upstream.test/v1"), client=client, ids=SequentialIds())
     yield chat
     await chat.aclose()
 
@@ -62,10 +59,10 @@ def _ask(model: str, text: str = "Hi") -> EngineRequest:
 
 
 async def test_text_streams_as_one_message_with_usage(
-    engine: ChatEngine, control: UpstreamControl, model: str
+    engine: ChatEngine, upstream: ScriptedUpstream, model: str
 ) -> None:
     chunks = chat_chunks(content=["Hel", "lo", "!"], usage_data=usage(12, 3, cached=4))
-    await control.script(model, [turn(chunks)])
+    await upstream.script(model, [turn(chunks)])
     events = await collect(engine, _ask(model))
     assert events == [
         ItemStarted("message"),
@@ -77,19 +74,9 @@ async def test_text_streams_as_one_message_with_usage(
     ]
 
 
-async def test_consecutive_turns_reuse_one_upstream_connection(
-    engine: ChatEngine, control: UpstreamControl, model: str
-) -> None:
-    await control.script(model, [turn(chat_chunks(content=[word])) for word in ("a", "b", "c")])
-    for _ in range(3):
-        await collect(engine, _ask(model))
-    peers = {str(record["peer"]) for record in await control.requests(model)}
-    assert len(peers) == 1  # each body was read past [DONE], so its connection went back
-
-
 @pytest.mark.parametrize("key", ["reasoning_content", "reasoning"])
 async def test_reasoning_deltas_become_a_reasoning_item_before_the_message(
-    engine: ChatEngine, control: UpstreamControl, model: str, key: str
+    engine: ChatEngine, upstream: ScriptedUpstream, model: str, key: str
 ) -> None:
     chunks = chat_chunks(
         reasoning=["Think", "ing"],
@@ -97,7 +84,7 @@ async def test_reasoning_deltas_become_a_reasoning_item_before_the_message(
         reasoning_key=key,
         usage_data=usage(5, 7, reasoning=2),
     )
-    await control.script(model, [turn(chunks)])
+    await upstream.script(model, [turn(chunks)])
     events = await collect(engine, _ask(model))
     assert events == [
         ItemStarted("reasoning"),
@@ -112,13 +99,13 @@ async def test_reasoning_deltas_become_a_reasoning_item_before_the_message(
 
 
 async def test_parallel_tool_calls_stream_in_order_with_upstream_ids(
-    engine: ChatEngine, control: UpstreamControl, model: str
+    engine: ChatEngine, upstream: ScriptedUpstream, model: str
 ) -> None:
     calls = [
         ToolCallScript("get_weather", ['{"city":', '"Paris"}'], "call_a"),
         ToolCallScript("get_weather", ['{"city":"Oslo"}'], "call_b"),
     ]
-    await control.script(model, [turn(chat_chunks(tool_calls=calls, finish_reason="tool_calls"))])
+    await upstream.script(model, [turn(chat_chunks(tool_calls=calls, finish_reason="tool_calls"))])
     events = await collect(engine, replace(_ask(model), tools=(WEATHER,)))
     assert events == [
         ItemStarted("tool_call", name="functions.get_weather", call_id="call_a"),
@@ -133,7 +120,7 @@ async def test_parallel_tool_calls_stream_in_order_with_upstream_ids(
 
 
 async def test_whole_calls_without_index_or_id_get_ids_and_report_tool_calls(
-    engine: ChatEngine, control: UpstreamControl, model: str
+    engine: ChatEngine, upstream: ScriptedUpstream, model: str
 ) -> None:
     # Ollama's shape: every call complete in one chunk, no index, finish_reason "stop".
     head, *_ = chat_chunks()
@@ -145,7 +132,7 @@ async def test_whole_calls_without_index_or_id_get_ids_and_report_tool_calls(
         ]
     }
     finish = chat_chunks(finish_reason="stop")[-1]
-    await control.script(model, [turn([head, whole, finish])])
+    await upstream.script(model, [turn([head, whole, finish])])
     events = await collect(engine, replace(_ask(model), tools=(WEATHER,)))
     assert events == [
         ItemStarted("tool_call", name="functions.get_weather", call_id="call_0001"),
@@ -159,10 +146,10 @@ async def test_whole_calls_without_index_or_id_get_ids_and_report_tool_calls(
 
 
 async def test_mcp_and_python_calls_map_back_to_their_recipients(
-    engine: ChatEngine, control: UpstreamControl, model: str
+    engine: ChatEngine, upstream: ScriptedUpstream, model: str
 ) -> None:
     calls = [ToolCallScript("deep_wiki__ask", ["{}"]), ToolCallScript("python", ['{"code":"1"}'])]
-    await control.script(model, [turn(chat_chunks(tool_calls=calls, finish_reason="tool_calls"))])
+    await upstream.script(model, [turn(chat_chunks(tool_calls=calls, finish_reason="tool_calls"))])
     mcp = McpServerTools("Deep-Wiki", (FunctionTool("ask"),))
     events = await collect(engine, replace(_ask(model), mcp_servers=(mcp,), code_interpreter=True))
     started = [event for event in events if isinstance(event, ItemStarted)]
@@ -170,17 +157,17 @@ async def test_mcp_and_python_calls_map_back_to_their_recipients(
 
 
 async def test_length_finish_is_reported(
-    engine: ChatEngine, control: UpstreamControl, model: str
+    engine: ChatEngine, upstream: ScriptedUpstream, model: str
 ) -> None:
-    await control.script(model, [turn(chat_chunks(content=["cut sh"], finish_reason="length"))])
+    await upstream.script(model, [turn(chat_chunks(content=["cut sh"], finish_reason="length"))])
     events = await collect(engine, _ask(model))
     assert events[-1] == TurnFinished("length", None)
 
 
 async def test_request_carries_messages_tools_and_options(
-    engine: ChatEngine, control: UpstreamControl, model: str
+    engine: ChatEngine, upstream: ScriptedUpstream, model: str
 ) -> None:
-    await control.script(model, [turn(chat_chunks(content=["ok"]))])
+    await upstream.script(model, [turn(chat_chunks(content=["ok"]))])
     items: tuple[ResponseInputItemParam, ...] = (
         {"role": "user", "content": [{"type": "input_text", "text": "Weather?"}]},
         {
@@ -212,7 +199,7 @@ async def test_request_carries_messages_tools_and_options(
         text_format=TextFormat("json_schema", "out", {"type": "object"}, strict=True),
     )
     await collect(engine, request)
-    [body] = await control.bodies(model)
+    [body] = await upstream.bodies(model)
     assert body["messages"] == [
         {"role": "system", "content": "Be brief."},
         {"role": "user", "content": "Weather?"},
@@ -262,9 +249,9 @@ async def test_request_carries_messages_tools_and_options(
 
 
 async def test_error_status_before_the_first_byte_is_an_http_error(
-    engine: ChatEngine, control: UpstreamControl, model: str
+    engine: ChatEngine, upstream: ScriptedUpstream, model: str
 ) -> None:
-    await control.script(model, [turn(status=503, error="overloaded")])
+    await upstream.script(model, [turn(status=503, error="overloaded")])
     with pytest.raises(UpstreamHTTPError) as caught:
         await collect(engine, _ask(model))
     assert caught.value.status == 503
@@ -277,72 +264,58 @@ async def test_unscripted_model_is_a_404_from_the_upstream(engine: ChatEngine, m
     assert caught.value.status == 404
 
 
-async def test_refused_connection_is_a_connect_error() -> None:
-    with socket.socket() as holder:
-        holder.bind(("127.0.0.1", 0))  # bound, never listening: connections are refused
-        port = holder.getsockname()[1]
-        engine = ChatEngine(UpstreamConfig(f"http://127.0.0.1:{port}/v1"))
-        with pytest.raises(UpstreamConnectError):
-            await collect(engine, _ask("m"))
-        await engine.aclose()
-
-
-async def test_stream_cut_mid_way_is_a_protocol_error(
-    engine: ChatEngine, control: UpstreamControl, model: str
-) -> None:
-    await control.script(model, [turn(chat_chunks(content=["a", "b", "c"]), cut_after=2)])
-    seen: list[EngineEvent] = []
-    with pytest.raises(UpstreamProtocolError):
-        await drain(engine, _ask(model), seen)
-    assert seen == [ItemStarted("message"), ItemDelta("a")]
-    assert await control.wait_ended(model) == "cut"
-
-
 async def test_malformed_chunk_is_a_protocol_error(
-    engine: ChatEngine, control: UpstreamControl, model: str
+    engine: ChatEngine, upstream: ScriptedUpstream, model: str
 ) -> None:
     frames = [*chat_chunks(content=["a"])[:2], "data: {not json\n\n"]
-    await control.script(model, [turn(frames)])
+    await upstream.script(model, [turn(frames)])
     with pytest.raises(UpstreamProtocolError, match="not JSON"):
         await collect(engine, _ask(model))
 
 
 async def test_stream_ending_without_finish_reason_is_a_protocol_error(
-    engine: ChatEngine, control: UpstreamControl, model: str
+    engine: ChatEngine, upstream: ScriptedUpstream, model: str
 ) -> None:
-    await control.script(model, [turn(chat_chunks(content=["a"])[:2], done=False)])
+    await upstream.script(model, [turn(chat_chunks(content=["a"])[:2], done=False)])
     with pytest.raises(UpstreamProtocolError, match="finish_reason"):
         await collect(engine, _ask(model))
 
 
-async def test_stall_past_the_timeout_raises_and_disconnects(
-    upstream: UpstreamProcess, control: UpstreamControl, model: str
+async def test_closing_the_stream_early_closes_the_upstream_response(
+    engine: ChatEngine, upstream: ScriptedUpstream, model: str
 ) -> None:
-    await control.script(model, [turn(chat_chunks(content=["a", "b"]), stall_after=2)])
-    engine = ChatEngine(UpstreamConfig(upstream.base_url, stall_timeout=0.3))
-    with pytest.raises(UpstreamTimeout):
-        await collect(engine, _ask(model))
-    await engine.aclose()
-    assert await control.wait_ended(model) == "disconnected"
-
-
-async def test_closing_the_stream_early_cancels_the_upstream_request(
-    engine: ChatEngine, control: UpstreamControl, model: str
-) -> None:
-    await control.script(model, [turn(chat_chunks(content=["a", "b"]), stall_after=2)])
+    await upstream.script(model, [turn(chat_chunks(content=["a", "b"]))])
     async with aclosing(engine.stream(_ask(model))) as events:
         first = await anext(events)
     assert first == ItemStarted("message")
-    assert await control.wait_ended(model) == "disconnected"
+    [record] = await upstream.requests(model)
+    assert record["outcome"] == "disconnected"
+
+
+async def test_a_turn_read_to_its_end_completes_its_upstream_response(
+    engine: ChatEngine, upstream: ScriptedUpstream, model: str
+) -> None:
+    await upstream.script(model, [turn(chat_chunks(content=["a"]))])
+    await collect(engine, _ask(model))
+    [record] = await upstream.requests(model)
+    assert record["outcome"] == "completed"
 
 
 async def test_interleaved_tool_call_pieces_are_rejected(
-    engine: ChatEngine, control: UpstreamControl, model: str
+    engine: ChatEngine, upstream: ScriptedUpstream, model: str
 ) -> None:
     calls = [ToolCallScript("get_weather", ["{}"], "a"), ToolCallScript("get_weather", ["{}"], "b")]
     chunks = chat_chunks(tool_calls=calls, finish_reason="tool_calls")
     late = json.loads(json.dumps(chunks[2]))  # call 0's argument piece, sent again after call 1
     chunks.insert(4, late)
-    await control.script(model, [turn(chunks)])
+    await upstream.script(model, [turn(chunks)])
     with pytest.raises(UpstreamProtocolError, match="continued after"):
         await collect(engine, replace(_ask(model), tools=(WEATHER,)))
+
+
+async def test_the_in_process_upstream_refuses_what_needs_a_socket(
+    upstream: ScriptedUpstream,
+) -> None:
+    for fault in ({"stall_after": 1}, {"cut_after": 1}):
+        with pytest.raises(ConfigurationError, match="needs a real socket"):
+            await upstream.script("m", [{**turn(chat_chunks()), **fault}])

@@ -1,10 +1,11 @@
-"""One behavioural contract, run against every Engine implementation."""
+"""One behavioural contract, run against every Engine implementation (all in-process)."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import aclosing
 
+import httpx
 import pytest
 
 from antiphon.engines import (
@@ -26,9 +27,8 @@ from antiphon.engines import (
     UpstreamConfig,
 )
 from antiphon.testing.upstream import (
+    ScriptedUpstream,
     ToolCallScript,
-    UpstreamControl,
-    UpstreamProcess,
     chat_chunks,
     completion_chunks,
     turn,
@@ -36,18 +36,17 @@ from antiphon.testing.upstream import (
 
 from .conftest import collect
 
-pytestmark = pytest.mark.e2e
-
 REASONING = "Let me check the weather."
 ARGUMENTS = '{"city":"Paris"}'
 ANSWER = "It is sunny."
 
-Setup = Callable[[UpstreamProcess, UpstreamControl, str], Awaitable[Engine]]
+Setup = Callable[[ScriptedUpstream, httpx.AsyncClient, str], Awaitable[Engine]]
+CONFIG = UpstreamConfig("http://upstream.test/v1")
 
 
-async def _chat(upstream: UpstreamProcess, control: UpstreamControl, model: str) -> Engine:
+async def _chat(upstream: ScriptedUpstream, client: httpx.AsyncClient, model: str) -> Engine:
     call = ToolCallScript("get_weather", [ARGUMENTS[:5], ARGUMENTS[5:]])
-    await control.script(
+    await upstream.script(
         model,
         [
             turn(
@@ -58,34 +57,34 @@ async def _chat(upstream: UpstreamProcess, control: UpstreamControl, model: str)
                 )
             ),
             turn(chat_chunks(content=[ANSWER[:4], ANSWER[4:]])),
-            turn(chat_chunks(content=list(ANSWER)), stall_after=3),
+            turn(chat_chunks(content=list(ANSWER))),
         ],
     )
-    return ChatEngine(UpstreamConfig(upstream.base_url, stall_timeout=5))
+    return ChatEngine(CONFIG, client=client)
 
 
 def _harmony_pieces(text: str) -> list[str]:
     return [text[at : at + 7] for at in range(0, len(text), 7)]
 
 
-async def _harmony(upstream: UpstreamProcess, control: UpstreamControl, model: str) -> Engine:
+async def _harmony(upstream: ScriptedUpstream, client: httpx.AsyncClient, model: str) -> Engine:
     call = (
         f"<|channel|>analysis<|message|>{REASONING}<|end|><|start|>assistant<|channel|>"
         f"commentary to=functions.get_weather <|constrain|>json<|message|>{ARGUMENTS}"
     )
     answer = f"<|channel|>final<|message|>{ANSWER}"
-    await control.script(
+    await upstream.script(
         model,
         [
             turn(completion_chunks(_harmony_pieces(call))),
             turn(completion_chunks(_harmony_pieces(answer))),
-            turn(completion_chunks(_harmony_pieces(answer)), stall_after=6),
+            turn(completion_chunks(_harmony_pieces(answer))),
         ],
     )
-    return HarmonyEngine(UpstreamConfig(upstream.base_url, stall_timeout=5))
+    return HarmonyEngine(CONFIG, client=client)
 
 
-async def _scripted(upstream: UpstreamProcess, control: UpstreamControl, model: str) -> Engine:
+async def _scripted(upstream: ScriptedUpstream, client: httpx.AsyncClient, model: str) -> Engine:
     call = (
         ScriptedItem("reasoning", REASONING),
         ScriptedItem("tool_call", ARGUMENTS, name="functions.get_weather"),
@@ -101,10 +100,13 @@ async def _scripted(upstream: UpstreamProcess, control: UpstreamControl, model: 
 
 @pytest.fixture(params=[_chat, _harmony, _scripted], ids=["chat", "harmony", "scripted"])
 async def engine(
-    request: pytest.FixtureRequest, upstream: UpstreamProcess, control: UpstreamControl, model: str
+    request: pytest.FixtureRequest,
+    upstream: ScriptedUpstream,
+    client: httpx.AsyncClient,
+    model: str,
 ) -> AsyncIterator[Engine]:
     setup: Setup = request.param
-    made = await setup(upstream, control, model)
+    made = await setup(upstream, client, model)
     yield made
     await made.aclose()
 

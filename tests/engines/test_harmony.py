@@ -1,3 +1,8 @@
+"""The harmony engine in-process, over the stand-in upstream's ``httpx.MockTransport`` form.
+
+What needs a real socket (stalls, cuts) is in ``tests/e2e/test_engine_transport.py``.
+"""
+
 from __future__ import annotations
 
 import datetime
@@ -5,6 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import aclosing
 from dataclasses import replace
 
+import httpx
 import pytest
 
 from antiphon.engines import (
@@ -22,10 +28,9 @@ from antiphon.engines import (
     UpstreamConfig,
     Usage,
 )
-from antiphon.exceptions import UpstreamHTTPError, UpstreamProtocolError, UpstreamTimeout
+from antiphon.exceptions import UpstreamHTTPError, UpstreamProtocolError
 from antiphon.testing.upstream import (
-    UpstreamControl,
-    UpstreamProcess,
+    ScriptedUpstream,
     completion_chunks,
     turn,
     usage,
@@ -33,8 +38,6 @@ from antiphon.testing.upstream import (
 from antiphon.wire.ids import SequentialIds
 
 from .conftest import collect, drain
-
-pytestmark = pytest.mark.e2e
 
 WEATHER = FunctionTool("get_weather", "Weather of a city.", {"type": "object"})
 CALL_TEXT = (
@@ -45,8 +48,9 @@ CALL_TEXT = (
 
 
 @pytest.fixture
-async def engine(upstream: UpstreamProcess) -> AsyncIterator[HarmonyEngine]:
-    harmony = HarmonyEngine(UpstreamConfig(upstream.base_url, stall_timeout=5), ids=SequentialIds())
+async def engine(client: httpx.AsyncClient) -> AsyncIterator[HarmonyEngine]:
+    config = UpstreamConfig("http://upstream.test/v1")
+    harmony = HarmonyEngine(config, client=client, ids=SequentialIds())
     yield harmony
     await harmony.aclose()
 
@@ -75,9 +79,9 @@ def _joined(events: list[EngineEvent]) -> list[tuple[ItemStarted, str]]:
 
 
 async def test_reasoning_then_a_call_with_the_stop_token_stripped(
-    engine: HarmonyEngine, control: UpstreamControl, model: str
+    engine: HarmonyEngine, upstream: ScriptedUpstream, model: str
 ) -> None:
-    await control.script(
+    await upstream.script(
         model, [turn(completion_chunks(_pieces(CALL_TEXT), usage_data=usage(50, 20)))]
     )
     events = await collect(engine, _ask(model))
@@ -100,13 +104,13 @@ async def test_reasoning_then_a_call_with_the_stop_token_stripped(
 
 
 async def test_preamble_and_final_answer_get_their_phases_and_return_is_stored_as_end(
-    engine: HarmonyEngine, control: UpstreamControl, model: str
+    engine: HarmonyEngine, upstream: ScriptedUpstream, model: str
 ) -> None:
     text = (
         "<|channel|>commentary<|message|>Checking.<|end|>"
         "<|start|>assistant<|channel|>final<|message|>Sunny.<|return|>"
     )
-    await control.script(model, [turn(completion_chunks(_pieces(text, 3)))])
+    await upstream.script(model, [turn(completion_chunks(_pieces(text, 3)))])
     events = await collect(engine, _ask(model))
     assert _joined(events) == [
         (ItemStarted("message", channel="commentary", phase="commentary"), "Checking."),
@@ -116,20 +120,20 @@ async def test_preamble_and_final_answer_get_their_phases_and_return_is_stored_a
 
 
 async def test_length_leaves_the_raw_text_as_cut(
-    engine: HarmonyEngine, control: UpstreamControl, model: str
+    engine: HarmonyEngine, upstream: ScriptedUpstream, model: str
 ) -> None:
     text = "<|channel|>final<|message|>Sun"
-    await control.script(model, [turn(completion_chunks([text], finish_reason="length"))])
+    await upstream.script(model, [turn(completion_chunks([text], finish_reason="length"))])
     events = await collect(engine, _ask(model))
     assert events[-2:] == [ItemFinished(), TurnFinished("length", None, text)]
 
 
 async def test_request_is_a_harmony_prompt_with_special_tokens_as_text(
-    engine: HarmonyEngine, control: UpstreamControl, model: str
+    engine: HarmonyEngine, upstream: ScriptedUpstream, model: str
 ) -> None:
-    await control.script(model, [turn(completion_chunks(["<|channel|>final<|message|>ok"]))])
+    await upstream.script(model, [turn(completion_chunks(["<|channel|>final<|message|>ok"]))])
     await collect(engine, replace(_ask(model), instructions="Be brief.", temperature=0.2))
-    [body] = await control.bodies(model)
+    [body] = await upstream.bodies(model)
     prompt = body["prompt"]
     assert isinstance(prompt, str)
     assert prompt.startswith("<|start|>system<|message|>")
@@ -144,9 +148,9 @@ async def test_request_is_a_harmony_prompt_with_special_tokens_as_text(
 
 
 async def test_raw_text_of_an_earlier_turn_is_replayed_verbatim(
-    engine: HarmonyEngine, control: UpstreamControl, model: str
+    engine: HarmonyEngine, upstream: ScriptedUpstream, model: str
 ) -> None:
-    await control.script(model, [turn(completion_chunks(["<|channel|>final<|message|>ok"]))])
+    await upstream.script(model, [turn(completion_chunks(["<|channel|>final<|message|>ok"]))])
     earlier = HistorySegment(
         (
             {"role": "user", "content": "Weather in Paris?"},
@@ -162,7 +166,7 @@ async def test_raw_text_of_an_earlier_turn_is_replayed_verbatim(
     )
     result = HistorySegment(({"type": "function_call_output", "call_id": "c1", "output": "sunny"},))
     await collect(engine, replace(_ask(model), history=(earlier, result)))
-    [body] = await control.bodies(model)
+    [body] = await upstream.bodies(model)
     prompt = body["prompt"]
     assert isinstance(prompt, str)
     assert "<|start|>assistant" + CALL_TEXT + "<|call|>" in prompt
@@ -173,12 +177,12 @@ async def test_raw_text_of_an_earlier_turn_is_replayed_verbatim(
 
 
 async def test_forced_function_prefill_opens_the_call_before_model_text(
-    engine: HarmonyEngine, control: UpstreamControl, model: str
+    engine: HarmonyEngine, upstream: ScriptedUpstream, model: str
 ) -> None:
-    await control.script(model, [turn(completion_chunks(['{"city":', '"Oslo"}']))])
+    await upstream.script(model, [turn(completion_chunks(['{"city":', '"Oslo"}']))])
     request = replace(_ask(model), tool_choice=ForcedTool("function", "get_weather"))
     events = await collect(engine, request)
-    [body] = await control.bodies(model)
+    [body] = await upstream.bodies(model)
     prefill = "<|channel|>commentary to=functions.get_weather <|constrain|>json<|message|>"
     assert isinstance(body["prompt"], str)
     assert body["prompt"].endswith(prefill)
@@ -187,33 +191,44 @@ async def test_forced_function_prefill_opens_the_call_before_model_text(
     assert events[-1] == TurnFinished("tool_calls", None, prefill + '{"city":"Oslo"}<|call|>')
 
 
-async def test_upstream_faults_raise_typed_errors(
-    engine: HarmonyEngine, control: UpstreamControl, model: str
+async def test_an_error_status_is_an_http_error_before_any_event(
+    engine: HarmonyEngine, upstream: ScriptedUpstream, model: str
 ) -> None:
-    chunks = completion_chunks(_pieces(CALL_TEXT))
-    await control.script(model, [turn(status=500), turn(chunks, cut_after=8)])
-    with pytest.raises(UpstreamHTTPError):
-        await collect(engine, _ask(model))
+    await upstream.script(model, [turn(status=500)])
+    forced = replace(_ask(model), tool_choice=ForcedTool("function", "get_weather"))
     seen: list[EngineEvent] = []
-    with pytest.raises(UpstreamProtocolError):
-        await drain(engine, _ask(model), seen)
-    assert isinstance(seen[0], ItemStarted)
-    assert await control.wait_ended(model, 1) == "cut"
+    with pytest.raises(UpstreamHTTPError):
+        await drain(engine, forced, seen)
+    assert seen == []  # not even the prefilled call's item
 
 
-async def test_stall_times_out_and_early_close_disconnects(
-    upstream: UpstreamProcess, control: UpstreamControl, model: str
+@pytest.mark.parametrize("reason", ["abort", "error"])
+async def test_an_upstream_that_gives_up_is_a_protocol_error(
+    engine: HarmonyEngine, upstream: ScriptedUpstream, model: str, reason: str
 ) -> None:
-    chunks = completion_chunks(_pieces(CALL_TEXT))
-    await control.script(model, [turn(chunks, stall_after=1), turn(chunks, stall_after=7)])
-    engine = HarmonyEngine(UpstreamConfig(upstream.base_url, stall_timeout=0.3))
-    with pytest.raises(UpstreamTimeout):
+    chunks = completion_chunks(["<|channel|>final<|message|>Sun"])
+    chunks[-1]["choices"] = [{"index": 0, "text": "", "logprobs": None, "finish_reason": reason}]
+    await upstream.script(model, [turn(chunks)])
+    with pytest.raises(UpstreamProtocolError, match=reason):
         await collect(engine, _ask(model))
-    assert await control.wait_ended(model, 0) == "disconnected"
+
+
+async def test_a_stream_without_finish_reason_is_a_protocol_error(
+    engine: HarmonyEngine, upstream: ScriptedUpstream, model: str
+) -> None:
+    await upstream.script(model, [turn(completion_chunks(_pieces(CALL_TEXT))[:-1], done=False)])
+    with pytest.raises(UpstreamProtocolError, match="finish_reason"):
+        await collect(engine, _ask(model))
+
+
+async def test_closing_the_stream_early_closes_the_upstream_response(
+    engine: HarmonyEngine, upstream: ScriptedUpstream, model: str
+) -> None:
+    await upstream.script(model, [turn(completion_chunks(_pieces(CALL_TEXT)))])
     async with aclosing(engine.stream(_ask(model))) as events:
         assert isinstance(await anext(events), ItemStarted)
-    assert await control.wait_ended(model, 1) == "disconnected"
-    await engine.aclose()
+    [record] = await upstream.requests(model)
+    assert record["outcome"] == "disconnected"
 
 
 def test_options_are_frozen_defaults() -> None:

@@ -21,9 +21,6 @@ input); ``status`` answers an error before any byte; ``cut_after`` closes the co
 from __future__ import annotations
 
 import asyncio
-import json
-from collections import deque
-from dataclasses import dataclass, field
 from typing import Final
 
 from starlette.applications import Starlette
@@ -32,40 +29,26 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from antiphon.engines._http import JSONObject, as_int, as_list, as_object, as_str
+from antiphon.engines._http import JSONObject, as_int, as_list, as_object
+from antiphon.testing.upstream._book import (
+    DONE_FRAME,
+    Record,
+    ScriptBook,
+    encode_frames,
+    error_body,
+)
 
 __all__ = ["CUT_LOG_MESSAGE", "build_app"]
 
 #: What uvicorn logs when a stream is cut on purpose (the entry point filters it out).
 CUT_LOG_MESSAGE: Final = "ASGI callable returned without completing response."
-_MAX_RECORDS: Final = 1000  # per model: a stand-in serves one test module, not a fleet
 _WAIT_LIMIT: Final = 30.0  # seconds a control long-poll may wait
-
-
-@dataclass(slots=True)
-class _Record:
-    path: str
-    body: object
-    peer: str = ""  # the client's address: one per connection, so reuse is visible
-    outcome: str = "streaming"
-    ended: asyncio.Event = field(default_factory=asyncio.Event)
-
-    def end(self, outcome: str) -> None:
-        self.outcome = outcome
-        self.ended.set()
-
-
-@dataclass(slots=True)
-class _Model:
-    turns: deque[JSONObject] = field(default_factory=deque[JSONObject])
-    records: list[_Record] = field(default_factory=list[_Record])
-    release: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 class _ScriptedStream(Response):
     """Plays one turn's frames, watching for the client's disconnect while it does."""
 
-    def __init__(self, turn: JSONObject, record: _Record, release: asyncio.Event) -> None:
+    def __init__(self, turn: JSONObject, record: Record, release: asyncio.Event) -> None:
         super().__init__(media_type="text/event-stream")
         self._turn = turn
         self._record = record
@@ -89,7 +72,7 @@ class _ScriptedStream(Response):
         # Returning without the final body frame makes the server drop the connection: a cut.
 
     async def _play(self, send: Send) -> str:
-        frames = as_list(self._turn.get("frames"))
+        frames = encode_frames(self._turn)
         cut_after = as_int(self._turn.get("cut_after"))
         stall_after = as_int(self._turn.get("stall_after"))
         for index in range(len(frames) + 1):
@@ -98,13 +81,9 @@ class _ScriptedStream(Response):
             if index == cut_after:
                 return "cut"
             if index < len(frames):
-                await send(
-                    {"type": "http.response.body", "body": _frame(frames[index]), "more_body": True}
-                )
+                await send({"type": "http.response.body", "body": frames[index], "more_body": True})
         if self._turn.get("done", True):
-            await send(
-                {"type": "http.response.body", "body": b"data: [DONE]\n\n", "more_body": True}
-            )
+            await send({"type": "http.response.body", "body": DONE_FRAME, "more_body": True})
         await send({"type": "http.response.body", "body": b"", "more_body": False})
         return "completed"
 
@@ -114,69 +93,36 @@ async def _wait_disconnect(receive: Receive) -> None:
         pass
 
 
-def _frame(frame: object) -> bytes:
-    if isinstance(frame, str):
-        return frame.encode()
-    return f"data: {json.dumps(frame, separators=(',', ':'))}\n\n".encode()
-
-
 def _error(message: str, status: int, kind: str = "BadRequestError") -> JSONResponse:
-    return JSONResponse({"error": {"message": message, "type": kind, "code": status}}, status)
+    return JSONResponse(error_body(message, status, kind), status)
 
 
 def build_app() -> Starlette:
     """A fresh stand-in upstream app with its own scripts and records."""
-    models: dict[str, _Model] = {}
-
-    def model_of(name: str) -> _Model:
-        return models.setdefault(name, _Model())
+    book = ScriptBook()
 
     async def serve(request: Request) -> Response:
-        try:
-            body = as_object(json.loads(await request.body()))
-        except ValueError:
-            body = None
-        required = "messages" if request.url.path.endswith("chat/completions") else "prompt"
-        if body is None or not as_str(body.get("model")) or required not in body:
-            return _error(f"the body must be a JSON object with model and {required}", 400)
-        if body.get("stream") is not True:
-            return _error("the stand-in only streams: send stream=true", 400)
-        state = model_of(as_str(body["model"]) or "")
         client = request.client
         peer = f"{client.host}:{client.port}" if client is not None else ""
-        record = _Record(request.url.path, body, peer)
-        if len(state.records) < _MAX_RECORDS:
-            state.records.append(record)
-        if not state.turns:
-            record.end("status")
-            return _error(f"The model `{body['model']}` does not exist.", 404, "NotFoundError")
-        turn = state.turns.popleft()
-        if (status := as_int(turn.get("status"))) is not None:
-            record.end("status")
-            return _error(as_str(turn.get("error")) or "scripted failure", status, "ServerError")
-        return _ScriptedStream(turn, record, state.release)
+        answer = book.answer(request.url.path, await request.body(), peer)
+        if answer.turn is None:
+            return JSONResponse(answer.error, answer.status)
+        return _ScriptedStream(answer.turn, answer.record, book.release(answer.model))
 
     async def add_script(request: Request) -> Response:
-        payload = as_object(json.loads(await request.body())) or {}
+        payload = as_object(await request.json()) or {}
         turns = [as_object(turn) for turn in as_list(payload.get("turns"))]
         if any(turn is None for turn in turns):
             return _error("turns must be JSON objects", 400)
-        state = model_of(request.path_params["model"])
-        state.turns.extend(turn for turn in turns if turn is not None)
-        state.release = asyncio.Event()
-        return JSONResponse({"queued": len(state.turns)})
+        queued = book.add(request.path_params["model"], [t for t in turns if t is not None])
+        return JSONResponse({"queued": queued})
 
     async def list_requests(request: Request) -> Response:
-        records = model_of(request.path_params["model"]).records
-        return JSONResponse(
-            [
-                {"path": r.path, "body": r.body, "peer": r.peer, "outcome": r.outcome}
-                for r in records
-            ]
-        )
+        records = book.records(request.path_params["model"])
+        return JSONResponse([record.as_json() for record in records])
 
     async def wait_ended(request: Request) -> Response:
-        records = model_of(request.path_params["model"]).records
+        records = book.records(request.path_params["model"])
         index = int(request.path_params["index"])
         if not -len(records) <= index < len(records):
             return _error(f"no request {index}", 404, "NotFoundError")
@@ -189,11 +135,13 @@ def build_app() -> Starlette:
         return JSONResponse({"outcome": record.outcome})
 
     async def release(request: Request) -> Response:
-        model_of(request.path_params["model"]).release.set()
+        book.release(request.path_params["model"]).set()
         return JSONResponse({"released": True})
 
     async def list_models(request: Request) -> Response:
-        data = [{"id": name, "object": "model", "owned_by": "antiphon"} for name in models]
+        data = [
+            {"id": name, "object": "model", "owned_by": "antiphon"} for name in book.model_names
+        ]
         return JSONResponse({"object": "list", "data": data})
 
     return Starlette(
