@@ -1,16 +1,20 @@
 """Shared pieces of the Responses tests: scripts, ledgers, real tool bindings, stream checks.
 
 Everything here is real: the scripted engine plays the model, the ledger builds the events,
-MCP calls go to the stdio MCP test server through the real pool. Streams are checked with the
-grammar checker (and replayed through the official client) before anything else is asserted.
+MCP calls go to the MCP test server through the real pool, in-process (the SDK's in-memory
+pairing: no process, no socket). Streams are checked with the grammar checker (and replayed
+through the official client) before anything else is asserted.
 """
 
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import AsyncIterator, Iterable
 
+from mcp.server.mcpserver import MCPServer
+from mcp.shared.exceptions import MCPError
+from mcp.types import INTERNAL_ERROR
+from mcp.types import Tool as McpTool
 from openai.types.responses import Response, ResponseStreamEvent
 from openai.types.responses.tool import Mcp
 
@@ -25,7 +29,7 @@ from antiphon.engines.base import (
 )
 from antiphon.responses.bindings import McpPoolBinding
 from antiphon.responses.turn import TurnLoop
-from antiphon.testing.mcp_servers import stdio_command
+from antiphon.testing.mcp_servers import build_server
 from antiphon.tools.mcp import McpClientPool, McpServerConfig, resolve_mcp_tool
 from antiphon.wire.ids import SequentialIds
 from antiphon.wire.ledger import ResponseLedger
@@ -41,6 +45,7 @@ __all__ = [
     "collect",
     "engine",
     "ledger",
+    "mcp_pool",
     "message",
     "reasoning",
     "request",
@@ -49,17 +54,25 @@ __all__ = [
 ]
 
 
-def _calc_config() -> McpServerConfig:
-    command, args = stdio_command()
-    return McpServerConfig("calc", "stdio", command=command, args=tuple(args), timeout=10.0)
+#: The MCP test server, as the operator configured it; the pool reaches it in-process (the URL
+#: is never dialled: see :func:`mcp_pool`).
+CALC = McpServerConfig("calc", "http", url="http://calc.invalid/mcp", timeout=10.0)
+#: An operator's server that is down: every listing fails.
+BROKEN = McpServerConfig("broken", "http", url="http://broken.invalid/mcp", timeout=5.0)
 
 
-#: The stdio MCP test server, as the operator configured it.
-CALC = _calc_config()
-#: An operator's server whose process exits at once: its listing fails.
-BROKEN = McpServerConfig(
-    "broken", "stdio", command=sys.executable, args=("-c", "raise SystemExit(3)"), timeout=5.0
-)
+class _DownServer(MCPServer):
+    """An MCP server that answers every listing with an internal error."""
+
+    async def list_tools(self) -> list[McpTool]:
+        """Fail, as a server whose backend is down does."""
+        raise MCPError(INTERNAL_ERROR, "the server is down")
+
+
+def mcp_pool() -> McpClientPool:
+    """A pool reaching :data:`CALC` (a fresh MCP test server) and :data:`BROKEN` in-process."""
+    servers = {CALC.label: build_server(), BROKEN.label: _DownServer(BROKEN.label)}
+    return McpClientPool(in_process=servers)
 
 
 def binding(

@@ -6,12 +6,11 @@ import asyncio
 
 from antiphon.responses.bindings import ContainerBinding
 from antiphon.tools.code_interpreter import ContainerManager, SandboxLimits, SandboxPolicy
-from antiphon.tools.mcp import McpClientPool
-from tests.responses.support import binding
+from tests.responses.support import binding, mcp_pool
 
 
 async def test_an_mcp_binding_lists_calls_and_applies_the_read_only_rule() -> None:
-    async with McpClientPool() as pool:
+    async with mcp_pool() as pool:
         bound = binding(
             pool,
             server_description="Arithmetic.",

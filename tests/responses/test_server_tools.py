@@ -7,9 +7,8 @@ from openai.types.responses.response_code_interpreter_tool_call import OutputLog
 from antiphon.responses.bindings import ContainerBinding
 from antiphon.responses.server_tools import PendingCall, RequestTools
 from antiphon.tools.code_interpreter import ContainerManager
-from antiphon.tools.mcp import McpClientPool
 from antiphon.wire.ledger import ResponseLedger
-from tests.responses.support import binding, check_batches, ledger
+from tests.responses.support import binding, check_batches, ledger, mcp_pool
 
 
 def _code_call(book: ResponseLedger, bound: ContainerBinding, code: str) -> PendingCall:
@@ -48,7 +47,7 @@ async def test_code_calls_complete_fail_or_stop_at_the_budget() -> None:
 
 
 async def test_an_mcp_tool_error_is_a_failed_call_the_model_can_read() -> None:
-    async with McpClientPool() as pool:
+    async with mcp_pool() as pool:
         bound = binding(pool, require_approval="never")
         tools = RequestTools(mcp=(bound,))
         assert tools.binding("calc") is bound

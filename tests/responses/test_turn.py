@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, AsyncIterator
 
 import pytest
-import pytest_asyncio
 from openai.types.responses import ResponseOutputMessage
 from openai.types.responses.response_output_item import McpCall, McpListTools
 
@@ -23,6 +22,7 @@ from tests.responses.support import (
     call,
     engine,
     ledger,
+    mcp_pool,
     message,
     reasoning,
     request,
@@ -30,13 +30,11 @@ from tests.responses.support import (
     turn,
 )
 
-pytestmark = pytest.mark.asyncio(loop_scope="module")
 
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
+@pytest.fixture
 async def pool() -> AsyncIterator[McpClientPool]:
-    """One pool (one stdio MCP server process) for the module: starting one costs ~1 s."""
-    async with McpClientPool() as made:
+    """A pool reaching the MCP test server in-process."""
+    async with mcp_pool() as made:
         yield made
 
 

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 from openai.types.responses.tool import Mcp
 
-from antiphon.testing.mcp_servers import McpServerProcess, ServerStats, stdio_command
+from antiphon.testing.mcp_servers import McpServerProcess, ServerStats, build_server, stdio_command
 from antiphon.tools.mcp import (
     McpClientPool,
     McpServerConfig,
@@ -27,17 +27,33 @@ def stdio_config(label: str = "local", *, timeout: float = 10.0) -> McpServerCon
     return McpServerConfig(label, "stdio", command=command, args=tuple(args), timeout=timeout)
 
 
-@pytest.fixture(params=["http", "stdio"])
-def server_config(request: pytest.FixtureRequest, http_server: McpServerProcess) -> McpServerConfig:
-    """The same test server reached over each transport (the contract suite runs on both)."""
+#: The test server the pool reaches in-process (the SDK's in-memory pairing): the URL is a label
+#: for the configuration only and is never dialled.
+IN_PROCESS = McpServerConfig("inproc", "http", url="http://inproc.invalid/mcp", timeout=10.0)
+
+
+@pytest.fixture(
+    params=[
+        "in-process",
+        pytest.param("http", marks=pytest.mark.e2e),
+        pytest.param("stdio", marks=pytest.mark.e2e),
+    ]
+)
+def server_config(request: pytest.FixtureRequest) -> McpServerConfig:
+    """The same test server reached in-process and over each transport (the contract suite runs
+    on all three; only the in-process one runs without a process or a socket)."""
+    if request.param == "in-process":
+        return IN_PROCESS
     if request.param == "http":
+        http_server: McpServerProcess = request.getfixturevalue("http_server")
         return McpServerConfig("tools", "http", url=http_server.url, timeout=10.0)
     return stdio_config("tools")
 
 
 @pytest.fixture
 async def pool() -> AsyncIterator[McpClientPool]:
-    async with McpClientPool() as client_pool:
+    """A pool that reaches :data:`IN_PROCESS` (a fresh test server) in-process."""
+    async with McpClientPool(in_process={IN_PROCESS.label: build_server()}) as client_pool:
         yield client_pool
 
 

@@ -1,4 +1,5 @@
-"""Contract suite of McpClientPool against the real MCP test server, over HTTP and stdio."""
+"""Contract suite of McpClientPool against the real MCP test server: in-process, over HTTP and
+over stdio (those two are e2e: they start the server as a process)."""
 
 from __future__ import annotations
 
@@ -14,8 +15,6 @@ from openai.types.responses.mcp_tool_call_error import (
 from antiphon.testing.mcp_servers import McpServerProcess
 from antiphon.tools.mcp import McpClientPool, McpExecutor, McpServerConfig
 from tests.tools.mcp.conftest import resolved, server_stats, wait_for
-
-pytestmark = pytest.mark.e2e
 
 
 async def test_listing_shows_every_tool_with_schema_and_annotations(
@@ -165,6 +164,9 @@ async def test_cancelled_caller_cancels_the_mcp_request_and_pool_stays_usable(
     assert (await pool.call_tool(tool, "add", '{"a": 1, "b": 1}')).output == "2"
 
 
+# The crash tool ends its server's process: never in-process, where that is pytest's.
+@pytest.mark.e2e
+@pytest.mark.parametrize("server_config", ["http", "stdio"], indirect=True)
 async def test_server_dying_mid_call_answers_and_stdio_restarts(
     pool: McpClientPool, server_config: McpServerConfig
 ) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from contextlib import AsyncExitStack
-from typing import Final
+from typing import Any, Final
 
 import httpx2
 from mcp import Client
@@ -20,10 +20,15 @@ from mcp.client._transport import Transport
 from mcp.client.sse import sse_client
 from mcp.client.stdio import StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
+from mcp.server import Server
+from mcp.server.mcpserver import MCPServer
 
 from antiphon.tools.mcp.config import McpServerConfig
 
-__all__ = ["ConnectFailed", "McpConnection"]
+__all__ = ["ConnectFailed", "InProcessServer", "McpConnection"]
+
+#: An MCP server object the SDK connects to in-process (its in-memory pairing), no transport.
+InProcessServer = Server[Any] | MCPServer
 
 _log = logging.getLogger(__name__)
 # The SDK's stand-in message when an HTTP request got an error status (the status itself is lost).
@@ -39,9 +44,16 @@ class ConnectFailed(Exception):
 class McpConnection:
     """A session to one configured server with one set of request headers."""
 
-    def __init__(self, config: McpServerConfig, headers: dict[str, str]) -> None:
+    def __init__(
+        self,
+        config: McpServerConfig,
+        headers: dict[str, str],
+        *,
+        in_process: InProcessServer | None = None,
+    ) -> None:
         self.config = config
         self._headers = headers
+        self._in_process = in_process
         self._client: Client | None = None
         self._ready = asyncio.Event()
         self._stop = asyncio.Event()
@@ -80,7 +92,11 @@ class McpConnection:
         """Ask the runner to close the session (idempotent, does not wait)."""
         self._stop.set()
 
-    async def _transport(self, stack: AsyncExitStack) -> Transport | StdioServerParameters:
+    async def _transport(
+        self, stack: AsyncExitStack
+    ) -> Transport | StdioServerParameters | InProcessServer:
+        if self._in_process is not None:
+            return self._in_process
         config = self.config
         if config.transport == "stdio":
             assert config.command is not None  # McpServerConfig checks this

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
@@ -26,7 +26,12 @@ from openai.types.responses.response_output_item import McpListToolsTool
 
 from antiphon._resource import AsyncResource
 from antiphon.exceptions import ConfigurationError
-from antiphon.tools.mcp._connection import HTTP_STATUS_STAND_IN, ConnectFailed, McpConnection
+from antiphon.tools.mcp._connection import (
+    HTTP_STATUS_STAND_IN,
+    ConnectFailed,
+    InProcessServer,
+    McpConnection,
+)
 from antiphon.tools.mcp._listing import list_all_tools
 from antiphon.tools.mcp.outcome import (
     DEFAULT_OUTPUT_LIMIT,
@@ -76,10 +81,22 @@ class _Failure(Exception):
 
 
 class McpClientPool(AsyncResource):
-    """The real :class:`McpExecutor`: pooled sessions to the operator's MCP servers."""
+    """The real :class:`McpExecutor`: pooled sessions to the operator's MCP servers.
 
-    def __init__(self, settings: McpPoolSettings | None = None) -> None:
+    ``in_process`` maps server labels to MCP server objects (the SDK's ``MCPServer`` or low-level
+    ``Server``) that are reached in-process through the SDK's in-memory pairing instead of the
+    configured transport: no process, no socket. It is the seam for tests and embedders; the
+    server's configuration still names it and sets its timeout.
+    """
+
+    def __init__(
+        self,
+        settings: McpPoolSettings | None = None,
+        *,
+        in_process: Mapping[str, InProcessServer] | None = None,
+    ) -> None:
         self.settings = settings or McpPoolSettings()
+        self._in_process = dict(in_process or {})
         self._group: asyncio.TaskGroup | None = None
         self._connections: dict[_Key, McpConnection] = {}
         self._listings: dict[_Key, tuple[float, tuple[McpListToolsTool, ...]]] = {}
@@ -177,7 +194,8 @@ class McpClientPool(AsyncResource):
             raise ConfigurationError("McpClientPool used outside `async with`")
         self._forget_done()
         self._evict_idle()
-        connection = McpConnection(tool.config, dict(tool.headers))
+        server = self._in_process.get(tool.config.label)
+        connection = McpConnection(tool.config, dict(tool.headers), in_process=server)
         self._connections[key] = connection
         self._tasks.add(self._group.create_task(connection.run(), name=f"mcp:{tool.config.label}"))
         return connection
