@@ -21,11 +21,11 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from types import TracebackType
-from typing import Final, Self
+from typing import Final
 
 import httpx
 
+from antiphon._resource import AsyncResource
 from antiphon.engines._http import UpstreamConfig, as_list, as_object, as_str
 from antiphon.engines.base import Engine
 from antiphon.engines.chat import ChatEngine, ChatOptions
@@ -80,7 +80,7 @@ def _upstream_engine(
     return HarmonyEngine(config, client=client)
 
 
-class ModelRouter:
+class ModelRouter(AsyncResource):
     """The models ``settings`` serve; ``async with`` builds the engines and closes them.
 
     ``transport`` replaces the network for every upstream client (tests pass an in-memory
@@ -104,45 +104,33 @@ class ModelRouter:
         self._list_client: httpx.AsyncClient | None = None
         self._listed_at: float | None = None
         self._lock = asyncio.Lock()  # one listing at a time; the others wait for its result
-        self._stack = contextlib.AsyncExitStack()
 
-    async def __aenter__(self) -> Self:
-        async with contextlib.AsyncExitStack() as stack:
-            for route in self._settings.models:
-                client = None
-                if route.api != "scripted":
-                    client = self._client(_route_config(route))
-                    stack.push_async_callback(client.aclose)
-                engine = build_engine(route, client=client)
-                stack.push_async_callback(engine.aclose)
-                self._routes[route.name] = ServedModel(engine, route.upstream_model or route.name)
-            if self._discovery is not None:
-                discovery = self._discovery
-                config = UpstreamConfig(
-                    base_url=discovery.upstream_url,
-                    api_key=discovery.upstream_api_key,
-                    connect_timeout=discovery.connect_timeout,
-                    stall_timeout=discovery.stall_timeout,
-                )
-                self._list_client = self._client(config)
-                stack.push_async_callback(self._list_client.aclose)
-                engine = _upstream_engine(
-                    discovery.api, config, self._list_client, stream=discovery.upstream_stream
-                )
-                stack.push_async_callback(engine.aclose)
-                self._discovered_engine = engine
-                async with self._lock:
-                    await self._list(discovery)
-            self._stack = stack.pop_all()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self._stack.aclose()
+    async def _open(self, stack: contextlib.AsyncExitStack) -> None:
+        for route in self._settings.models:
+            client = None
+            if route.api != "scripted":
+                client = self._client(_route_config(route))
+                stack.push_async_callback(client.aclose)
+            engine = build_engine(route, client=client)
+            stack.push_async_callback(engine.aclose)
+            self._routes[route.name] = ServedModel(engine, route.upstream_model or route.name)
+        if self._discovery is not None:
+            discovery = self._discovery
+            config = UpstreamConfig(
+                base_url=discovery.upstream_url,
+                api_key=discovery.upstream_api_key,
+                connect_timeout=discovery.connect_timeout,
+                stall_timeout=discovery.stall_timeout,
+            )
+            self._list_client = self._client(config)
+            stack.push_async_callback(self._list_client.aclose)
+            engine = _upstream_engine(
+                discovery.api, config, self._list_client, stream=discovery.upstream_stream
+            )
+            stack.push_async_callback(engine.aclose)
+            self._discovered_engine = engine
+            async with self._lock:
+                await self._list(discovery)
 
     async def resolve(self, name: str) -> ServedModel | None:
         """The model served as ``name``; an unknown name re-lists the upstream when due."""
