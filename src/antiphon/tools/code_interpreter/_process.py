@@ -62,15 +62,35 @@ async def _read_frame(reader: asyncio.StreamReader, *, limit: int) -> dict[str, 
         raise FrameError("output ended inside a frame") from exc
 
 
+def _make_owner_writable(directory: str) -> None:
+    """``chmod 0700`` a real directory, never what a symlink in its place points to."""
+    if not hasattr(os, "O_PATH"):  # not Linux: lstat, then chmod without following
+        if stat.S_ISDIR(os.lstat(directory).st_mode):
+            os.chmod(directory, stat.S_IRWXU, follow_symlinks=False)
+        return
+    # O_NOFOLLOW | O_DIRECTORY fails on a symlink; the descriptor then names the directory
+    # itself, whatever is renamed meanwhile, and /proc/self/fd reaches it even without read
+    # permission on it.
+    handle = os.open(directory, os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    try:
+        os.chmod(f"/proc/self/fd/{handle}", stat.S_IRWXU)
+    finally:
+        os.close(handle)
+
+
 def _remove_tree(path: str) -> None:
     def retry_writable(function: object, failed: str, _info: object) -> None:
         # User code may leave a directory without write permission; the owner can restore it.
+        # The code may also plant symlinks: only real directories are ever made writable.
         with contextlib.suppress(OSError):
-            os.chmod(os.path.dirname(failed), stat.S_IRWXU)
-            os.chmod(failed, stat.S_IRWXU)
-            shutil.rmtree(failed) if os.path.isdir(failed) else os.unlink(failed)
+            _make_owner_writable(os.path.dirname(failed))
+            if stat.S_ISDIR(os.lstat(failed).st_mode):
+                _make_owner_writable(failed)
+                shutil.rmtree(failed, onerror=retry_writable)
+            else:
+                os.unlink(failed)
 
-    if os.path.isdir(path):
+    if os.path.isdir(path) and not os.path.islink(path):
         shutil.rmtree(path, onerror=retry_writable)
 
 
@@ -115,6 +135,7 @@ class WorkerProcess:
         config: dict[str, object] = {
             "scratch": scratch, "uid": uid, "package_dir": _PACKAGE_DIR,
             "isolate_network": policy.isolate_network, "landlock": policy.landlock,
+            "seccomp": policy.seccomp,
             "audit_hook": policy.audit_hook, "cpu_seconds": limits.cpu_seconds,
             "wall_seconds": limits.wall_seconds, "max_output_bytes": limits.max_output_bytes,
             "limits": {"memory_bytes": limits.memory_bytes, "max_file_bytes": limits.max_file_bytes,

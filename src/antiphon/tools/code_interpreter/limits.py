@@ -68,6 +68,7 @@ class SandboxPolicy:
 
     isolate_network: bool = True
     landlock: bool = True
+    seccomp: bool = True
     drop_privileges: bool = True
     audit_hook: bool = True
     warm_worker: bool = True

@@ -2,34 +2,47 @@
 
 Each layer is tried in turn and a layer the host refuses is reported, never fatal: the server
 exposes the report so an operator sees exactly what holds on this machine. Order matters: the
-network namespace needs root (or a user namespace), Landlock is applied while the paths are
-still reachable, and the uid is dropped last; the parent-death signal is set after the uid change
-because the kernel clears it on credential changes.
+network namespace needs root (or a user namespace); the mount namespace is set up while the
+process may still mount (Landlock forbids it afterwards); Landlock is applied while the paths
+are still reachable; the uid is dropped after that; the parent-death signal is set after the uid
+change because the kernel clears it on credential changes; the seccomp filter comes last because
+it denies ``unshare`` and ``mount``.
 """
 
 from __future__ import annotations
 
 import ctypes
+import errno
 import os
 import resource
 import signal
+import stat
 import sys
 import sysconfig
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
-from . import landlock
+from . import landlock, seccomp
 
 __all__ = ["confine"]
 
-_CLONE_NEWUSER, _CLONE_NEWNET = 0x10000000, 0x40000000
+_CLONE_NEWNS, _CLONE_NEWUSER, _CLONE_NEWNET = 0x00020000, 0x10000000, 0x40000000
 _PR_SET_PDEATHSIG, _PR_SET_KEEPCAPS, _PR_SET_NO_NEW_PRIVS = 1, 8, 38
 _CAP_DAC_READ_SEARCH = 2
+_PR_CAPBSET_DROP, _PR_CAP_AMBIENT, _PR_CAP_AMBIENT_CLEAR_ALL = 24, 47, 4
 _CAP_VERSION_3 = 0x20080522
+_MS_NOSUID, _MS_NODEV, _MS_BIND, _MS_REC, _MS_PRIVATE = 2, 4, 4096, 16384, 1 << 18
 _SHARED_LIBRARIES = ("/lib", "/lib64", "/usr/lib", "/usr/lib64", "/usr/local/lib")
 _SHARED_DATA = ("/etc/ld.so.cache", "/etc/localtime", "/usr/share/zoneinfo")
 _DEVICES = ("/dev/null", "/dev/zero", "/dev/urandom", "/dev/random")
 
 _libc = ctypes.CDLL(None, use_errno=True)
+_libc.mount.argtypes = (
+    ctypes.c_char_p,
+    ctypes.c_char_p,
+    ctypes.c_char_p,
+    ctypes.c_ulong,
+    ctypes.c_char_p,
+)
 
 
 class _CapHeader(ctypes.Structure):
@@ -62,23 +75,107 @@ def _readable_paths() -> list[str]:
     return [*sorted(paths), *_SHARED_LIBRARIES, *_SHARED_DATA]
 
 
-def _drop_privileges(uid: int, *, keep_read_search: bool) -> str:
-    """Become ``uid`` with no capability, or only CAP_DAC_READ_SEARCH when Landlock bounds reads.
+def _mount(source: str | None, target: str, fstype: str | None, flags: int, data: str) -> None:
+    encoded = [None if value is None else os.fsencode(value) for value in (source, target, fstype)]
+    result = _libc.mount(encoded[0], encoded[1], encoded[2], flags, data.encode() or None)
+    _check(result, f"mount {target}")
 
-    The standard library may sit in a directory only root can traverse (``/root/.pyenv``);
-    keeping read-search lets imports keep working while Landlock still limits what is readable.
+
+def _barrier(path: str) -> str | None:
+    """The outermost directory above ``path`` that other users cannot traverse, if any."""
+    current = "/"
+    for part in path.split(os.sep)[1:-1]:
+        current = os.path.join(current, part)
+        if not os.stat(current).st_mode & stat.S_IXOTH:
+            return current
+    return None
+
+
+def _make_path(path: str, below: str) -> None:
+    """Create the directories from ``below`` to ``path`` (inside a fresh tmpfs), mode 0755."""
+    current = below
+    for part in os.path.relpath(path, below).split(os.sep):
+        current = os.path.join(current, part)
+        if not os.path.isdir(current):
+            os.mkdir(current)
+            os.chmod(current, 0o755)
+
+
+def _hidden(readable: Iterable[str]) -> dict[str, list[str]]:
+    """``{barrier: [readable paths beneath it]}`` for paths other users cannot reach."""
+    paths = sorted({os.path.realpath(path) for path in readable if os.path.exists(path)})
+    hidden: dict[str, list[str]] = {}
+    for path in paths:
+        barrier = _barrier(path)
+        covered = any(path.startswith(other + os.sep) for other in hidden.get(barrier or "", []))
+        if barrier is not None and not covered:
+            hidden.setdefault(barrier, []).append(path)
+    return hidden
+
+
+def _mount_namespace(readable: Iterable[str]) -> str:
+    """Enter a private mount namespace where ``readable`` is reachable without any capability.
+
+    A standard library under ``/root`` (pyenv) sits behind a directory only root may traverse.
+    Rather than keep CAP_DAC_READ_SEARCH, the worker covers each such directory, in its own
+    mount namespace only, with an empty root-owned tmpfs and bind-mounts just the readable paths
+    back at their own names, so imports and tracebacks see the usual paths and nothing else of
+    that directory is visible. The host's mounts are untouched (the namespace is private).
+    """
+    hidden = _hidden(readable)
+    _check(_libc.unshare(_CLONE_NEWNS), "unshare(CLONE_NEWNS)")
+    _mount(None, "/", None, _MS_REC | _MS_PRIVATE, "")
+    for barrier, beneath in hidden.items():
+        handles = [os.open(path, os.O_PATH | os.O_CLOEXEC) for path in beneath]
+        try:
+            _mount("tmpfs", barrier, "tmpfs", _MS_NOSUID | _MS_NODEV, "mode=0755,size=64k")
+            for path, handle in zip(beneath, handles, strict=True):
+                if stat.S_ISDIR(os.fstat(handle).st_mode):
+                    _make_path(path, barrier)
+                else:
+                    _make_path(os.path.dirname(path), barrier)
+                    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o644))
+                _mount(f"/proc/self/fd/{handle}", path, None, _MS_BIND | _MS_REC, "")
+        finally:
+            for handle in handles:
+                os.close(handle)
+    if not hidden:
+        return "private mount namespace"
+    return f"private mount namespace; only the readable paths shown beneath {sorted(hidden)}"
+
+
+def _drop_privileges(uid: int, *, keep_read_search: bool) -> str:
+    """Become ``uid`` with no capability in any set, the bounding set included.
+
+    ``keep_read_search`` is the fallback for a host that refuses the mount namespace while the
+    standard library sits where only root may traverse: CAP_DAC_READ_SEARCH alone is kept (reads
+    still bounded by Landlock), else no import would work.
     """
     os.setgroups([])
+    last_cap = 40
+    try:
+        with open("/proc/sys/kernel/cap_last_cap", encoding="ascii") as file:
+            last_cap = int(file.read())
+    except (OSError, ValueError):
+        pass  # drop up to a generous guess; capabilities past the kernel's are EINVAL
+    kept = 1 << _CAP_DAC_READ_SEARCH if keep_read_search else 0
+    for capability in range(last_cap + 1):
+        if kept & (1 << capability):
+            continue
+        result = _libc.prctl(_PR_CAPBSET_DROP, capability, 0, 0, 0)
+        if result != 0 and ctypes.get_errno() != errno.EINVAL:
+            _check(result, f"prctl(PR_CAPBSET_DROP, {capability})")
+    _check(_libc.prctl(_PR_CAP_AMBIENT, _PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0), "clear ambient")
     os.setresgid(uid, uid, uid)
-    if keep_read_search:
+    if kept:
         _check(_libc.prctl(_PR_SET_KEEPCAPS, 1, 0, 0, 0), "prctl(PR_SET_KEEPCAPS)")
-    os.setresuid(uid, uid, uid)
-    if not keep_read_search:
-        return f"uid {uid}, no capabilities"
-    data = (_CapData * 2)()
-    data[0].effective = data[0].permitted = 1 << _CAP_DAC_READ_SEARCH
+    os.setresuid(uid, uid, uid)  # without PR_SET_KEEPCAPS: permitted and effective go empty
+    data = (_CapData * 2)()  # inheritable empty
+    data[0].effective = data[0].permitted = kept
     _check(_libc.capset(ctypes.byref(_CapHeader(_CAP_VERSION_3, 0)), data), "capset")
-    return f"uid {uid}, only CAP_DAC_READ_SEARCH (reads still bounded by Landlock)"
+    if kept:
+        return f"uid {uid}, only CAP_DAC_READ_SEARCH (no mount namespace; Landlock bounds reads)"
+    return f"uid {uid}, no capabilities (bounding set empty)"
 
 
 def _set_rlimits(config: dict[str, int], *, own_uid: bool) -> str:
@@ -124,7 +221,13 @@ def _apply_landlock(report: dict[str, str], scratch: str) -> bool:
 
 
 def confine(
-    limits: dict[str, int], *, scratch: str, uid: int | None, network: bool, use_landlock: bool
+    limits: dict[str, int],
+    *,
+    scratch: str,
+    uid: int | None,
+    network: bool,
+    use_landlock: bool,
+    use_seccomp: bool = True,
 ) -> dict[str, str]:
     """Apply every available layer to this process and return ``{protection: status}``.
 
@@ -133,18 +236,27 @@ def confine(
     report: dict[str, str] = {}
     if network:
         _attempt(report, "network_namespace", _isolate_network)
+    mounted = False
+    if uid is None:
+        report["mount_namespace"] = "unavailable: the server does not run as root"
+    else:
+        mounted = _attempt(report, "mount_namespace", lambda: _mount_namespace(_readable_paths()))
     landlocked = use_landlock and _apply_landlock(report, scratch)
     own_uid = False
     if uid is None:
         report["unprivileged_uid"] = "unavailable: disabled, or the server does not run as root"
     else:
+        keep = landlocked and not mounted and bool(_hidden(_readable_paths()))
         own_uid = _attempt(
-            report,
-            "unprivileged_uid",
-            lambda: _drop_privileges(uid, keep_read_search=landlocked),
+            report, "unprivileged_uid", lambda: _drop_privileges(uid, keep_read_search=keep)
         )
     report["rlimits"] = "active: " + _set_rlimits(limits, own_uid=own_uid)
     _check(_libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(PR_SET_NO_NEW_PRIVS)")
     report["no_new_privileges"] = "active: setuid binaries and file capabilities are inert"
     _check(_libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "prctl(PR_SET_PDEATHSIG)")
+    # Last: the filter denies unshare and mount, which the steps above may use.
+    if use_seccomp:
+        _attempt(report, "seccomp", seccomp.install)
+    else:
+        report["seccomp"] = "unavailable: disabled by the server's policy"
     return report

@@ -70,6 +70,7 @@ def main(config_json: str) -> None:
             uid=config["uid"],
             network=config["isolate_network"],
             use_landlock=config["landlock"],
+            use_seccomp=config["seccomp"],
         )
         gate = audit.Gate()
         guard = execute.LimitGuard(config["cpu_seconds"], config["wall_seconds"], gate)
