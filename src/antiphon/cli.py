@@ -186,6 +186,32 @@ def serve(
             "Env: ANTIPHON_LOG_LEVEL.",
         ),
     ] = None,
+    allow_origin: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="ORIGIN",
+            help="A browser origin (https://app.example) whose pages may call this server, "
+            "besides its own; * for any; repeat for more. Requests from other origins get 403. "
+            "Env: ANTIPHON_ALLOW_ORIGIN, comma-separated.",
+        ),
+    ] = None,
+    max_body_bytes: Annotated[
+        int | None,
+        typer.Option(
+            metavar="BYTES",
+            help="Largest request body accepted (413 above it); default 16777216 (16 MiB). "
+            "Env: ANTIPHON_MAX_BODY_BYTES.",
+        ),
+    ] = None,
+    allow_private_media_urls: Annotated[
+        bool | None,
+        typer.Option(
+            "--allow-private-media-urls/--no-allow-private-media-urls",
+            help="Let input_image URLs name loopback, private and link-local addresses "
+            "(refused by default: the upstream would fetch them). "
+            "Env: ANTIPHON_ALLOW_PRIVATE_MEDIA_URLS.",
+        ),
+    ] = None,
 ) -> None:
     """Serve the Responses API over an upstream model server (``antiphon serve``)."""
     from antiphon.server.run import serve as run_server
@@ -210,6 +236,9 @@ def serve(
             if mcp_server is None
             else tuple(parse_mcp_server(spec) for spec in mcp_server),
             config=config,
+            allow_origins=None if allow_origin is None else tuple(allow_origin),
+            max_body_bytes=max_body_bytes,
+            allow_private_media_urls=allow_private_media_urls,
         )
         settings = resolve_settings(flags, os.environ)
         for route in settings.models:

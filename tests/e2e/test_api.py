@@ -100,7 +100,9 @@ async def test_bad_fields_are_400_naming_them(
 
 
 async def test_a_body_that_is_not_json_is_a_400(http: httpx.AsyncClient) -> None:
-    response = await http.post("/v1/responses", content=b"{nope")
+    response = await http.post(
+        "/v1/responses", content=b"{nope", headers={"content-type": "application/json"}
+    )
     assert response.status_code == 400
     assert _error(response)["code"] == "invalid_json"
 

@@ -11,7 +11,7 @@ import pytest
 from openai.types.responses import ResponseOutputMessage
 
 from antiphon.engines import ScriptedFailure, ScriptedTurn
-from antiphon.exceptions import StreamLimitError
+from antiphon.exceptions import ResponseNotFound, StreamLimitError
 from antiphon.responses.run import LiveRun, RunStorage
 from antiphon.responses.turn import TurnLoop
 from antiphon.store import MemoryStore
@@ -156,7 +156,7 @@ async def test_a_background_run_is_stored_queued_then_completed() -> None:
     assert (await store.get(run.id)).background
 
 
-async def test_a_store_failure_ends_the_run_cancelled_and_is_logged(
+async def test_a_response_the_store_refuses_ends_failed_never_completed(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     store = MemoryStore(StoreLimits(max_responses=1))
@@ -164,11 +164,15 @@ async def test_a_store_failure_ends_the_run_cancelled_and_is_logged(
         NewResponse("resp_other", time.time(), "m", "{}")
     )  # live: it cannot be evicted
     run = _run(store, turn(message("Never stored.")))
-    with caplog.at_level(logging.ERROR, logger="antiphon.responses"):
+    with caplog.at_level(logging.WARNING, logger="antiphon.responses"):
         async with asyncio.timeout(_TIMEOUT), asyncio.TaskGroup() as group:
             run.task = group.create_task(run.execute())
             final = check_json_batches(await _all(run.follow()))
-    assert final.status == "cancelled"
+    assert final.status == "failed"
+    assert final.error is not None
+    assert final.error.message.startswith("The response could not be stored")
+    assert run.final_response().status == "failed"
     messages = [record.getMessage() for record in caplog.records]
-    assert f"response {run.id} failed unexpectedly" in messages
-    assert f"could not store the end of response {run.id}" in messages
+    assert any(m.startswith(f"response {run.id} could not be stored") for m in messages)
+    with pytest.raises(ResponseNotFound):
+        await store.get(run.id)

@@ -146,7 +146,8 @@ async def test_bad_requests_get_openai_error_bodies(
     status: int,
     param: str | None,
 ) -> None:
-    answer = await http.request(method, path, content=payload)
+    headers = {"content-type": "application/json"} if payload is not None else {}
+    answer = await http.request(method, path, content=payload, headers=headers)
     assert answer.status_code == status
     assert answer.json()["error"]["param"] == param
 

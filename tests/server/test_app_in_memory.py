@@ -33,7 +33,7 @@ async def _running(app: Starlette) -> AsyncGenerator[httpx.AsyncClient]:
         asyncio.timeout(_TIMEOUT),
         app.router.lifespan_context(app),
         httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://antiphon"
+            transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1:8000"
         ) as client,
     ):
         yield client

@@ -185,6 +185,37 @@ SETTINGS = [
         10.0,
         _refresh,
     ),
+    Setting(
+        "max_body_bytes",
+        Value("1024", "1024", 1024, 1024),
+        Value("16777216", "16777216", 16777216, 16777216),
+        16777216,
+        _attr("max_body_bytes"),
+    ),
+    Setting(
+        "allow_private_media_urls",
+        Value("true", "true", True, True),
+        Value("false", "false", False, False),
+        False,
+        _attr("allow_private_media_urls"),
+    ),
+    Setting(
+        "allow_origins",
+        Value(
+            '["https://a.example"]',
+            "https://a.example",
+            ("https://a.example",),
+            ("https://a.example",),
+        ),
+        Value(
+            '["http://b.example:3000", "*"]',
+            "http://b.example:3000,*",
+            ("http://b.example:3000", "*"),
+            ("http://b.example:3000", "*"),
+        ),
+        (),
+        _attr("allow_origins"),
+    ),
 ]
 
 

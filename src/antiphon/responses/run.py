@@ -7,6 +7,12 @@ writes the store in batches (when the response is created, every ``flush_every``
 it ends). Followers (:meth:`follow`) read the log from any sequence number and wait on a
 condition, never on a timer. Cancelling the task cancels the upstream request; the response then
 ends ``cancelled`` and is stored so, with the write shielded and time-bounded.
+
+How a stored response ended is written before it is announced: the terminal event reaches
+followers only once the store took the outcome. When the store refuses the response (a record
+over its size limit, a failed write), nobody is told it ``completed``: the response ends
+``failed`` with an error saying it could not be stored, and that (without its output, so that it
+fits) is what the store keeps when it still can.
 """
 
 from __future__ import annotations
@@ -14,11 +20,17 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 from dataclasses import dataclass
 
-from openai.types.responses import Response, ResponseStreamEvent
+from openai.types.responses import (
+    Response,
+    ResponseError,
+    ResponseFailedEvent,
+    ResponseStreamEvent,
+)
 
-from antiphon.exceptions import StreamLimitError
+from antiphon.exceptions import StoreError, StoreLimitError, StoreStateError, StreamLimitError
 from antiphon.responses.turn import TurnLoop
 from antiphon.store.base import NewResponse, ResponseOutcome, ResponseStore, StoredEvent, StoredItem
 from antiphon.wire.json import dump_json
@@ -67,6 +79,13 @@ class LiveRun:
         self._started = False
         self._cancel_requested = False
         self._created: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        # The end of the response: its terminal batch, whether the store has its outcome and
+        # whether followers heard it. A cancellation may come between these steps.
+        self._terminal: list[ResponseStreamEvent] | None = None
+        self._outcome_stored = False
+        self._announced = False
+        self._store_error: StoreError | None = None
+        self._final: Response | None = None  # set when the store refused the response
 
     @property
     def id(self) -> str:
@@ -77,6 +96,10 @@ class LiveRun:
     def background(self) -> bool:
         """Whether the run goes on when its client leaves."""
         return self._storage.background
+
+    def record_size(self) -> int:
+        """Bytes of the record the store is asked to create (0 for ``store: false``)."""
+        return 0 if self._storage.store is None else self._new_record().size
 
     def cancel(self) -> None:
         """Ask the run to stop; it ends ``cancelled`` (idempotent)."""
@@ -97,9 +120,18 @@ class LiveRun:
         try:
             if self._cancel_requested:
                 raise asyncio.CancelledError
-            async for batch in self.loop.events():
-                await self._publish(batch)
-            await self._finish_record()
+            async with aclosing(self.loop.events()) as batches:
+                async for batch in batches:
+                    if self.ledger.closed:
+                        self._terminal = batch
+                        break
+                    await self._publish(batch)
+                    if self._store_error is not None:
+                        # The store refused the response: generating more of it is wasted work.
+                        self.ledger.fail(_unstorable(self._store_error))
+                        self._terminal = self.ledger.drain()
+                        break
+            await self._end()
         except asyncio.CancelledError:
             await asyncio.shield(self._end_cancelled())
             raise
@@ -145,9 +177,15 @@ class LiveRun:
 
     def final_response(self) -> Response:
         """The response as it stands (final once :attr:`finished` is set)."""
-        return self.ledger.response
+        return self._final or self.ledger.response
 
     async def _publish(self, batch: list[ResponseStreamEvent]) -> None:
+        self._append(batch)
+        if len(self._pending) >= self._storage.flush_every:
+            await self._flush()
+
+    def _append(self, batch: list[ResponseStreamEvent]) -> None:
+        """Log the batch for followers and the store, and wake the followers."""
         if not batch:
             return
         for event in batch:
@@ -159,61 +197,117 @@ class LiveRun:
             del self._log[:excess]
             self._first_seq += excess
         self._wake()
-        if len(self._pending) >= self._storage.flush_every:
-            await self._flush()
 
     def _wake(self) -> None:
         changed, self._changed = self._changed, asyncio.Event()
         changed.set()
 
     async def _flush(self) -> None:
-        await self._created  # the record first; a failure to write it surfaces here
-        pending, self._pending = self._pending, []
-        if pending and self._storage.store is not None:
-            await self._storage.store.append_events(self.id, tuple(pending))
+        """Write the pending events; a store failure is kept in ``_store_error``, not raised."""
+        store = self._storage.store
+        if store is None or self._store_error is not None:
+            self._pending.clear()
+            return
+        try:
+            await self._created  # the record first; a failure to write it surfaces here
+            pending, self._pending = self._pending, []
+            if pending:
+                await store.append_events(self.id, tuple(pending))
+        except StoreError as exc:
+            self._store_error = exc
+            self._pending.clear()
+
+    def _new_record(self) -> NewResponse:
+        response = self.ledger.response
+        return NewResponse(
+            id=self.id,
+            created_at=float(response.created_at),
+            model=response.model,
+            response_json=dump_json(response),
+            input_items=self._storage.input_items,
+            previous_response_id=self._storage.previous_response_id,
+            background=self._storage.background,
+            status="queued" if response.status == "queued" else "in_progress",
+        )
 
     async def _create_record(self) -> None:
         store = self._storage.store
         if store is None:
             return
-        response = self.ledger.response
-        await store.create(
-            NewResponse(
-                id=self.id,
-                created_at=float(response.created_at),
-                model=response.model,
-                response_json=dump_json(response),
-                input_items=self._storage.input_items,
-                previous_response_id=self._storage.previous_response_id,
-                background=self._storage.background,
-                status="queued" if response.status == "queued" else "in_progress",
-            )
-        )
+        await store.create(self._new_record())
 
-    async def _finish_record(self) -> None:
-        await self._flush()
+    async def _end(self) -> None:
+        """Store how the response ended, then announce it (see the module docstring)."""
+        terminal = self._terminal or []
         store = self._storage.store
-        if store is None:
-            return
+        if store is not None and not self._outcome_stored:
+            await self._flush()  # the events before the end, in order
+            if self._store_error is None:
+                try:
+                    await store.finish(self.id, self._outcome())
+                except StoreStateError:
+                    pass  # an earlier attempt, interrupted by a cancellation, got there first
+                except StoreError as exc:
+                    self._store_error = exc
+            if self._store_error is not None:
+                terminal = await self._refused(store, terminal, self._store_error)
+            self._outcome_stored = True
+            self._terminal = terminal
+        if not self._announced:
+            self._announced = True
+            await self._publish(terminal)
+        await self._flush()
+
+    def _outcome(self) -> ResponseOutcome:
         final = self.ledger.response
         outputs = tuple(StoredItem(item.id, dump_json(item.item)) for item in self.ledger.items)
-        await store.finish(
-            self.id,
-            ResponseOutcome(
-                status=final.status or "completed",
-                response_json=dump_json(final),
-                output_items=outputs,
-                raw_turns=tuple(self.loop.record.raw_turns),
-            ),
+        return ResponseOutcome(
+            status=final.status or "completed",
+            response_json=dump_json(final),
+            output_items=outputs,
+            raw_turns=tuple(self.loop.record.raw_turns),
         )
+
+    async def _refused(
+        self, store: ResponseStore, terminal: list[ResponseStreamEvent], error: StoreError
+    ) -> list[ResponseStreamEvent]:
+        """The terminal batch with a ``response.failed`` in place of its end; stores that."""
+        _log.warning("response %s could not be stored: %s", self.id, error)
+        # Without its output: the output is what made it too large, and nothing of it is kept.
+        failed = self.ledger.response.model_copy(
+            update={"status": "failed", "output": [], "error": _unstorable(error)}
+        )
+        self._final = failed
+        created = self._created
+        record_exists = created.done() and not created.cancelled() and created.exception() is None
+        if record_exists:
+            try:
+                await store.finish(self.id, ResponseOutcome("failed", dump_json(failed)))
+            except StoreError:
+                _log.exception("could not store the failure of response %s", self.id)
+        sequence = terminal[-1].sequence_number if terminal else self.ledger.events_emitted
+        event = ResponseFailedEvent(
+            type="response.failed", response=failed, sequence_number=sequence
+        )
+        return [*terminal[:-1], event]
 
     async def _end_cancelled(self) -> None:
         try:
             async with asyncio.timeout(_STORE_WRITE_TIMEOUT):
                 if not self.ledger.closed and self.ledger.status is not None:
                     self.ledger.cancel()
-                    # Followers get the terminal event before any store write that may fail.
-                    await self._publish(self.ledger.drain())
-                await self._finish_record()
-        except Exception:  # the response already ended for its clients; log what was not stored
+                    self._terminal = self.ledger.drain()
+                await self._end()
+        except Exception:  # the store did not take the end in time; log what was not stored
             _log.exception("could not store the end of response %s", self.id)
+            if not self._announced:  # followers still hear how it ended
+                self._announced = True
+                self._append(self._terminal or [])
+
+
+def _unstorable(error: StoreError) -> ResponseError:
+    if isinstance(error, StoreLimitError):
+        message = f"The response could not be stored: it passed the store's limit of {error.limit}."
+    else:
+        message = "The response could not be stored."
+    return ResponseError(code="server_error", message=message)

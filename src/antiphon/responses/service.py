@@ -21,6 +21,7 @@ from antiphon.exceptions import (
     InvalidRequestError,
     ItemNotFound,
     ResponseNotFound,
+    StoreLimitError,
     StoreStateError,
 )
 from antiphon.responses.catalog import ModelCatalog
@@ -47,7 +48,9 @@ class ResponsesService(AsyncResource):
     """Owns the live runs; use as ``async with ResponsesService(...) as service``.
 
     ``models`` resolves the ``model`` of each request; ``max_tool_loops`` caps the model turns
-    of one response (each server-side tool round is one more turn).
+    of one response (each server-side tool round is one more turn). ``max_record_bytes`` is the
+    store's limit on one response record: a stored request whose record would already pass it is
+    refused with a 413 before it runs, rather than answered and never stored.
     """
 
     def __init__(
@@ -59,8 +62,10 @@ class ResponsesService(AsyncResource):
         tools: ToolRuntime | None = None,
         ids: IdFactory = random_id,
         clock: Callable[[], float] = time.time,
+        max_record_bytes: int | None = None,
     ) -> None:
         self._models = models
+        self._max_record_bytes = max_record_bytes
         self._max_tool_loops = max_tool_loops
         self._store = store
         self._tools = tools or ToolRuntime()
@@ -118,6 +123,16 @@ class ResponsesService(AsyncResource):
             background=body.background,
         )
         run = LiveRun(ledger, loop, storage)
+        if body.store and self._max_record_bytes is not None:
+            size = run.record_size()
+            if size > self._max_record_bytes:
+                raise InvalidRequestError(
+                    f"This request would be stored as {size} bytes; the store's limit for one "
+                    f"response is {self._max_record_bytes}. Send less input, or store=false.",
+                    param="input",
+                    code="request_too_large",
+                    status=413,
+                )
         if body.store:
             self._runs[run.id] = run
         run.task = self._group.create_task(self._execute(run), name=f"response {run.id}")
@@ -151,6 +166,13 @@ class ResponsesService(AsyncResource):
             raise InvalidRequestError(
                 f"Previous response '{previous}' cannot be continued: {exc}",
                 param="previous_response_id",
+            ) from exc
+        except StoreLimitError as exc:
+            raise InvalidRequestError(
+                f"The conversation ending at '{previous}' is longer than the store's limit of "
+                f"{exc.limit} responses chained through previous_response_id.",
+                param="previous_response_id",
+                code="conversation_too_long",
             ) from exc
 
     # -- read ---------------------------------------------------------------------------------

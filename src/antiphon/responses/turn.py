@@ -15,7 +15,7 @@ the upstream request and any tool call in flight.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing
 from dataclasses import dataclass, field, replace
 from typing import cast
@@ -84,7 +84,7 @@ class TurnLoop:
         self._max_turns = max_turns
         self.record = TurnRecord()
 
-    async def events(self) -> AsyncIterator[list[ResponseStreamEvent]]:
+    async def events(self) -> AsyncGenerator[list[ResponseStreamEvent]]:
         """Event batches in stream order, ending with the terminal event's batch."""
         ledger = self._ledger
         if ledger.status == "queued":  # a background run starts when its task does

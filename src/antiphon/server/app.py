@@ -16,18 +16,21 @@ from collections.abc import AsyncGenerator, Awaitable, Callable
 import httpx
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from antiphon._version import __version__
 from antiphon.exceptions import InvalidRequestError
+from antiphon.responses.request import RequestLimits
 from antiphon.responses.runtime import ToolRuntime
 from antiphon.responses.service import ResponsesService
 from antiphon.server import routes
 from antiphon.server.auth import BearerAuth
 from antiphon.server.engines import ModelRouter
 from antiphon.server.errors import error_response, handle_invalid_request, handle_unexpected
+from antiphon.server.guard import RequestGuard, normalize_origin
 from antiphon.server.openapi import openapi_document, render_docs
 from antiphon.server.settings import ServerSettings
 from antiphon.store.base import ResponseStore, StoreLimits
@@ -72,7 +75,11 @@ def create_app(
                 else None,
             )
             service = ResponsesService(
-                router, store, max_tool_loops=settings.max_tool_loops, tools=runtime
+                router,
+                store,
+                max_tool_loops=settings.max_tool_loops,
+                tools=runtime,
+                max_record_bytes=settings.store_limits.max_response_bytes,
             )
             app.state.service = await stack.enter_async_context(service)
             app.state.models = router
@@ -98,7 +105,30 @@ def create_app(
     async def not_found(request: Request, exc: Exception) -> Response:
         return error_response(404, f"Unknown path {request.url.path}.", code="not_found")
 
-    middleware = [Middleware(BearerAuth, api_key=settings.api_key)] if settings.api_key else []
+    # Outermost first: the guard refuses forged and oversize requests before anything reads
+    # them; CORS answers the preflights of allowed origins, which carry no API key.
+    middleware = [
+        Middleware(
+            RequestGuard,
+            host=settings.host,
+            port=settings.port,
+            max_body_bytes=settings.max_body_bytes,
+            allow_origins=settings.allow_origins,
+        )
+    ]
+    if settings.allow_origins:
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=[
+                    o if o == "*" else normalize_origin(o) for o in settings.allow_origins
+                ],
+                allow_methods=["GET", "POST", "DELETE"],
+                allow_headers=["authorization", "content-type"],
+            )
+        )
+    if settings.api_key:
+        middleware.append(Middleware(BearerAuth, api_key=settings.api_key))
     app = Starlette(
         routes=[
             Route("/v1/responses", routes.create, methods=["POST"]),
@@ -120,4 +150,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.keepalive = settings.keepalive
+    app.state.request_limits = RequestLimits(
+        allow_private_media_urls=settings.allow_private_media_urls
+    )
     return app

@@ -26,6 +26,9 @@ def error_response(
 ) -> JSONResponse:
     """An OpenAI-shaped error answer."""
     kind = _TYPES.get(status, "server_error" if status >= 500 else "invalid_request_error")
+    # A message may quote the client's text; one it could not encode must not turn into a 500.
+    message = _encodable(message)
+    param = None if param is None else _encodable(param)
     body = {"error": {"message": message, "type": kind, "param": param, "code": code}}
     return JSONResponse(body, status_code=status)
 
@@ -42,3 +45,7 @@ async def handle_unexpected(request: Request, exc: Exception) -> Response:
     return error_response(
         500, "The server had an error processing the request.", code="server_error"
     )
+
+
+def _encodable(text: str) -> str:
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")

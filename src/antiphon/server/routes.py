@@ -8,6 +8,7 @@ driven by :class:`~antiphon.responses.service.ResponsesService`, events are enco
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator
 
 from starlette.requests import Request
@@ -19,7 +20,12 @@ from antiphon.exceptions import (
     UpstreamHTTPError,
     UpstreamTimeout,
 )
-from antiphon.responses.request import parse_create_body
+from antiphon.responses.request import (
+    INT32_MAX,
+    RequestLimits,
+    decode_body,
+    parse_create_body,
+)
 from antiphon.responses.run import LiveRun
 from antiphon.responses.service import ResponsesService
 from antiphon.server.errors import error_response
@@ -29,6 +35,7 @@ from antiphon.wire.json import dump_json
 
 __all__ = ["cancel", "create", "delete", "input_items", "retrieve"]
 
+_INTEGER = re.compile(r"-?[0-9]{1,10}")
 _SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 _BEFORE_FIRST_BYTE = (UpstreamConnectError, UpstreamHTTPError, UpstreamTimeout)
 
@@ -44,13 +51,9 @@ def _json(text: str, status: int = 200) -> Response:
 
 async def create(request: Request) -> Response:
     """``POST /v1/responses``."""
-    try:
-        raw: object = json.loads(await request.body())
-    except ValueError as exc:
-        raise InvalidRequestError(
-            "We could not parse the JSON body of your request.", code="invalid_json"
-        ) from exc
-    body = parse_create_body(raw)
+    # The guard middleware bounded the body's size and checked its content type.
+    limits: RequestLimits = request.app.state.request_limits
+    body = parse_create_body(decode_body(await request.body(), limits), limits)
     service = _service(request)
     run = await service.create(body)
     keepalive = request.app.state.keepalive
@@ -96,7 +99,7 @@ async def retrieve(request: Request) -> Response:
     service = _service(request)
     if request.query_params.get("stream", "false").lower() != "true":
         return _json(await service.get(response_id))
-    starting_after = _int_param(request, "starting_after", -1)
+    starting_after = _int_param(request, "starting_after", -1, low=-1)
     await service.get(response_id)  # a 404 before the stream starts, not inside it
     events = service.follow(response_id, starting_after, keepalive=request.app.state.keepalive)
     return StreamingResponse(
@@ -123,9 +126,7 @@ async def input_items(request: Request) -> Response:
     order = request.query_params.get("order", "desc")
     if order not in ("asc", "desc"):
         raise InvalidRequestError("order must be 'asc' or 'desc'.", param="order")
-    limit = _int_param(request, "limit", 20)
-    if not 1 <= limit <= 100:
-        raise InvalidRequestError("limit must be between 1 and 100.", param="limit")
+    limit = _int_param(request, "limit", 20, low=1, high=100)
     query = ItemQuery(after=request.query_params.get("after"), limit=limit, order=order)
     page = await _service(request).input_items(request.path_params["response_id"], query)
     data = ",".join(item.data for item in page.items)
@@ -138,11 +139,16 @@ async def input_items(request: Request) -> Response:
     return _json(body)
 
 
-def _int_param(request: Request, name: str, default: int) -> int:
+def _int_param(
+    request: Request, name: str, default: int, *, low: int, high: int = INT32_MAX
+) -> int:
     value = request.query_params.get(name)
     if value is None:
         return default
-    try:
-        return int(value)
-    except ValueError as exc:
-        raise InvalidRequestError(f"{name} must be an integer.", param=name) from exc
+    # Plain ASCII digits only (int() also takes "1_000", " 7 " and other scripts' digits), and
+    # a bounded value: a sequence number past any stream must not reach the store.
+    if not _INTEGER.fullmatch(value) or not low <= int(value) <= high:
+        raise InvalidRequestError(
+            f"{name} must be an integer between {low} and {high}.", param=name
+        )
+    return int(value)

@@ -16,6 +16,9 @@ A config file can declare several models, each with its own upstream::
     port = 8000
     store = "memory"            # or a path / sqlite:///path
     api_key = "sk-local"        # clients must send Authorization: Bearer sk-local
+    allow_origins = ["https://app.example"]  # browser origins allowed besides the server's own
+    max_body_bytes = 16777216   # larger request bodies are refused with 413
+    allow_private_media_urls = false  # true: image URLs may name loopback/private addresses
 
     code_interpreter = true     # false disables the code interpreter tool
     keepalive_seconds = 15      # SSE comment while nothing else is sent (0: none)
@@ -56,6 +59,7 @@ from pathlib import Path
 from typing import Any, Final, Literal, TypeVar, cast
 
 from antiphon.exceptions import ConfigurationError
+from antiphon.server.guard import normalize_origin
 from antiphon.store.base import StoreLimits
 from antiphon.tools.code_interpreter import SandboxLimits
 from antiphon.tools.mcp import (
@@ -94,6 +98,8 @@ DEFAULT_MODEL_REFRESH_SECONDS: Final = 10.0
 DEFAULT_LOG_LEVEL: Final = "warning"
 DEFAULT_CONNECT_TIMEOUT: Final = 10.0
 DEFAULT_STALL_TIMEOUT: Final = 120.0
+#: Below the store's default record limit (32 MiB), so a body that fits can be stored.
+DEFAULT_MAX_BODY_BYTES: Final = 16 * 1024 * 1024
 
 _T = TypeVar("_T")
 
@@ -179,6 +185,12 @@ class ServerSettings:
     #: The upstream whose models are served under their own names (next to ``models``).
     discovery: UpstreamDiscovery | None = None
     log_level: str = DEFAULT_LOG_LEVEL
+    #: Browser origins allowed besides the server's own (``"*"``: any); see server.guard.
+    allow_origins: tuple[str, ...] = ()
+    #: Request bodies above this many bytes are refused with 413 before they are read whole.
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    #: Whether ``input_image`` URLs may name loopback, private or link-local addresses.
+    allow_private_media_urls: bool = False
     extra: dict[str, object] = field(default_factory=dict[str, object])
 
     def __post_init__(self) -> None:
@@ -204,6 +216,11 @@ class ServerSettings:
                 f"log level must be one of {', '.join(LOG_LEVELS)}, not {self.log_level!r}"
             )
         build_registry(self.mcp_servers)  # duplicate labels or URLs fail at start-up
+        if self.max_body_bytes < 1:
+            raise ConfigurationError(f"max_body_bytes must be positive, not {self.max_body_bytes}")
+        for origin in self.allow_origins:
+            if origin != "*":
+                normalize_origin(origin)  # raises ConfigurationError naming the bad one
 
     @property
     def keepalive(self) -> float | None:
@@ -245,6 +262,9 @@ class ServeOptions:
     script: Path | None = None
     mcp_servers: tuple[McpServerConfig, ...] | None = None
     config: Path | None = None
+    allow_origins: tuple[str, ...] | None = None
+    max_body_bytes: int | None = None
+    allow_private_media_urls: bool | None = None
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> ServeOptions:
@@ -264,6 +284,7 @@ class ServeOptions:
                 raise ConfigurationError(f"{ENVIRONMENT[option]}={text!r} is not {kind}") from exc
 
         mcp = get("mcp_servers")
+        origins = get("allow_origins")
         return cls(
             host=get("host"),
             port=typed("port", int, "an integer"),
@@ -286,6 +307,12 @@ class ServeOptions:
             if mcp
             else None,
             config=_opt_path(get("config")),
+            # Several origins: separated by commas or white space.
+            allow_origins=tuple(origins.replace(",", " ").split()) if origins else None,
+            max_body_bytes=typed("max_body_bytes", int, "an integer"),
+            allow_private_media_urls=typed(
+                "allow_private_media_urls", _parse_bool, "true or false"
+            ),
         )
 
 
@@ -293,8 +320,8 @@ class ServeOptions:
 ENVIRONMENT: Final[Mapping[str, str]] = {
     name: f"ANTIPHON_{name.upper()}"
     for name in ServeOptions.__dataclass_fields__
-    if name != "mcp_servers"
-} | {"mcp_servers": "ANTIPHON_MCP_SERVER"}
+    if name not in ("mcp_servers", "allow_origins")
+} | {"mcp_servers": "ANTIPHON_MCP_SERVER", "allow_origins": "ANTIPHON_ALLOW_ORIGIN"}
 
 #: The keys of the ``[server]`` table; any other key is a mistake worth reporting.
 SERVER_KEYS = frozenset(
@@ -308,6 +335,9 @@ SERVER_KEYS = frozenset(
         "max_tool_loops",
         "model_refresh_seconds",
         "log_level",
+        "allow_origins",
+        "max_body_bytes",
+        "allow_private_media_urls",
     }
 )
 
@@ -394,6 +424,16 @@ def resolve_settings(flags: ServeOptions, environ: Mapping[str, str]) -> ServerS
         sandbox_limits=loaded.sandbox_limits,
         discovery=discovery,
         log_level=_pick(DEFAULT_LOG_LEVEL, flags.log_level, env.log_level, file.log_level),
+        allow_origins=_pick((), flags.allow_origins, env.allow_origins, file.allow_origins),
+        max_body_bytes=_pick(
+            DEFAULT_MAX_BODY_BYTES, flags.max_body_bytes, env.max_body_bytes, file.max_body_bytes
+        ),
+        allow_private_media_urls=_pick(
+            False,
+            flags.allow_private_media_urls,
+            env.allow_private_media_urls,
+            file.allow_private_media_urls,
+        ),
     )
 
 
@@ -509,6 +549,14 @@ def _server_options(table: dict[str, object], path: Path) -> ServeOptions:
             return value
         raise wrong(key, "true or false")
 
+    def origins(key: str) -> tuple[str, ...] | None:
+        value = table.get(key)
+        if value is None:
+            return None
+        if isinstance(value, list) and all(isinstance(v, str) for v in cast(list[object], value)):
+            return tuple(cast(list[str], value))
+        raise wrong(key, "a list of strings")
+
     return ServeOptions(
         host=text("host"),
         port=integer("port"),
@@ -519,6 +567,9 @@ def _server_options(table: dict[str, object], path: Path) -> ServeOptions:
         max_tool_loops=integer("max_tool_loops"),
         model_refresh_seconds=number("model_refresh_seconds"),
         log_level=_opt_lower(text("log_level")),
+        allow_origins=origins("allow_origins"),
+        max_body_bytes=integer("max_body_bytes"),
+        allow_private_media_urls=flag("allow_private_media_urls"),
     )
 
 

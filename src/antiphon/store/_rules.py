@@ -47,11 +47,7 @@ def check_size(what: str, size: int, limits: StoreLimits) -> None:
 
 def new_record(new: NewResponse, limits: StoreLimits) -> StoredResponse:
     """The record of a just-created response, size-checked, with its expiry time."""
-    check_size(
-        f"response {new.id}",
-        len(new.response_json.encode()) + items_size(new.input_items),
-        limits,
-    )
+    check_size(f"response {new.id}", new.size, limits)
     return StoredResponse(
         id=new.id,
         created_at=new.created_at,

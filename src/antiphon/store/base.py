@@ -108,6 +108,12 @@ class NewResponse:
                 f"a new response must be queued or in_progress, got {self.status}"
             )
 
+    @property
+    def size(self) -> int:
+        """Bytes counted against ``max_response_bytes``: the JSON and input items, as UTF-8."""
+        items = sum(len(item.id.encode()) + len(item.data.encode()) for item in self.input_items)
+        return len(self.response_json.encode()) + items
+
 
 @dataclass(frozen=True, slots=True)
 class ResponseOutcome:

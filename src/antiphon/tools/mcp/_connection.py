@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from contextlib import AsyncExitStack
-from typing import Any, Final
+from typing import Any, Final, cast
 
 import httpx2
 from mcp import Client
@@ -75,7 +75,9 @@ class McpConnection:
                 self._ready.set()
                 await self._stop.wait()
         except Exception as exc:  # boundary: the SDK's transports raise many types and groups
-            _log.warning("MCP server %r: session ended: %r", self.config.label, exc)
+            # Only the types: an exception's text can quote a header value, and request headers
+            # are credentials (an encoding error repeats the whole value).
+            _log.warning("MCP server %r: session ended: %s", self.config.label, _kinds(exc))
         finally:
             self._client = None
             self._ready.set()
@@ -126,3 +128,12 @@ class McpConnection:
     async def _record_status(self, response: httpx2.Response) -> None:
         if response.status_code >= 400:
             self.http_status = response.status_code
+
+
+def _kinds(exc: BaseException) -> str:
+    """The exception's type, or the types inside a group, without any message text."""
+    if isinstance(exc, BaseExceptionGroup):
+        group = cast(BaseExceptionGroup[BaseException], exc)
+        inner = ", ".join(_kinds(inner) for inner in group.exceptions)
+        return f"{type(group).__name__}({inner})"
+    return type(exc).__name__

@@ -11,6 +11,7 @@ the ``require_approval`` policy.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -21,6 +22,24 @@ from antiphon.tools.mcp.config import McpServerConfig, normalize_url
 from antiphon.tools.mcp.policy import ApprovalPolicy, ToolFilter
 
 __all__ = ["ResolvedMcpTool", "resolve_mcp_tool"]
+
+# RFC 9110: a field name is a token; a value here is visible ASCII with inner spaces and tabs
+# (obs-text, bytes above 0x7f, has no agreed encoding and is refused).
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_FIELD_VALUE = re.compile(r"(?:[\x21-\x7e](?:[\x20\x21-\x7e\t]*[\x21-\x7e])?)?")
+# Connection-level headers, and those the client computes: a request must not choose them.
+_HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "transfer-encoding",
+        "te",
+        "trailer",
+        "upgrade",
+        "content-length",
+        "host",
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,18 +128,38 @@ def _find_server(tool: Mcp, servers: Mapping[str, McpServerConfig], param: str) 
 
 
 def _request_headers(tool: Mcp, param: str) -> dict[str, str]:
+    # Values are checked, never quoted back: they are credentials. A value an HTTP client cannot
+    # encode would otherwise fail deep in the transport, its text (the value) in the log.
     headers = dict(tool.headers or {})
     for name, value in headers.items():
-        if not name or any(c in name + value for c in "\r\n\0") or ":" in name:
-            raise InvalidRequestError("invalid MCP header", param=f"{param}.headers")
+        where = f"{param}.headers.{name}" if _TOKEN.fullmatch(name) else f"{param}.headers"
+        if not _TOKEN.fullmatch(name):
+            raise InvalidRequestError(
+                "MCP header names must be HTTP tokens (letters, digits and !#$%&'*+-.^_`|~).",
+                param=where,
+            )
+        if name.lower() in _HOP_BY_HOP or name.lower().startswith("proxy-"):
+            raise InvalidRequestError(
+                f"The header {name!r} is set by the HTTP client and cannot be sent to an MCP "
+                "server.",
+                param=where,
+            )
+        if not _FIELD_VALUE.fullmatch(value):
+            raise InvalidRequestError(
+                "MCP header values must be printable ASCII.", param=where, code="invalid_value"
+            )
     if tool.authorization is not None:
         if any(name.lower() == "authorization" for name in headers):
             raise InvalidRequestError(
                 "give the token either as authorization or as an Authorization header, not both",
                 param=f"{param}.authorization",
             )
-        if any(c in tool.authorization for c in "\r\n\0"):
-            raise InvalidRequestError("invalid authorization", param=f"{param}.authorization")
+        if not _FIELD_VALUE.fullmatch(tool.authorization):
+            raise InvalidRequestError(
+                "authorization must be printable ASCII.",
+                param=f"{param}.authorization",
+                code="invalid_value",
+            )
         headers["Authorization"] = f"Bearer {tool.authorization}"
     return headers
 
