@@ -301,7 +301,10 @@ async def test_scratch_removal_never_follows_a_planted_link(tmp_path: Path) -> N
         "os.chmod('trap', 0o500)\n"
         "print(os.getcwd())"
     )
-    async with ContainerManager(LIMITS, SandboxPolicy(warm_worker=False)) as manager:
+    # Without the private tmpfs (a server that is not root, a host without mount namespaces),
+    # the cell's files are in the server's scratch directory itself.
+    policy = SandboxPolicy(warm_worker=False, scratch_tmpfs=False)
+    async with ContainerManager(LIMITS, policy) as manager:
         result = await manager.run(None, code)
         assert result.error is None, result.error
         scratch = Path(result.output.strip())
@@ -309,3 +312,37 @@ async def test_scratch_removal_never_follows_a_planted_link(tmp_path: Path) -> N
     assert stat.S_IMODE(target.stat().st_mode) == 0o600
     assert not await asyncio.to_thread(os.path.lexists, scratch)
     assert target.read_text() == "key"
+
+
+_FILL_SCRATCH = """
+import errno, os
+chunk = b"x" * (4 * 1024 * 1024)
+written, failure = 0, None
+try:
+    for index in range(6):
+        with open(f"fill-{index}", "wb") as file:
+            written += file.write(chunk)
+except OSError as exc:
+    failure = exc.errno
+print(written, failure, os.getcwd())
+"""
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the private tmpfs needs a server running as root")
+async def test_scratch_is_bounded_as_a_whole_and_never_on_the_hosts_disk() -> None:
+    limits = SandboxLimits(
+        max_scratch_bytes=8 * 1024 * 1024, max_file_bytes=64 * 1024 * 1024, max_containers=2
+    )
+    async with ContainerManager(limits, HOOK_OFF) as manager:
+        layer = [p for p in manager.protections if p.name == "scratch_tmpfs"]
+        assert layer, manager.protections
+        assert layer[0].active, layer[0].detail
+        result = await manager.run(None, _FILL_SCRATCH)
+        assert result.error is None, result.error
+        written, failure, scratch = result.output.split()
+        assert int(written) <= 8 * 1024 * 1024
+        assert failure == str(errno.ENOSPC)
+        # The files live in the worker's own mount namespace: the host directory stays empty.
+        assert await asyncio.to_thread(os.listdir, scratch) == []
+        again = await manager.run(result.container_id, "sorted(os.listdir('.'))[:2]")
+        assert again.output == "['fill-0', 'fill-1']\n"

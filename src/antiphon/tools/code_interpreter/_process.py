@@ -135,11 +135,12 @@ class WorkerProcess:
         config: dict[str, object] = {
             "scratch": scratch, "uid": uid, "package_dir": _PACKAGE_DIR,
             "isolate_network": policy.isolate_network, "landlock": policy.landlock,
-            "seccomp": policy.seccomp,
+            "seccomp": policy.seccomp, "scratch_tmpfs": policy.scratch_tmpfs,
             "audit_hook": policy.audit_hook, "cpu_seconds": limits.cpu_seconds,
             "wall_seconds": limits.wall_seconds, "max_output_bytes": limits.max_output_bytes,
             "limits": {"memory_bytes": limits.memory_bytes, "max_file_bytes": limits.max_file_bytes,
-                       "max_open_files": limits.max_open_files},
+                       "max_open_files": limits.max_open_files,
+                       "max_scratch_bytes": limits.max_scratch_bytes},
         }  # fmt: skip
         try:
             process = await cls._spawn(scratch, config)

@@ -19,10 +19,12 @@ class SandboxLimits:
 
     ``cpu_seconds`` and ``wall_seconds`` apply per call; a call past either is interrupted and the
     container kept. ``memory_bytes`` bounds the worker's address space, ``max_file_bytes`` any one
-    file it writes, ``max_output_bytes`` the logs returned per call. A container idle for
-    ``idle_expiry_seconds`` is removed with its scratch directory; at most ``max_containers`` run
-    at once. ``kill_grace_seconds`` is how long past ``wall_seconds`` the server waits for a
-    cooperative interruption before killing the process (and losing its state).
+    file it writes, ``max_scratch_bytes`` all its files together (a tmpfs, so RAM, where the
+    ``scratch_tmpfs`` layer is active), ``max_output_bytes`` the logs returned per call. A
+    container idle for ``idle_expiry_seconds`` is removed with its scratch directory; at most
+    ``max_containers`` run at once. ``kill_grace_seconds`` is how long past ``wall_seconds`` the
+    server waits for a cooperative interruption before killing the process (and losing its
+    state).
     """
 
     cpu_seconds: int = 10
@@ -32,6 +34,7 @@ class SandboxLimits:
     idle_expiry_seconds: float = 20 * 60.0
     max_containers: int = 8
     max_file_bytes: int = 64 * 1024 * 1024
+    max_scratch_bytes: int = 256 * 1024 * 1024
     max_open_files: int = 64
     kill_grace_seconds: float = 1.0
     start_timeout_seconds: float = 10.0
@@ -45,6 +48,7 @@ class SandboxLimits:
             "idle_expiry_seconds": self.idle_expiry_seconds,
             "max_containers": self.max_containers,
             "max_file_bytes": self.max_file_bytes,
+            "max_scratch_bytes": self.max_scratch_bytes,
             "start_timeout_seconds": self.start_timeout_seconds,
         }
         for name, value in positive.items():
@@ -69,6 +73,7 @@ class SandboxPolicy:
     isolate_network: bool = True
     landlock: bool = True
     seccomp: bool = True
+    scratch_tmpfs: bool = True
     drop_privileges: bool = True
     audit_hook: bool = True
     warm_worker: bool = True

@@ -30,7 +30,8 @@ _PR_SET_PDEATHSIG, _PR_SET_KEEPCAPS, _PR_SET_NO_NEW_PRIVS = 1, 8, 38
 _CAP_DAC_READ_SEARCH = 2
 _PR_CAPBSET_DROP, _PR_CAP_AMBIENT, _PR_CAP_AMBIENT_CLEAR_ALL = 24, 47, 4
 _CAP_VERSION_3 = 0x20080522
-_MS_NOSUID, _MS_NODEV, _MS_BIND, _MS_REC, _MS_PRIVATE = 2, 4, 4096, 16384, 1 << 18
+_MS_NOSUID, _MS_NODEV, _MS_NOEXEC, _MS_BIND, _MS_REC, _MS_PRIVATE = 2, 4, 8, 4096, 16384, 1 << 18
+_SCRATCH_INODES = 32_768
 _SHARED_LIBRARIES = ("/lib", "/lib64", "/usr/lib", "/usr/lib64", "/usr/local/lib")
 _SHARED_DATA = ("/etc/ld.so.cache", "/etc/localtime", "/usr/share/zoneinfo")
 _DEVICES = ("/dev/null", "/dev/zero", "/dev/urandom", "/dev/random")
@@ -144,6 +145,19 @@ def _mount_namespace(readable: Iterable[str]) -> str:
     return f"private mount namespace; only the readable paths shown beneath {sorted(hidden)}"
 
 
+def _scratch_tmpfs(scratch: str, uid: int, size: int) -> str:
+    """Cover ``scratch`` with a tmpfs of ``size`` bytes owned by ``uid``, seen by this worker only.
+
+    Bounds what a container can store (disk and shared memory alike: ``memfd_create`` is denied
+    and nothing else is writable), keeps cell files off the host's disk, and is ``noexec``, so a
+    cell cannot run a binary it wrote. It vanishes with the worker's mount namespace.
+    """
+    options = f"size={size},nr_inodes={_SCRATCH_INODES},mode=0700,uid={uid},gid={uid}"
+    _mount("tmpfs", scratch, "tmpfs", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC, options)
+    os.chdir(scratch)  # the working directory was the directory beneath the new mount
+    return f"private {size // (1024 * 1024)} MiB tmpfs, noexec, {_SCRATCH_INODES} inodes"
+
+
 def _drop_privileges(uid: int, *, keep_read_search: bool) -> str:
     """Become ``uid`` with no capability in any set, the bounding set included.
 
@@ -228,6 +242,7 @@ def confine(
     network: bool,
     use_landlock: bool,
     use_seccomp: bool = True,
+    scratch_tmpfs: bool = True,
 ) -> dict[str, str]:
     """Apply every available layer to this process and return ``{protection: status}``.
 
@@ -241,6 +256,13 @@ def confine(
         report["mount_namespace"] = "unavailable: the server does not run as root"
     else:
         mounted = _attempt(report, "mount_namespace", lambda: _mount_namespace(_readable_paths()))
+    if not mounted:
+        report["scratch_tmpfs"] = "unavailable: needs the mount namespace"
+    elif not scratch_tmpfs:
+        report["scratch_tmpfs"] = "unavailable: disabled by the server's policy"
+    else:
+        size = limits["max_scratch_bytes"]
+        _attempt(report, "scratch_tmpfs", lambda: _scratch_tmpfs(scratch, uid or 0, size))
     landlocked = use_landlock and _apply_landlock(report, scratch)
     own_uid = False
     if uid is None:

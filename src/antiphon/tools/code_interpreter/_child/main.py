@@ -71,6 +71,7 @@ def main(config_json: str) -> None:
             network=config["isolate_network"],
             use_landlock=config["landlock"],
             use_seccomp=config["seccomp"],
+            scratch_tmpfs=config["scratch_tmpfs"],
         )
         gate = audit.Gate()
         guard = execute.LimitGuard(config["cpu_seconds"], config["wall_seconds"], gate)
