@@ -39,6 +39,7 @@ from antiphon.store.base import (
 )
 from antiphon.wire._response import ResponseParams
 from antiphon.wire.ids import IdFactory, random_id
+from antiphon.wire.json import dump_json
 from antiphon.wire.ledger import ResponseLedger
 
 __all__ = ["ResponsesService"]
@@ -181,7 +182,7 @@ class ResponsesService(AsyncResource):
         """The response's current JSON (live runs: their snapshot)."""
         live = self._runs.get(response_id)
         if live is not None:
-            return live.final_response().model_dump_json(exclude_unset=True)
+            return dump_json(live.final_response())
         return (await self._stored(response_id)).response_json
 
     async def follow(
@@ -231,7 +232,7 @@ class ResponsesService(AsyncResource):
             raise InvalidRequestError("Cannot cancel a synchronous response.", param=None)
         live.cancel()
         await live.finished.wait()
-        return live.final_response().model_dump_json(exclude_unset=True)
+        return dump_json(live.final_response())
 
     async def delete(self, response_id: str) -> None:
         """Delete a response (a live one is cancelled first)."""
