@@ -226,6 +226,37 @@ seen
     assert result.output == "[1]\n"
 
 
+async def test_no_process_can_be_started() -> None:
+    # The server's own uid (as when it is not root): no RLIMIT_NPROC, so only seccomp refuses.
+    # Without a second process, killing the worker's process group on expiry reaches everything.
+    policy = SandboxPolicy(audit_hook=False, drop_privileges=False, warm_worker=False)
+    numbers = {"x86_64": 56, "aarch64": 220}
+    if os.uname().machine not in numbers:
+        pytest.skip("no clone number for this architecture in the test")
+    clone = numbers[os.uname().machine]
+    code = f"""
+import ctypes, os, signal
+libc = ctypes.CDLL(None, use_errno=True)
+libc.syscall.restype = ctypes.c_long
+def raw_clone():
+    result = libc.syscall(ctypes.c_long({clone}), int(signal.SIGCHLD), 0, 0, 0, 0)
+    if result < 0:
+        raise OSError(ctypes.get_errno(), "clone")
+    return result
+for name, call in [("fork", os.fork), ("clone", raw_clone)]:
+    try:
+        if call() == 0:
+            os._exit(0)  # a child: leave at once
+        print(name, "succeeded")
+    except OSError as exc:
+        print(name, exc.errno)
+"""
+    async with ContainerManager(LIMITS, policy) as manager:
+        result = await manager.run(None, code)
+    assert result.error is None, result.error
+    assert result.output.splitlines() == [f"fork {errno.EPERM}", f"clone {errno.EPERM}"]
+
+
 async def test_a_worker_of_a_root_server_keeps_no_capability(sandbox: ContainerManager) -> None:
     if os.geteuid() != 0:
         pytest.skip("the server runs workers under its own uid only when it runs as root")

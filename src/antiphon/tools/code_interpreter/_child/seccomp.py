@@ -5,12 +5,15 @@ library only, so no libseccomp binding). The filter holds without the audit hook
 Landlock: a cell that loads ``ctypes`` and calls ``syscall(2)`` directly meets the same refusal.
 It denies every ``socket`` (any address family, so no pathname UNIX socket on the host is
 reachable whatever its file mode), ``socketpair`` other than ``AF_UNIX`` (asyncio's self-pipe
-needs that one), namespaces (``unshare``, ``setns``, ``clone`` with a ``CLONE_NEW*`` flag;
-``clone3``, whose flags BPF cannot read, fails with ``ENOSYS`` so the C library falls back to
-``clone``), io_uring, the kernel keyring, ``memfd_create``, tracing and other processes' memory,
-BPF, userfaultfd, perf events, mounts, module and kexec loading, file handles, and a few
-administrative calls. A system call from another architecture's table (x32, or a foreign
-audit architecture) kills the process: it can only be an attempt to slip past the filter.
+needs that one), new processes (``fork``, ``vfork``, ``clone`` without ``CLONE_THREAD``:
+threads stay possible where the uid allows them), leaving the process group (``setsid``,
+``setpgid``: killing the group on expiry reaches everything), namespaces (``unshare``,
+``setns``, ``clone`` with a ``CLONE_NEW*`` flag; ``clone3``, whose flags BPF cannot read, fails
+with ``ENOSYS`` so the C library falls back to ``clone``), io_uring, the kernel keyring,
+``memfd_create``, tracing and other processes' memory, BPF, userfaultfd, perf events, mounts,
+module and kexec loading, file handles, and a few administrative calls. A system call from
+another architecture's table (x32, or a foreign audit architecture) kills the process: it can
+only be an attempt to slip past the filter.
 """
 
 from __future__ import annotations
@@ -21,8 +24,9 @@ import os
 
 __all__ = ["DENIED", "install"]
 
-# name: (x86_64, aarch64 and the other asm-generic tables)
+# name: (x86_64, aarch64 and the other asm-generic tables); -1: absent from that table
 _NUMBERS: dict[str, tuple[int, int]] = {
+    "fork": (57, -1), "vfork": (58, -1), "setsid": (112, 157), "setpgid": (109, 154),
     "socket": (41, 198), "io_uring_setup": (425, 425), "io_uring_enter": (426, 426),
     "io_uring_register": (427, 427), "keyctl": (250, 219), "add_key": (248, 217),
     "request_key": (249, 218), "unshare": (272, 97), "setns": (308, 268),
@@ -42,6 +46,7 @@ DENIED = tuple(sorted(_NUMBERS))
 _CLONE, _CLONE3, _SOCKETPAIR = (56, 220), (435, 435), (53, 199)
 _ARCHITECTURES = {"x86_64": (0xC000003E, 0), "aarch64": (0xC00000B7, 1)}
 _X32_BIT = 0x40000000
+_CLONE_THREAD = 0x10000
 # CLONE_NEWNS, _NEWCGROUP, _NEWUTS, _NEWIPC, _NEWUSER, _NEWPID, _NEWNET
 _CLONE_NAMESPACES = sum((0x20000, 0x2000000, 0x4000000, 0x8000000, 0x10000000, 0x20000000, 1 << 30))
 _AF_UNIX = 1
@@ -81,15 +86,18 @@ def _program(audit_arch: int, column: int, *, x32: bool) -> list[_Instruction]:
     if x32:
         program += [(_JGE, 0, 1, _X32_BIT), (_RET, 0, 0, _KILL_PROCESS)]
     for name in DENIED:
-        program += deny_if(_NUMBERS[name][column])
+        if _NUMBERS[name][column] >= 0:
+            program += deny_if(_NUMBERS[name][column])
     program += deny_if(_CLONE3[column], _NO_SUCH_CALL)
     program += [
-        # clone: refused only when it asks for a new namespace
-        (_JEQ, 0, 4, _CLONE[column]),
+        # clone: only a thread, and never into a new namespace
+        (_JEQ, 0, 6, _CLONE[column]),
         (_LD_ABS_W, 0, 0, _OFFSET_ARG0),
         (_JSET, 0, 1, _CLONE_NAMESPACES),
         (_RET, 0, 0, _DENY),
+        (_JSET, 0, 1, _CLONE_THREAD),
         (_RET, 0, 0, _ALLOW),
+        (_RET, 0, 0, _DENY),
         # socketpair: only AF_UNIX
         (_JEQ, 0, 4, _SOCKETPAIR[column]),
         (_LD_ABS_W, 0, 0, _OFFSET_ARG0),
@@ -118,4 +126,7 @@ def install() -> str:
     if libc.prctl(_PR_SET_SECCOMP, _SECCOMP_MODE_FILTER, ctypes.byref(fprog), 0, 0) != 0:
         code = ctypes.get_errno()
         raise OSError(code, f"prctl(PR_SET_SECCOMP): {os.strerror(code)}")
-    return "denies sockets, namespaces, io_uring, keyrings, memfd, ptrace, bpf, mounts, modules"
+    return (
+        "denies sockets, new processes, namespaces, io_uring, keyrings, memfd, ptrace, bpf, "
+        "mounts, modules"
+    )
