@@ -1,8 +1,10 @@
-"""The in-process layer: an audit hook refusing network, process and out-of-scratch writes.
+"""A courtesy, not a layer: an audit hook giving clear early errors for what the kernel refuses.
 
-This is defence in depth and a clear error message for honest code, not a security boundary:
-native code (ctypes, which the hook also refuses to load) or an interpreter bug can act without
-raising an audit event. The kernel layers in :mod:`.confine` are what actually hold.
+It runs in the cell's own interpreter, so a cell can switch it off (rebind its tables, reach its
+gate through frames or the garbage collector, call the worker's cached ``ctypes`` handle), and
+native code acts without raising audit events at all. What holds is the kernel: seccomp,
+Landlock, the namespaces and the uid set up in :mod:`.confine`; the tests in
+``tests/security/test_sandbox_escape.py`` run with this hook off.
 """
 
 from __future__ import annotations

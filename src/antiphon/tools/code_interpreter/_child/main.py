@@ -77,7 +77,10 @@ def main(config_json: str) -> None:
         guard = execute.LimitGuard(config["cpu_seconds"], config["wall_seconds"], gate)
         if config["audit_hook"]:
             audit.install(scratch, gate)
-            report["audit_hook"] = "active: refuses sockets, processes, writes outside scratch"
+            report["audit_hook"] = (
+                "active: clear early errors for sockets, processes, writes outside scratch "
+                "(a courtesy, not a boundary: a cell can switch it off)"
+            )
         else:
             report["audit_hook"] = "unavailable: disabled by the server's policy"
     except Exception as exc:  # any set-up failure is reported to the server, then the worker ends
