@@ -136,6 +136,32 @@ async def test_a_host_unix_socket_is_unreachable(
     assert not _accepted_any(listener)
 
 
+async def test_a_cell_that_defeats_the_audit_hook_still_meets_the_kernel(
+    host_socket: tuple[str, socket.socket],
+) -> None:
+    # The hook as shipped, switched off from pure Python: its gate is an ordinary object.
+    path, listener = host_socket
+    code = (
+        "import gc, socket\n"
+        "gates = [o for o in gc.get_objects() if type(o).__name__ == 'Gate']\n"
+        "for gate in gates:\n"
+        "    gate.__class__.__exit__ = lambda *args: None\n"
+        "    gate.open = True\n"
+        "print('gates', len(gates))\n"
+        "s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)\n"
+        f"s.connect({path!r})\n"
+        "print('connected')"
+    )
+    async with ContainerManager(LIMITS, SandboxPolicy(warm_worker=False)) as manager:
+        result = await manager.run(None, code)
+    assert result.output.startswith("gates 1\n"), (result.output, result.error)
+    assert result.error is not None
+    assert "sandbox:" not in result.error  # not the hook's refusal: the kernel's
+    assert "PermissionError: [Errno 1] Operation not permitted" in result.error
+    assert "connected" not in result.output
+    assert not _accepted_any(listener)
+
+
 async def test_a_host_unix_socket_is_unreachable_through_raw_ctypes(
     sandbox: ContainerManager, host_socket: tuple[str, socket.socket]
 ) -> None:
