@@ -22,7 +22,7 @@ import ctypes
 import errno
 import os
 
-__all__ = ["DENIED", "install"]
+__all__ = ["DENIED", "Instruction", "install", "program"]
 
 # name: (x86_64, aarch64 and the other asm-generic tables); -1: absent from that table
 _NUMBERS: dict[str, tuple[int, int]] = {
@@ -57,7 +57,7 @@ _KILL_PROCESS, _ALLOW, _ERRNO = 0x80000000, 0x7FFF0000, 0x00050000
 _DENY, _NO_SUCH_CALL = _ERRNO | errno.EPERM, _ERRNO | errno.ENOSYS
 _PR_SET_SECCOMP, _SECCOMP_MODE_FILTER = 22, 2
 
-_Instruction = tuple[int, int, int, int]  # code, jump if true, jump if false, constant
+Instruction = tuple[int, int, int, int]  # code, jump if true, jump if false, constant
 
 
 class _SockFilter(ctypes.Structure):
@@ -73,23 +73,31 @@ class _SockFprog(ctypes.Structure):
     _fields_ = (("len", ctypes.c_ushort), ("filter", ctypes.POINTER(_SockFilter)))
 
 
-def _program(audit_arch: int, column: int, *, x32: bool) -> list[_Instruction]:
-    def deny_if(number: int, action: int = _DENY) -> list[_Instruction]:
+def program(machine: str) -> list[Instruction]:
+    """The classic BPF program for ``machine`` (``os.uname().machine``).
+
+    Raises :class:`OSError` for an architecture whose system call table this module lacks.
+    """
+    if machine not in _ARCHITECTURES:
+        raise OSError(errno.ENOSYS, f"no seccomp filter for the {machine} architecture")
+    audit_arch, column = _ARCHITECTURES[machine]
+
+    def deny_if(number: int, action: int = _DENY) -> list[Instruction]:
         return [(_JEQ, 0, 1, number), (_RET, 0, 0, action)]
 
-    program: list[_Instruction] = [
+    instructions: list[Instruction] = [
         (_LD_ABS_W, 0, 0, _OFFSET_ARCH),
         (_JEQ, 1, 0, audit_arch),
         (_RET, 0, 0, _KILL_PROCESS),
         (_LD_ABS_W, 0, 0, _OFFSET_NR),
     ]
-    if x32:
-        program += [(_JGE, 0, 1, _X32_BIT), (_RET, 0, 0, _KILL_PROCESS)]
+    if machine == "x86_64":
+        instructions += [(_JGE, 0, 1, _X32_BIT), (_RET, 0, 0, _KILL_PROCESS)]
     for name in DENIED:
         if _NUMBERS[name][column] >= 0:
-            program += deny_if(_NUMBERS[name][column])
-    program += deny_if(_CLONE3[column], _NO_SUCH_CALL)
-    program += [
+            instructions += deny_if(_NUMBERS[name][column])
+    instructions += deny_if(_CLONE3[column], _NO_SUCH_CALL)
+    instructions += [
         # clone: only a thread, and never into a new namespace
         (_JEQ, 0, 6, _CLONE[column]),
         (_LD_ABS_W, 0, 0, _OFFSET_ARG0),
@@ -106,7 +114,7 @@ def _program(audit_arch: int, column: int, *, x32: bool) -> list[_Instruction]:
         (_RET, 0, 0, _DENY),
         (_RET, 0, 0, _ALLOW),
     ]
-    return program
+    return instructions
 
 
 def install() -> str:
@@ -115,13 +123,9 @@ def install() -> str:
     Needs ``no_new_privs`` (set by the caller). Raises :class:`OSError` on an architecture
     whose system call table this module does not know, or when the kernel refuses the filter.
     """
-    machine = os.uname().machine
-    if machine not in _ARCHITECTURES:
-        raise OSError(errno.ENOSYS, f"no seccomp filter for the {machine} architecture")
-    audit_arch, column = _ARCHITECTURES[machine]
-    program = _program(audit_arch, column, x32=machine == "x86_64")
-    instructions = (_SockFilter * len(program))(*program)
-    fprog = _SockFprog(len(program), instructions)
+    filter_program = program(os.uname().machine)
+    instructions = (_SockFilter * len(filter_program))(*filter_program)
+    fprog = _SockFprog(len(filter_program), instructions)
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.prctl(_PR_SET_SECCOMP, _SECCOMP_MODE_FILTER, ctypes.byref(fprog), 0, 0) != 0:
         code = ctypes.get_errno()
