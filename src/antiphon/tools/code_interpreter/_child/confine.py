@@ -31,6 +31,7 @@ _CAP_DAC_READ_SEARCH = 2
 _PR_CAPBSET_DROP, _PR_CAP_AMBIENT, _PR_CAP_AMBIENT_CLEAR_ALL = 24, 47, 4
 _CAP_VERSION_3 = 0x20080522
 _MS_NOSUID, _MS_NODEV, _MS_NOEXEC, _MS_BIND, _MS_REC, _MS_PRIVATE = 2, 4, 8, 4096, 16384, 1 << 18
+_MNT_DETACH = 2
 _SCRATCH_INODES = 32_768
 _SHARED_LIBRARIES = ("/lib", "/lib64", "/usr/lib", "/usr/lib64", "/usr/local/lib")
 _SHARED_DATA = ("/etc/ld.so.cache", "/etc/localtime", "/usr/share/zoneinfo")
@@ -130,13 +131,18 @@ def _mount_namespace(readable: Iterable[str]) -> str:
         handles = [os.open(path, os.O_PATH | os.O_CLOEXEC) for path in beneath]
         try:
             _mount("tmpfs", barrier, "tmpfs", _MS_NOSUID | _MS_NODEV, "mode=0755,size=64k")
-            for path, handle in zip(beneath, handles, strict=True):
-                if stat.S_ISDIR(os.fstat(handle).st_mode):
-                    _make_path(path, barrier)
-                else:
-                    _make_path(os.path.dirname(path), barrier)
-                    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o644))
-                _mount(f"/proc/self/fd/{handle}", path, None, _MS_BIND | _MS_REC, "")
+            try:
+                for path, handle in zip(beneath, handles, strict=True):
+                    if stat.S_ISDIR(os.fstat(handle).st_mode):
+                        _make_path(path, barrier)
+                    else:
+                        _make_path(os.path.dirname(path), barrier)
+                        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o644))
+                    _mount(f"/proc/self/fd/{handle}", path, None, _MS_BIND | _MS_REC, "")
+            except OSError:
+                # Half done would hide the installation: show the directory as it was.
+                _libc.umount2(os.fsencode(barrier), _MNT_DETACH)
+                raise
         finally:
             for handle in handles:
                 os.close(handle)
