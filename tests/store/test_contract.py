@@ -113,7 +113,7 @@ async def test_events_replay_in_pages_of_at_most_limit(store: ResponseStore) -> 
     ("batch", "expected"),
     [
         ((3,), 2),  # a gap before the batch
-        ((1,), 2),  # a repeat
+        ((1, 3), 2),  # a gap after a repeat
         ((2, 4), 3),  # a gap inside the batch
         ((2, 2), 3),  # a repeat inside the batch
     ],
@@ -129,6 +129,49 @@ async def test_a_batch_that_breaks_the_sequence_is_refused_whole(
     replay = await store.events("resp_1")
     assert [e.sequence_number for e in replay.events] == [0, 1]
     assert replay.next_sequence_number == 2
+
+
+async def test_a_retried_batch_skips_the_events_already_stored(store: ResponseStore) -> None:
+    # A write whose caller was cancelled may have landed: retrying it must neither fail nor
+    # store an event twice.
+    await store.create(new_response("resp_1"))
+    await store.append_events("resp_1", events(0, 2))
+    await store.append_events("resp_1", events(0, 2))
+    await store.append_events("resp_1", events(0, 4))
+    replay = await store.events("resp_1")
+    assert [e.sequence_number for e in replay.events] == [0, 1, 2, 3]
+    assert replay.next_sequence_number == 4
+
+
+async def test_finish_stores_the_last_events_with_the_outcome(store: ResponseStore) -> None:
+    await store.create(new_response("resp_1"))
+    await store.append_events("resp_1", events(0, 2))
+    await store.finish("resp_1", outcome("resp_1"), events=events(1, 3))
+    replay = await store.events("resp_1")
+    assert [e.sequence_number for e in replay.events] == [0, 1, 2, 3]
+    assert (await store.get("resp_1")).status == "completed"
+
+
+async def test_finish_with_events_out_of_order_writes_nothing(store: ResponseStore) -> None:
+    await store.create(new_response("resp_1"))
+    with pytest.raises(StoreStateError):
+        await store.finish("resp_1", outcome("resp_1"), events=events(1, 2))
+    assert (await store.get("resp_1")).status == "in_progress"
+    assert (await store.events("resp_1")).next_sequence_number == 0
+
+
+async def test_unfinished_lists_the_responses_still_running(
+    store: ResponseStore, clock: FakeClock
+) -> None:
+    assert await store.unfinished() == ()
+    await store.create(new_response("resp_1"))
+    await store.create(new_response("resp_2"))
+    await store.create(new_response("resp_3"))
+    await store.finish("resp_2", outcome("resp_2"))
+    await store.mark_cancelled("resp_3")
+    assert await store.unfinished() == ("resp_1",)
+    clock.now += LIMITS.retention_seconds
+    assert await store.unfinished() == ()
 
 
 async def test_a_full_event_log_keeps_the_newest_and_reports_what_it_dropped(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import Generator
 from contextlib import closing, contextmanager
@@ -130,3 +131,105 @@ async def test_cancelling_a_response_with_corrupt_json_raises_store_error(
         assert (await store.get("resp_1")).status == "in_progress"
     finally:
         await store.close()
+
+
+async def test_a_write_whose_caller_is_cancelled_still_lands_in_order(tmp_path: Path) -> None:
+    # Another process holds the write lock, so the writes queue up behind it; their callers
+    # are cancelled (a client disconnecting) before the lock is released. Every queued write
+    # must still be applied, so the next batch continues the log without a gap.
+    path = tmp_path / "store.sqlite3"
+    store = await SqliteStore.open(path, LIMITS, clock=FakeClock(), busy_timeout=10.0)
+    try:
+        await store.create(new_response("resp_1"))
+        with raw(path) as blocker:
+            blocker.execute("BEGIN IMMEDIATE")
+            writes = [
+                asyncio.create_task(store.append_events("resp_1", events(n, 1)))
+                for n in range(20)
+            ]
+            await asyncio.sleep(0)  # one loop pass: every task starts and queues its write
+            for write in writes:
+                write.cancel()
+            await asyncio.wait(writes)
+            blocker.execute("COMMIT")
+        await store.append_events("resp_1", events(20, 1))
+        replay = await store.events("resp_1")
+        assert [e.sequence_number for e in replay.events] == list(range(21))
+    finally:
+        await store.close()
+
+
+async def test_a_write_that_waits_past_the_busy_timeout_fails_with_store_error(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "store.sqlite3"
+    store = await SqliteStore.open(path, LIMITS, clock=FakeClock(), busy_timeout=0.05)
+    try:
+        await store.create(new_response("resp_1"))
+        with raw(path) as blocker:
+            blocker.execute("BEGIN IMMEDIATE")
+            with pytest.raises(StoreError, match="locked"):
+                await store.finish("resp_1", outcome("resp_1"))
+            blocker.execute("COMMIT")
+        assert (await store.get("resp_1")).status == "in_progress"
+        await store.finish("resp_1", outcome("resp_1"))  # the store works again
+    finally:
+        await store.close()
+
+
+async def test_concurrent_writes_share_commits_and_fail_alone(tmp_path: Path) -> None:
+    # One group commit holds writes for many responses; a write the rules refuse (a gap)
+    # fails alone, the others of its group are committed.
+    store = await SqliteStore.open(tmp_path / "store.sqlite3", LIMITS, clock=FakeClock())
+    try:
+        ids = [f"resp_{n}" for n in range(40)]
+        await asyncio.gather(*(store.create(new_response(key)) for key in ids))
+        results = await asyncio.gather(
+            *(store.append_events(key, events(n % 2, 3)) for n, key in enumerate(ids)),
+            return_exceptions=True,
+        )
+        refused = [key for key, result in zip(ids, results, strict=True) if result is not None]
+        assert refused == ids[1::2]
+        assert all(isinstance(result, StoreError) for result in results if result is not None)
+        for key in ids[::2]:
+            assert (await store.events(key)).next_sequence_number == 3
+    finally:
+        await store.close()
+
+
+def _pages(path: Path) -> int:
+    with raw(path) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return int(conn.execute("PRAGMA page_count").fetchone()[0])
+
+
+async def test_purge_and_delete_give_the_space_back(tmp_path: Path, clock: FakeClock) -> None:
+    path = tmp_path / "store.sqlite3"
+    store = await SqliteStore.open(path, LIMITS, clock=clock)
+    try:
+        empty = _pages(path)
+        for n in range(30):
+            await store.create(new_response(f"resp_{n}"))
+            await store.append_events(f"resp_{n}", events(0, 90))
+            await store.finish(f"resp_{n}", outcome(f"resp_{n}", text="x" * 20_000))
+        full = _pages(path)
+        assert full > empty + 100
+        for n in range(10):
+            assert await store.delete(f"resp_{n}")
+        clock.now += LIMITS.retention_seconds
+        assert await store.purge_expired(clock.now) == 20
+        assert _pages(path) <= empty + 2
+    finally:
+        await store.close()
+
+
+async def test_an_older_file_is_converted_to_incremental_vacuum(tmp_path: Path) -> None:
+    path = tmp_path / "store.sqlite3"
+    with raw(path) as conn:
+        conn.execute("CREATE TABLE placeholder (x)")
+        assert conn.execute("PRAGMA auto_vacuum").fetchone()[0] == 0
+        conn.execute("DROP TABLE placeholder")
+    store = await SqliteStore.open(path, LIMITS, clock=FakeClock())
+    await store.close()
+    with raw(path) as conn:
+        assert conn.execute("PRAGMA auto_vacuum").fetchone()[0] == 2  # INCREMENTAL

@@ -8,11 +8,17 @@ it ends). Followers (:meth:`follow`) read the log from any sequence number and w
 condition, never on a timer. Cancelling the task cancels the upstream request; the response then
 ends ``cancelled`` and is stored so, with the write shielded and time-bounded.
 
-How a stored response ended is written before it is announced: the terminal event reaches
-followers only once the store took the outcome. When the store refuses the response (a record
-over its size limit, a failed write), nobody is told it ``completed``: the response ends
+How a stored response ended is written before it is announced: the outcome and the last events
+(the terminal one included) are committed in one write, and only then does the terminal event
+reach followers or a ``GET`` show the final status. When the store refuses the response (a
+record over its size limit, a failed write), nobody is told it ``completed``: the response ends
 ``failed`` with an error saying it could not be stored, and that (without its output, so that it
 fits) is what the store keeps when it still can.
+
+Store writes survive a cancelled run: events handed to the store stay pending until it took
+them (a retry repeats them, and the store skips what it already has), and the record's creation
+is awaited shielded, so a client that disconnects mid-write never leaves a record behind that
+its run believes was never made.
 """
 
 from __future__ import annotations
@@ -176,22 +182,32 @@ class LiveRun:
                 return
 
     def final_response(self) -> Response:
-        """The response as it stands (final once :attr:`finished` is set)."""
-        return self._final or self.ledger.response
+        """The response as it stands (final once :attr:`finished` is set).
+
+        A stored run's final status shows only once it is stored and announced: until then the
+        response still reads ``in_progress``.
+        """
+        if self._final is not None:
+            return self._final
+        response = self.ledger.response
+        if self.ledger.closed and not self._announced and self._storage.store is not None:
+            return response.model_copy(update={"status": "in_progress", "completed_at": None})
+        return response
 
     async def _publish(self, batch: list[ResponseStreamEvent]) -> None:
         self._append(batch)
         if len(self._pending) >= self._storage.flush_every:
             await self._flush()
 
-    def _append(self, batch: list[ResponseStreamEvent]) -> None:
-        """Log the batch for followers and the store, and wake the followers."""
+    def _append(self, batch: list[ResponseStreamEvent], *, stored: bool = False) -> None:
+        """Log the batch for followers (and, unless ``stored``, the store); wake followers."""
         if not batch:
             return
         for event in batch:
             data = dump_json(event)
             self._log.append((event.type, data))
-            self._pending.append(StoredEvent(event.sequence_number, data))
+            if not stored:
+                self._pending.append(StoredEvent(event.sequence_number, data))
         excess = len(self._log) - self._max_live
         if excess > self._max_live // 4:  # trim in steps: amortised O(1) per event
             del self._log[:excess]
@@ -209,10 +225,14 @@ class LiveRun:
             self._pending.clear()
             return
         try:
-            await self._created  # the record first; a failure to write it surfaces here
-            pending, self._pending = self._pending, []
+            # The record first; a failure to write it surfaces here. Shielded: a cancelled run
+            # must not cancel the creation (the store may already have the record).
+            await asyncio.shield(self._created)
+            pending = tuple(self._pending)
             if pending:
-                await store.append_events(self.id, tuple(pending))
+                # Pending until the store took them: a cancelled call is retried whole.
+                await store.append_events(self.id, pending)
+                del self._pending[: len(pending)]
         except StoreError as exc:
             self._store_error = exc
             self._pending.clear()
@@ -240,23 +260,42 @@ class LiveRun:
         """Store how the response ended, then announce it (see the module docstring)."""
         terminal = self._terminal or []
         store = self._storage.store
+        stored = False
         if store is not None and not self._outcome_stored:
-            await self._flush()  # the events before the end, in order
             if self._store_error is None:
-                try:
-                    await store.finish(self.id, self._outcome())
-                except StoreStateError:
-                    pass  # an earlier attempt, interrupted by a cancellation, got there first
-                except StoreError as exc:
-                    self._store_error = exc
+                stored = await self._store_end(store, terminal)
             if self._store_error is not None:
                 terminal = await self._refused(store, terminal, self._store_error)
             self._outcome_stored = True
             self._terminal = terminal
         if not self._announced:
             self._announced = True
-            await self._publish(terminal)
+            self._append(terminal, stored=stored)
         await self._flush()
+
+    async def _store_end(self, store: ResponseStore, terminal: list[ResponseStreamEvent]) -> bool:
+        """Commit the outcome with every unstored event, the terminal ones included."""
+        events = (
+            *self._pending,
+            *(StoredEvent(event.sequence_number, dump_json(event)) for event in terminal),
+        )
+        try:
+            await asyncio.shield(self._created)
+            await store.finish(self.id, self._outcome(), events=events)
+        except StoreStateError as exc:
+            # An earlier attempt, interrupted by a cancellation, may have got there first.
+            try:
+                if not (await store.get(self.id)).finished:
+                    self._store_error = exc
+                    return False
+            except StoreError:
+                self._store_error = exc
+                return False
+        except StoreError as exc:
+            self._store_error = exc
+            return False
+        self._pending.clear()
+        return True
 
     def _outcome(self) -> ResponseOutcome:
         final = self.ledger.response
@@ -271,24 +310,36 @@ class LiveRun:
     async def _refused(
         self, store: ResponseStore, terminal: list[ResponseStreamEvent], error: StoreError
     ) -> list[ResponseStreamEvent]:
-        """The terminal batch with a ``response.failed`` in place of its end; stores that."""
-        _log.warning("response %s could not be stored: %s", self.id, error)
+        """The terminal batch with a ``response.failed`` in place of its end; stores that.
+
+        Logged once, at error level: the response failed because of the store, not its client.
+        """
         # Without its output: the output is what made it too large, and nothing of it is kept.
         failed = self.ledger.response.model_copy(
             update={"status": "failed", "output": [], "error": _unstorable(error)}
         )
         self._final = failed
-        created = self._created
-        record_exists = created.done() and not created.cancelled() and created.exception() is None
-        if record_exists:
-            try:
-                await store.finish(self.id, ResponseOutcome("failed", dump_json(failed)))
-            except StoreError:
-                _log.exception("could not store the failure of response %s", self.id)
         sequence = terminal[-1].sequence_number if terminal else self.ledger.events_emitted
         event = ResponseFailedEvent(
             type="response.failed", response=failed, sequence_number=sequence
         )
+        created = self._created
+        record_exists = created.done() and not created.cancelled() and created.exception() is None
+        kept = "the store keeps no record of it"
+        if record_exists:
+            kept = "stored as failed"
+            try:
+                # With its terminal event when the log can take it, so replays end too.
+                outcome = ResponseOutcome("failed", dump_json(failed))
+                stored_event = StoredEvent(sequence, dump_json(event))
+                try:
+                    await store.finish(self.id, outcome, events=(stored_event,))
+                except StoreStateError:  # a gap: the refused events are not in the log
+                    await store.finish(self.id, outcome)
+            except StoreError as again:
+                kept = f"storing its failure failed too ({again}); the server fails it later"
+        _log.error("response %s could not be stored: %s; %s", self.id, error, kept)
+        self._pending.clear()
         return [*terminal[:-1], event]
 
     async def _end_cancelled(self) -> None:
@@ -302,7 +353,7 @@ class LiveRun:
             _log.exception("could not store the end of response %s", self.id)
             if not self._announced:  # followers still hear how it ended
                 self._announced = True
-                self._append(self._terminal or [])
+                self._append(self._terminal or [], stored=True)
 
 
 def _unstorable(error: StoreError) -> ResponseError:

@@ -5,6 +5,14 @@ conversation, turned into an engine request and a ledger, and started as a :clas
 in the service's own task group (so runs outlive the HTTP request that started them when they
 are ``background``, and every task still has an owner). Live runs are found in memory; finished
 ones in the store.
+
+The service owns what a dead run leaves behind. When it starts, every stored response still
+``queued`` or ``in_progress`` belongs to a process that is gone (one server per store for now):
+each is finished ``failed`` (``server_error``, "the server restarted"), with a closing
+``response.failed`` event in its log so followers end. With ``purge_interval``, a maintenance
+task in the service's group then purges expired responses (reclaiming their space) on that
+period, and fails stored responses still active with no live run (a run whose end the store
+refused to take).
 """
 
 from __future__ import annotations
@@ -12,15 +20,19 @@ from __future__ import annotations
 import asyncio
 import datetime
 import json
+import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import AsyncExitStack
+
+from openai.types.responses import Response, ResponseError, ResponseFailedEvent
 
 from antiphon._resource import AsyncResource
 from antiphon.exceptions import (
     InvalidRequestError,
     ItemNotFound,
     ResponseNotFound,
+    StoreError,
     StoreLimitError,
     StoreStateError,
 )
@@ -34,7 +46,9 @@ from antiphon.store.base import (
     ConversationSegment,
     ItemPage,
     ItemQuery,
+    ResponseOutcome,
     ResponseStore,
+    StoredEvent,
     StoredResponse,
 )
 from antiphon.wire._response import ResponseParams
@@ -43,6 +57,10 @@ from antiphon.wire.json import dump_json
 from antiphon.wire.ledger import ResponseLedger
 
 __all__ = ["ResponsesService"]
+
+_log = logging.getLogger("antiphon.responses")
+_RESTARTED = "The server restarted before the response finished."
+_ABANDONED = "The server could not store how the response ended."
 
 
 class ResponsesService(AsyncResource):
@@ -64,6 +82,7 @@ class ResponsesService(AsyncResource):
         ids: IdFactory = random_id,
         clock: Callable[[], float] = time.time,
         max_record_bytes: int | None = None,
+        purge_interval: float | None = None,
     ) -> None:
         self._models = models
         self._max_record_bytes = max_record_bytes
@@ -74,14 +93,84 @@ class ResponsesService(AsyncResource):
         self._clock = clock
         self._runs: dict[str, LiveRun] = {}
         self._group = asyncio.TaskGroup()
+        self._purge_interval = purge_interval
+        self._maintenance: asyncio.Task[None] | None = None
 
     async def _open(self, stack: AsyncExitStack) -> None:
         await stack.enter_async_context(self._group)
         stack.callback(self._cancel_runs)  # on exit, before the group waits for the runs
+        # No run of this service exists yet: whatever is still active in the store is dead.
+        failed = await self._fail_abandoned(await self._store.unfinished(), _RESTARTED)
+        if failed:
+            _log.warning("failed %d responses a previous server left unfinished", failed)
+        if self._purge_interval is not None:
+            self._maintenance = self._group.create_task(
+                self._maintain(self._purge_interval), name="store maintenance"
+            )
 
     def _cancel_runs(self) -> None:
+        if self._maintenance is not None:
+            self._maintenance.cancel()
         for run in list(self._runs.values()):
             run.cancel()
+
+    # -- what dead runs leave behind ----------------------------------------------------------
+
+    async def _maintain(self, interval: float) -> None:
+        """Purge expired responses and fail orphaned ones, every ``interval`` seconds."""
+        while True:
+            await asyncio.sleep(interval)  # a period, not a synchronisation
+            try:
+                await self.maintain()
+            except StoreError:
+                _log.exception("store maintenance failed; next attempt in %g s", interval)
+
+    async def maintain(self) -> tuple[int, int]:
+        """One maintenance pass: (expired responses purged, orphaned responses failed)."""
+        purged = await self._store.purge_expired(self._clock())
+        # A run is registered before its record exists and leaves only once it ended: an
+        # active record without a run is one whose end the store refused.
+        orphans = [key for key in await self._store.unfinished() if key not in self._runs]
+        failed = await self._fail_abandoned(orphans, _ABANDONED)
+        if failed:
+            _log.warning("failed %d responses whose run ended before its record", failed)
+        return purged, failed
+
+    async def _fail_abandoned(self, response_ids: Iterable[str], message: str) -> int:
+        """Finish each response ``failed`` with a closing event; how many were finished."""
+        count = 0
+        for response_id in response_ids:
+            try:
+                record = await self._store.get(response_id)
+                if record.finished:
+                    continue
+                log = await self._store.events(response_id, limit=1)
+                response = Response.model_validate_json(record.response_json)
+            except ResponseNotFound:
+                continue
+            except ValueError:
+                _log.exception("stored response %s cannot be read; left as it is", response_id)
+                continue
+            failed = response.model_copy(
+                update={
+                    "status": "failed",
+                    "error": ResponseError(code="server_error", message=message),
+                }
+            )
+            sequence = log.next_sequence_number
+            event = ResponseFailedEvent(
+                type="response.failed", response=failed, sequence_number=sequence
+            )
+            try:
+                await self._store.finish(
+                    response_id,
+                    ResponseOutcome("failed", dump_json(failed)),
+                    events=(StoredEvent(sequence, dump_json(event)),),
+                )
+            except (ResponseNotFound, StoreStateError):
+                continue  # deleted, expired or finished meanwhile
+            count += 1
+        return count
 
     # -- create ------------------------------------------------------------------------------
 

@@ -80,6 +80,7 @@ def create_app(
                 max_tool_loops=settings.max_tool_loops,
                 tools=runtime,
                 max_record_bytes=settings.store_limits.max_response_bytes,
+                purge_interval=settings.store_limits.purge_interval_seconds,
             )
             app.state.service = await stack.enter_async_context(service)
             app.state.models = router

@@ -32,6 +32,7 @@ A config file can declare several models, each with its own upstream::
 
     [store]                     # store limits (StoreLimits fields)
     retention_seconds = 2592000 # 30 days
+    purge_interval_seconds = 3600 # purge expired responses, reclaim space, this often
     max_response_bytes = 33554432
 
     [[models]]

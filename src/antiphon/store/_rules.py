@@ -108,6 +108,14 @@ def with_status(response_json: str, status: ResponseStatus) -> str:
     return json.dumps(patched, separators=(",", ":"), ensure_ascii=False)
 
 
+def unstored(next_sequence_number: int, events: tuple[StoredEvent, ...]) -> tuple[StoredEvent, ...]:
+    """The batch without the events the log already holds (a retried write repeats them)."""
+    skip = 0
+    while skip < len(events) and events[skip].sequence_number < next_sequence_number:
+        skip += 1
+    return events[skip:]
+
+
 def check_batch(
     response_id: str, next_sequence_number: int, events: tuple[StoredEvent, ...], limit: int
 ) -> int:

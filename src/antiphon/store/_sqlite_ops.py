@@ -68,28 +68,18 @@ def append(
 ) -> None:
     """Append a gapless batch in one transaction and trim the log to its bound."""
     with transaction(conn, "IMMEDIATE"):
-        next_seq = _next_seq(conn, response_id, now)
-        end = _rules.check_batch(response_id, next_seq, events, limits.max_response_bytes)
-        conn.executemany(
-            "INSERT INTO events (response_id, seq, data) VALUES (?,?,?)",
-            [(response_id, event.sequence_number, event.data) for event in events],
-        )
-        conn.execute("UPDATE responses SET next_seq=? WHERE id=?", (end, response_id))
-        first_kept = end - limits.max_events_per_response
-        if first_kept > 0:
-            conn.execute(
-                "DELETE FROM events WHERE response_id=? AND seq<?", (response_id, first_kept)
-            )
+        _append_events(conn, response_id, events, limits, now)
 
 
 def finish(
     conn: sqlite3.Connection,
     response_id: str,
     outcome: ResponseOutcome,
+    events: tuple[StoredEvent, ...],
     limits: StoreLimits,
     now: float,
 ) -> StoredResponse:
-    """Write the outcome of an active response."""
+    """Write the outcome of an active response and its last events, in one transaction."""
     with transaction(conn, "IMMEDIATE"):
         record = _rules.finished_record(_require(conn, response_id, now), outcome, limits)
         conn.execute(
@@ -97,7 +87,18 @@ def finish(
             (record.status, record.response_json, json.dumps(record.raw_turns), response_id),
         )
         _insert_items(conn, response_id, _OUTPUT, record.output_items)
+        _append_events(conn, response_id, events, limits, now)
         return record
+
+
+def unfinished(conn: sqlite3.Connection, now: float) -> tuple[str, ...]:
+    """The ids of live responses still queued or in progress."""
+    rows = conn.execute(
+        "SELECT id FROM responses WHERE status IN ('queued','in_progress') AND expires_at>?"
+        " ORDER BY created_at",
+        (now,),
+    ).fetchall()
+    return tuple(str(row[0]) for row in rows)
 
 
 def cancel(conn: sqlite3.Connection, response_id: str, now: float) -> StoredResponse:
@@ -155,8 +156,39 @@ def delete(conn: sqlite3.Connection, response_id: str, now: float) -> bool:
 
 
 def purge(conn: sqlite3.Connection, now: float) -> int:
-    """Delete every expired response (its items and events cascade)."""
-    return conn.execute("DELETE FROM responses WHERE expires_at<=?", (now,)).rowcount
+    """Delete every expired response (items and events cascade); free the pages left empty.
+
+    ``auto_vacuum=INCREMENTAL``: the pages this and earlier deletes freed go back to the file
+    system.
+    """
+    deleted = conn.execute("DELETE FROM responses WHERE expires_at<=?", (now,)).rowcount
+    free = int(conn.execute("PRAGMA freelist_count").fetchone()[0])
+    # sqlite3 steps a PRAGMA once, and each step of incremental_vacuum frees one page.
+    for _ in range(free):
+        conn.execute("PRAGMA incremental_vacuum")
+    return deleted
+
+
+def _append_events(
+    conn: sqlite3.Connection,
+    response_id: str,
+    events: tuple[StoredEvent, ...],
+    limits: StoreLimits,
+    now: float,
+) -> None:
+    next_seq = _next_seq(conn, response_id, now)
+    new = _rules.unstored(next_seq, events)
+    if not new:
+        return
+    end = _rules.check_batch(response_id, next_seq, new, limits.max_response_bytes)
+    conn.executemany(
+        "INSERT INTO events (response_id, seq, data) VALUES (?,?,?)",
+        [(response_id, event.sequence_number, event.data) for event in new],
+    )
+    conn.execute("UPDATE responses SET next_seq=? WHERE id=?", (end, response_id))
+    first_kept = end - limits.max_events_per_response
+    if first_kept > 0:
+        conn.execute("DELETE FROM events WHERE response_id=? AND seq<?", (response_id, first_kept))
 
 
 def _insert_items(

@@ -17,6 +17,7 @@ from antiphon.exceptions import StoreError
 
 #: Bumped by every change of the tables below; recorded in ``PRAGMA user_version``.
 SCHEMA_VERSION: Final = 1
+_INCREMENTAL: Final = 2  # PRAGMA auto_vacuum value
 
 _SCHEMA_V1: Final = """
 CREATE TABLE responses (
@@ -49,22 +50,33 @@ CREATE TABLE events (
 """
 
 
-def connect(path: Path) -> sqlite3.Connection:
-    """A connection in autocommit mode with WAL, ``synchronous=NORMAL`` and a busy timeout."""
+def connect(path: Path, *, busy_timeout: float = 5.0) -> sqlite3.Connection:
+    """A connection in autocommit mode with WAL, ``synchronous=FULL`` and a busy timeout.
+
+    FULL, not NORMAL: in WAL mode NORMAL survives a killed process but can lose the last
+    commits when the machine loses power, and a response the client was told ``completed`` must
+    survive both. The writer commits writes in groups, so one fsync covers many of them.
+    """
     conn = sqlite3.connect(path, isolation_level=None)
     mode = str(conn.execute("PRAGMA journal_mode=WAL").fetchone()[0])
     if mode != "wal":
         conn.close()
         raise StoreError(f"SQLite refused WAL mode for {path} (journal_mode={mode})")
-    # NORMAL is durable across process crashes in WAL mode; only an OS crash can lose the tail.
-    conn.execute("PRAGMA synchronous=NORMAL")
-    conn.execute("PRAGMA busy_timeout=5000")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute(f"PRAGMA busy_timeout={max(0, round(busy_timeout * 1000))}")
     conn.execute("PRAGMA foreign_keys=ON")
     return conn
 
 
 def migrate(conn: sqlite3.Connection) -> None:
-    """Create the tables of a new file or check the version of an existing one."""
+    """Create the tables of a new file or check the version of an existing one.
+
+    A file is made ``auto_vacuum=INCREMENTAL`` (set before its first table; an older file is
+    converted by one ``VACUUM``), so purges can hand freed pages back to the file system.
+    """
+    if int(conn.execute("PRAGMA auto_vacuum").fetchone()[0]) != _INCREMENTAL:
+        conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
+        conn.execute("VACUUM")  # an initialised file takes the new mode only through VACUUM
     with transaction(conn, "IMMEDIATE"):
         version = int(conn.execute("PRAGMA user_version").fetchone()[0])
         if version == 0:
@@ -82,7 +94,15 @@ def migrate(conn: sqlite3.Connection) -> None:
 def transaction(
     conn: sqlite3.Connection, mode: Literal["DEFERRED", "IMMEDIATE"] = "DEFERRED"
 ) -> Generator[None]:
-    """One explicit transaction, rolled back if the block raises."""
+    """One explicit transaction, rolled back if the block raises.
+
+    Inside a transaction already open (the writer's group commit) it is a savepoint instead:
+    the block is still all or nothing, and the enclosing commit makes it durable.
+    """
+    if conn.in_transaction:
+        with savepoint(conn):
+            yield
+        return
     conn.execute(f"BEGIN {mode}")
     try:
         yield
@@ -90,3 +110,17 @@ def transaction(
         conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
+
+
+@contextmanager
+def savepoint(conn: sqlite3.Connection) -> Generator[None]:
+    """A savepoint in the open transaction, rolled back to if the block raises."""
+    conn.execute("SAVEPOINT step")
+    try:
+        yield
+    except BaseException:
+        if conn.in_transaction:  # some errors (a full disk) already rolled everything back
+            conn.execute("ROLLBACK TO step")
+            conn.execute("RELEASE step")
+        raise
+    conn.execute("RELEASE step")

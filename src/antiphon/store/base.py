@@ -57,7 +57,9 @@ class StoreLimits:
     """Sizes and retention of a store; every field must be positive.
 
     ``max_responses`` bounds only the in-memory store (it evicts the least recently used finished
-    response); the SQLite store is bounded by retention and the per-response limits.
+    response); the SQLite store is bounded by retention and the per-response limits. The server
+    purges expired responses (and reclaims the space they and deleted ones held) every
+    ``purge_interval_seconds``.
     """
 
     max_response_bytes: int = 32 * _MIB
@@ -65,6 +67,7 @@ class StoreLimits:
     max_chain_depth: int = 100
     retention_seconds: float = 30 * _DAY
     max_responses: int = 10_000
+    purge_interval_seconds: float = 3600.0
 
     def __post_init__(self) -> None:
         for name in self.__slots__:
@@ -204,7 +207,9 @@ class ConversationSegment:
 class ResponseStore(Protocol):
     """Persistence of responses and their conversations.
 
-    Every method is safe to await from the event loop: implementations never block it.
+    Every method is safe to await from the event loop: implementations never block it. A write
+    whose caller is cancelled once it was accepted still completes (or fails) as a whole: it is
+    never silently dropped, and later writes are applied after it.
     """
 
     async def create(self, new: NewResponse) -> StoredResponse:
@@ -214,12 +219,24 @@ class ResponseStore(Protocol):
     async def append_events(self, response_id: str, events: tuple[StoredEvent, ...]) -> None:
         """Append a batch of events whose sequence numbers continue the log without a gap.
 
-        Calls on one response are applied in the order they were made.
+        Calls on one response are applied in the order they were made. A batch may start with
+        events the log already holds (a retry of a call whose caller was cancelled): those are
+        skipped, so retrying a write is always safe.
         """
         ...
 
-    async def finish(self, response_id: str, outcome: ResponseOutcome) -> StoredResponse:
-        """Record how an active response ended."""
+    async def finish(
+        self, response_id: str, outcome: ResponseOutcome, *, events: tuple[StoredEvent, ...] = ()
+    ) -> StoredResponse:
+        """Record how an active response ended, with its last ``events`` in the same write.
+
+        ``events`` are appended as :meth:`append_events` would, atomically with the outcome: a
+        stored end always has its terminal event in the log.
+        """
+        ...
+
+    async def unfinished(self) -> tuple[str, ...]:
+        """The ids of every live response still ``queued`` or ``in_progress``."""
         ...
 
     async def mark_cancelled(self, response_id: str) -> StoredResponse:

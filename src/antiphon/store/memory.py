@@ -62,16 +62,30 @@ class MemoryStore:
     async def append_events(self, response_id: str, events: tuple[StoredEvent, ...]) -> None:
         """Append a gapless batch; past the bound the oldest events fall out of the log."""
         entry = self._entry(response_id)
-        entry.next_sequence_number = _rules.check_batch(
-            response_id, entry.next_sequence_number, events, self._limits.max_response_bytes
-        )
-        entry.events.extend(events)
+        new = self._check_events(entry, events)
+        entry.next_sequence_number += len(new)
+        entry.events.extend(new)
 
-    async def finish(self, response_id: str, outcome: ResponseOutcome) -> StoredResponse:
-        """Record how an active response ended."""
+    async def finish(
+        self, response_id: str, outcome: ResponseOutcome, *, events: tuple[StoredEvent, ...] = ()
+    ) -> StoredResponse:
+        """Record how an active response ended, and its last events (both or neither)."""
         entry = self._entry(response_id)
-        entry.record = _rules.finished_record(entry.record, outcome, self._limits)
+        record = _rules.finished_record(entry.record, outcome, self._limits)
+        new = self._check_events(entry, events)
+        entry.record = record
+        entry.next_sequence_number += len(new)
+        entry.events.extend(new)
         return entry.record
+
+    async def unfinished(self) -> tuple[str, ...]:
+        """The ids of every live response still queued or in progress."""
+        now = self._clock()
+        return tuple(
+            key
+            for key, entry in self._entries.items()
+            if not entry.record.finished and entry.record.expires_at > now
+        )
 
     async def mark_cancelled(self, response_id: str) -> StoredResponse:
         """Cancel an active response; a cancelled one is returned unchanged."""
@@ -137,6 +151,15 @@ class MemoryStore:
         if self._load(response_id) is None:
             raise ResponseNotFound(response_id)
         return self._entries[response_id]
+
+    def _check_events(
+        self, entry: _Entry, events: tuple[StoredEvent, ...]
+    ) -> tuple[StoredEvent, ...]:
+        new = _rules.unstored(entry.next_sequence_number, events)
+        _rules.check_batch(
+            entry.record.id, entry.next_sequence_number, new, self._limits.max_response_bytes
+        )
+        return new
 
     def _make_room(self) -> None:
         limit = self._limits.max_responses
