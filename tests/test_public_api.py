@@ -36,6 +36,7 @@ PUBLIC: dict[str, list[str]] = {
         "ToolTimeoutError",
         "TransportClosed",
         "TransportError",
+        "UpstreamBusy",
         "UpstreamConnectError",
         "UpstreamHTTPError",
         "UpstreamProtocolError",

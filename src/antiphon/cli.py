@@ -110,6 +110,54 @@ def serve(
             "streamed to. Env: ANTIPHON_UPSTREAM_STREAM.",
         ),
     ] = None,
+    upstream_connect_timeout: Annotated[
+        float | None,
+        typer.Option(
+            metavar="SECONDS",
+            help="How long opening a connection to the model server may take; default 10. "
+            "Env: ANTIPHON_UPSTREAM_CONNECT_TIMEOUT.",
+        ),
+    ] = None,
+    upstream_stall_timeout: Annotated[
+        float | None,
+        typer.Option(
+            metavar="SECONDS",
+            help="How long the model server may send nothing (the read timeout); default 120. "
+            "Env: ANTIPHON_UPSTREAM_STALL_TIMEOUT.",
+        ),
+    ] = None,
+    upstream_deadline_seconds: Annotated[
+        float | None,
+        typer.Option(
+            metavar="SECONDS",
+            help="How long one call to the model server may take in all, however steadily it "
+            "sends, 0 for no limit; default 600. Env: ANTIPHON_UPSTREAM_DEADLINE_SECONDS.",
+        ),
+    ] = None,
+    upstream_max_connections: Annotated[
+        int | None,
+        typer.Option(
+            metavar="N",
+            help="Requests open at once to each model server; more wait for a free connection. "
+            "Default 100. Env: ANTIPHON_UPSTREAM_MAX_CONNECTIONS.",
+        ),
+    ] = None,
+    upstream_pool_timeout: Annotated[
+        float | None,
+        typer.Option(
+            metavar="SECONDS",
+            help="How long a request waits for a free connection when all are busy, then fails; "
+            "default 30. Env: ANTIPHON_UPSTREAM_POOL_TIMEOUT.",
+        ),
+    ] = None,
+    response_deadline_seconds: Annotated[
+        float | None,
+        typer.Option(
+            metavar="SECONDS",
+            help="How long one response may take in all, every model turn and tool call "
+            "included, 0 for no limit; default 1800. Env: ANTIPHON_RESPONSE_DEADLINE_SECONDS.",
+        ),
+    ] = None,
     model: Annotated[
         str | None,
         typer.Option(
@@ -239,6 +287,12 @@ def serve(
             allow_origins=None if allow_origin is None else tuple(allow_origin),
             max_body_bytes=max_body_bytes,
             allow_private_media_urls=allow_private_media_urls,
+            upstream_connect_timeout=upstream_connect_timeout,
+            upstream_stall_timeout=upstream_stall_timeout,
+            upstream_deadline_seconds=upstream_deadline_seconds,
+            upstream_max_connections=upstream_max_connections,
+            upstream_pool_timeout=upstream_pool_timeout,
+            response_deadline_seconds=response_deadline_seconds,
         )
         settings = resolve_settings(flags, os.environ)
         for route in settings.models:

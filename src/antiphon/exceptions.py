@@ -24,9 +24,10 @@ Internal exception text never goes on the wire: servers map these to OpenAI-styl
     │   └── SandboxCapacityError    every container slot is busy running a call
     ├── EngineError                 a model engine failed to produce a turn
     │   ├── UpstreamConnectError    the upstream could not be reached (no response at all)
+    │   │   └── UpstreamBusy        every pooled upstream connection stayed busy too long
     │   ├── UpstreamHTTPError       the upstream answered an error status (``status``)
     │   ├── UpstreamProtocolError   the upstream stream was malformed or cut mid-way
-    │   ├── UpstreamTimeout         the upstream sent nothing for longer than the stall timeout
+    │   ├── UpstreamTimeout         the upstream stalled, or a call passed its deadline
     │   └── ScriptExhausted         the scripted engine has no turn left for a request
     └── RealtimeError               the realtime agents SDK
         ├── TransportError          malformed frame, invalid event, failed send (has ``context``)
@@ -66,6 +67,7 @@ __all__ = [
     "ToolTimeoutError",
     "TransportClosed",
     "TransportError",
+    "UpstreamBusy",
     "UpstreamConnectError",
     "UpstreamHTTPError",
     "UpstreamProtocolError",
@@ -200,6 +202,10 @@ class UpstreamConnectError(EngineError):
     """The upstream could not be reached, or closed the connection before any response."""
 
 
+class UpstreamBusy(UpstreamConnectError):
+    """Every connection of the upstream's pool stayed busy for longer than the pool timeout."""
+
+
 class UpstreamHTTPError(EngineError):
     """The upstream answered with an error status before streaming anything."""
 
@@ -213,7 +219,7 @@ class UpstreamProtocolError(EngineError):
 
 
 class UpstreamTimeout(EngineError):
-    """The upstream sent nothing for longer than the configured stall timeout."""
+    """The upstream sent nothing for longer than the stall timeout, or a call its deadline."""
 
 
 class ScriptExhausted(EngineError):

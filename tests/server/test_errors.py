@@ -51,7 +51,9 @@ async def test_an_unexpected_error_is_a_generic_500_and_logged(
     }
     assert "hunter2" not in answer.text
     logged = [r for r in caplog.records if r.name == "antiphon.server"]
-    assert logged[0].getMessage() == "unhandled error on GET /broken"
+    assert logged[0].getMessage() == (
+        "unhandled RuntimeError on GET /broken: database password is hunter2"
+    )
     assert logged[0].exc_info is not None
 
 

@@ -116,6 +116,10 @@ def _attr(name: str) -> Callable[[ServerSettings], object]:
     return lambda settings: getattr(settings, name)
 
 
+def _upstream(name: str) -> Callable[[ServerSettings], object]:
+    return lambda settings: getattr(settings.upstream, name)
+
+
 def _refresh(settings: ServerSettings) -> object:
     assert settings.discovery is not None
     return settings.discovery.refresh_seconds
@@ -215,6 +219,48 @@ SETTINGS = [
         ),
         (),
         _attr("allow_origins"),
+    ),
+    Setting(
+        "upstream_connect_timeout",
+        Value("2.5", "2.5", 2.5, 2.5),
+        Value("10", "10", 10.0, 10.0),
+        10.0,
+        _upstream("connect_timeout"),
+    ),
+    Setting(
+        "upstream_stall_timeout",
+        Value("60", "60", 60.0, 60.0),
+        Value("120", "120", 120.0, 120.0),
+        120.0,
+        _upstream("stall_timeout"),
+    ),
+    Setting(
+        "upstream_deadline_seconds",
+        Value("0", "0", 0.0, 0.0),
+        Value("600", "600", 600.0, 600.0),
+        600.0,
+        _upstream("deadline_seconds"),
+    ),
+    Setting(
+        "upstream_max_connections",
+        Value("8", "8", 8, 8),
+        Value("100", "100", 100, 100),
+        100,
+        _upstream("max_connections"),
+    ),
+    Setting(
+        "upstream_pool_timeout",
+        Value("0.5", "0.5", 0.5, 0.5),
+        Value("30", "30", 30.0, 30.0),
+        30.0,
+        _upstream("pool_timeout"),
+    ),
+    Setting(
+        "response_deadline_seconds",
+        Value("90", "90", 90.0, 90.0),
+        Value("1800", "1800", 1800.0, 1800.0),
+        1800.0,
+        _attr("response_deadline_seconds"),
     ),
 ]
 
@@ -440,5 +486,45 @@ def test_the_command_lines_upstream_stream_follows_flags_over_environment(
 def test_bad_model_entries_name_the_key(tmp_path: Path, entry: str, message: str) -> None:
     config = tmp_path / "antiphon.toml"
     config.write_text(f'[[models]]\nname = "m"\nupstream_url = "http://l/v1"\n{entry}\n')
+    with pytest.raises(ConfigurationError, match=re.escape(message)):
+        resolve_settings(ServeOptions(config=config), {})
+
+
+def test_a_models_own_upstream_limits_beat_the_servers(tmp_path: Path) -> None:
+    config = tmp_path / "antiphon.toml"
+    config.write_text(
+        "[server]\nupstream_stall_timeout = 30\nupstream_max_connections = 50\n"
+        "[[models]]\nname = 'own'\nupstream_url = 'http://u/v1'\nstall_timeout = 300\n"
+        "deadline_seconds = 60\nmax_connections = 4\npool_timeout = 2\n"
+        "[[models]]\nname = 'shared'\nupstream_url = 'http://u/v1'\n"
+    )
+    environ = {"ANTIPHON_UPSTREAM_CONNECT_TIMEOUT": "3"}
+    settings = resolve_settings(ServeOptions(config=config, upstream_pool_timeout=7), environ)
+    own, shared = (settings.upstream_limits(route) for route in settings.models)
+    assert (own.connect_timeout, own.stall_timeout, own.deadline_seconds) == (3.0, 300.0, 60.0)
+    assert (own.max_connections, own.pool_timeout) == (4, 2.0)
+    assert (shared.stall_timeout, shared.max_connections, shared.pool_timeout) == (30.0, 50, 7.0)
+    assert shared.deadline_seconds == 600.0
+
+
+@pytest.mark.parametrize(
+    ("server", "model", "message"),
+    [
+        ("upstream_stall_timeout = 0", "", "upstream_stall_timeout must be a number of seconds"),
+        ("upstream_max_connections = 0", "", "upstream_max_connections must be 1 or more"),
+        ("upstream_deadline_seconds = -1", "", "upstream_deadline_seconds must be 0"),
+        ("response_deadline_seconds = -1", "", "response_deadline_seconds must be 0"),
+        ("upstream_pool_timeout = 'soon'", "", "upstream_pool_timeout must be a number"),
+        ("", "pool_timeout = -1", "model 'm': pool_timeout must be a number of seconds"),
+        ("", "max_connections = 1.5", "invalid model entry 'm'"),
+    ],
+)
+def test_bad_upstream_limits_name_the_limit(
+    tmp_path: Path, server: str, model: str, message: str
+) -> None:
+    config = tmp_path / "antiphon.toml"
+    config.write_text(
+        f"[server]\n{server}\n[[models]]\nname = 'm'\nupstream_url = 'http://u/v1'\n{model}\n"
+    )
     with pytest.raises(ConfigurationError, match=re.escape(message)):
         resolve_settings(ServeOptions(config=config), {})

@@ -21,6 +21,7 @@ import httpx
 
 from antiphon.exceptions import (
     StreamLimitError,
+    UpstreamBusy,
     UpstreamConnectError,
     UpstreamHTTPError,
     UpstreamProtocolError,
@@ -45,15 +46,20 @@ JSONObject = dict[str, object]
 
 _ERROR_BODY_LIMIT: Final = 4096  # bytes of an error response kept for the message
 _AFTER_DONE_SECONDS: Final = 1.0  # how long the end of a body after [DONE] may take
+_KEEPALIVE_CONNECTIONS: Final = 20  # idle connections kept for reuse (httpx's default)
 
 
 @dataclass(frozen=True, slots=True)
 class UpstreamConfig:
     """Where an upstream is and how long to wait for it.
 
-    ``base_url`` ends before the endpoint (``http://127.0.0.1:8000/v1``). ``stall_timeout`` bounds
-    every wait for bytes (headers or the next chunk): a stream silent for longer raises
-    :class:`~antiphon.UpstreamTimeout`. ``headers`` are added to every request.
+    ``base_url`` ends before the endpoint (``http://127.0.0.1:8000/v1``). ``connect_timeout``
+    bounds opening a connection. ``stall_timeout`` bounds every wait for bytes (headers or the
+    next chunk): a stream silent for longer raises :class:`~antiphon.UpstreamTimeout`.
+    ``deadline_seconds`` bounds one whole upstream call, however steadily it trickles (0: no
+    deadline; the engine enforces it). At most ``max_connections`` requests are open at once;
+    one more waits up to ``pool_timeout`` for a free connection, then raises
+    :class:`~antiphon.UpstreamBusy`. ``headers`` are added to every request.
     """
 
     base_url: str
@@ -62,20 +68,40 @@ class UpstreamConfig:
     stall_timeout: float = 60.0
     headers: Mapping[str, str] = field(default_factory=dict[str, str])
     max_event_bytes: int = 4 << 20
+    deadline_seconds: float = 600.0
+    max_connections: int = 100
+    pool_timeout: float = 30.0
+
+    def timeout(self) -> httpx.Timeout:
+        """The httpx timeouts: stall (read and write), connect, and the wait for the pool."""
+        return httpx.Timeout(
+            self.stall_timeout, connect=self.connect_timeout, pool=self.pool_timeout
+        )
 
     def make_client(self) -> httpx.AsyncClient:
-        """An httpx client with these timeouts and headers (the engine owns and closes it)."""
+        """An httpx client with these timeouts, limits and headers (its owner closes it)."""
         headers = dict(self.headers)
         if self.api_key:
             headers["Authorization"] = f"Bearer {self.api_key}"
-        timeout = httpx.Timeout(self.stall_timeout, connect=self.connect_timeout)
+        limits = httpx.Limits(
+            max_connections=self.max_connections,
+            max_keepalive_connections=min(_KEEPALIVE_CONNECTIONS, self.max_connections),
+        )
         return httpx.AsyncClient(
-            base_url=self.base_url.rstrip("/") + "/", headers=headers, timeout=timeout
+            base_url=self.base_url.rstrip("/") + "/",
+            headers=headers,
+            timeout=self.timeout(),
+            limits=limits,
         )
 
 
 async def post_sse(
-    client: httpx.AsyncClient, path: str, body: Mapping[str, object], *, max_event_bytes: int
+    client: httpx.AsyncClient,
+    path: str,
+    body: Mapping[str, object],
+    *,
+    max_event_bytes: int,
+    max_connections: int | None = None,
 ) -> AsyncGenerator[JSONObject, None]:
     """POST ``body`` to ``path`` and yield each SSE ``data:`` JSON object until ``[DONE]``.
 
@@ -83,10 +109,11 @@ async def post_sse(
     decides from what it saw whether the turn was complete. A body cut inside an event raises
     :class:`~antiphon.UpstreamProtocolError`; so does an error the upstream reports inside the
     stream (vLLM, SGLang and llama.cpp send ``data: {"error": ...}`` after the 200 headers), with
-    the upstream's own message.
+    the upstream's own message. ``max_connections`` (the client's pool size) is only quoted in
+    the error when every connection is busy.
     """
     decoder = SSEDecoder(max_event_bytes=max_event_bytes)
-    with _translated():
+    with _translated(client, max_connections):
         async with client.stream("POST", path, json=body) as response:
             if response.status_code >= 400:
                 raise UpstreamHTTPError(await _error_text(response), status=response.status_code)
@@ -105,14 +132,19 @@ async def post_sse(
 
 
 async def post_json(
-    client: httpx.AsyncClient, path: str, body: Mapping[str, object], *, max_bytes: int
+    client: httpx.AsyncClient,
+    path: str,
+    body: Mapping[str, object],
+    *,
+    max_bytes: int,
+    max_connections: int | None = None,
 ) -> JSONObject:
     """POST ``body`` to ``path`` and return its JSON object answer (an unstreamed request).
 
     The body is read with the same bound as one streamed event, so a runaway answer cannot take
     the server's memory.
     """
-    with _translated():
+    with _translated(client, max_connections):
         async with client.stream("POST", path, json=body) as response:
             if response.status_code >= 400:
                 raise UpstreamHTTPError(await _error_text(response), status=response.status_code)
@@ -130,22 +162,47 @@ async def post_json(
 
 
 @contextlib.contextmanager
-def _translated() -> Generator[None]:
-    """Every httpx failure as the typed engine error it means (the one place they are mapped)."""
+def _translated(client: httpx.AsyncClient, max_connections: int | None) -> Generator[None]:
+    """Every httpx failure as the typed engine error it means (the one place they are mapped).
+
+    A timeout's message names the limit that fired and its value (httpx's own text is often
+    empty): the wait for a free pooled connection, for a new connection, or for bytes.
+    """
+    timeout = client.timeout
     try:
         yield
+    except httpx.PoolTimeout as exc:
+        many = "all" if max_connections is None else f"all {max_connections}"
+        raise UpstreamBusy(
+            f"{many} upstream connections are busy: waited {_seconds(timeout.pool)} for one "
+            "(upstream_max_connections, upstream_pool_timeout)"
+        ) from exc
+    except httpx.ConnectTimeout as exc:
+        raise UpstreamConnectError(
+            f"connecting to the upstream timed out after {_seconds(timeout.connect)} "
+            "(upstream_connect_timeout)"
+        ) from exc
     except httpx.TimeoutException as exc:
-        if isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout):
-            raise UpstreamConnectError(f"connecting to the upstream timed out: {exc}") from exc
-        raise UpstreamTimeout(f"the upstream sent nothing for too long: {exc}") from exc
+        raise UpstreamTimeout(
+            f"the upstream sent nothing for {_seconds(timeout.read)} (upstream_stall_timeout)"
+        ) from exc
     except httpx.ConnectError as exc:
-        raise UpstreamConnectError(f"cannot connect to the upstream: {exc}") from exc
+        raise UpstreamConnectError(f"cannot connect to the upstream: {_detail(exc)}") from exc
     except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
-        raise UpstreamProtocolError(f"the upstream stream broke: {exc}") from exc
+        raise UpstreamProtocolError(f"the upstream stream broke: {_detail(exc)}") from exc
     except StreamLimitError as exc:
         raise UpstreamProtocolError(f"the upstream sent an oversized event: {exc}") from exc
     except httpx.HTTPError as exc:
-        raise UpstreamConnectError(f"upstream request failed: {exc}") from exc
+        raise UpstreamConnectError(f"upstream request failed: {_detail(exc)}") from exc
+
+
+def _seconds(value: float | None) -> str:
+    return "ever" if value is None else f"{value:g} s"
+
+
+def _detail(exc: BaseException) -> str:
+    """An exception's text, or its type when it has none (httpx's often have none)."""
+    return str(exc) or type(exc).__name__
 
 
 def _stream_error(event: str, data: JSONObject) -> str | None:

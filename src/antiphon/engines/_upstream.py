@@ -5,10 +5,15 @@ runs every turn the same way: build the request body and a sans-I/O chunk mapper
 each decoded chunk to the mapper, yield its events, then the mapper's ending. Subclasses say
 only what differs: the endpoint, the body and the mapper (:meth:`UpstreamEngine.prepare`), and
 how chunks are fetched (:meth:`UpstreamEngine.chunks`; the chat engine's unstreamed mode).
+
+Every call has a deadline (``UpstreamConfig.deadline_seconds``) besides the stall timeout: the
+stall timeout bounds each wait for bytes, so an upstream trickling a byte at a time would
+otherwise hold the turn (and its connection) for ever.
 """
 
 from __future__ import annotations
 
+import asyncio
 from abc import ABC, abstractmethod
 from collections.abc import AsyncGenerator
 from contextlib import aclosing
@@ -19,6 +24,7 @@ import httpx
 
 from antiphon.engines._http import JSONObject, UpstreamConfig, post_sse
 from antiphon.engines.base import EngineEvent, EngineRequest
+from antiphon.exceptions import UpstreamTimeout
 from antiphon.wire.ids import IdFactory, random_id
 
 __all__ = ["ChunkMapper", "PreparedTurn", "UpstreamEngine"]
@@ -75,15 +81,42 @@ class UpstreamEngine(ABC):
 
     def chunks(self, path: str, body: JSONObject) -> AsyncGenerator[JSONObject, None]:
         """The decoded chunks of the upstream's answer; by default its SSE stream."""
-        return post_sse(self._client, path, body, max_event_bytes=self._config.max_event_bytes)
+        return post_sse(
+            self._client,
+            path,
+            body,
+            max_event_bytes=self._config.max_event_bytes,
+            max_connections=self._config.max_connections,
+        )
 
     async def stream(self, request: EngineRequest) -> AsyncGenerator[EngineEvent, None]:
-        """Run one turn upstream; see :class:`~antiphon.engines.base.Engine`."""
+        """Run one turn upstream; see :class:`~antiphon.engines.base.Engine`.
+
+        Raises :class:`~antiphon.UpstreamTimeout` when the call passes its deadline (the time
+        our consumer takes between events counts too: the deadline is a point in time).
+        """
         turn = self.prepare(request)
         chunks = self.chunks(turn.path, turn.body)
+        seconds = self._config.deadline_seconds
+        deadline = asyncio.get_running_loop().time() + seconds if seconds > 0 else None
         # aclosing: when our consumer stops, the HTTP response closes now, not at GC time.
         async with aclosing(chunks):
-            async for chunk in chunks:
+            while True:
+                # Each wait for a chunk runs under the call's deadline, in this task: when it
+                # fires, the cancellation goes through the HTTP request, which closes.
+                scope = asyncio.timeout_at(deadline)
+                try:
+                    async with scope:
+                        chunk = await anext(chunks)
+                except StopAsyncIteration:
+                    break
+                except TimeoutError as exc:
+                    if not scope.expired():
+                        raise
+                    raise UpstreamTimeout(
+                        f"the upstream call exceeded its {seconds:g} s deadline "
+                        "(upstream_deadline_seconds)"
+                    ) from exc
                 for event in turn.mapper.feed(chunk):
                     yield event
         for event in turn.mapper.finish():

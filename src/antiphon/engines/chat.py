@@ -57,5 +57,12 @@ class ChatEngine(UpstreamEngine):
         return self._whole(path, body)
 
     async def _whole(self, path: str, body: JSONObject) -> AsyncGenerator[JSONObject, None]:
-        limit = self._config.max_event_bytes
-        yield completion_as_chunk(await post_json(self._client, path, body, max_bytes=limit))
+        config = self._config
+        answer = await post_json(
+            self._client,
+            path,
+            body,
+            max_bytes=config.max_event_bytes,
+            max_connections=config.max_connections,
+        )
+        yield completion_as_chunk(answer)

@@ -70,6 +70,8 @@ class ResponsesService(AsyncResource):
     of one response (each server-side tool round is one more turn). ``max_record_bytes`` is the
     store's limit on one response record: a stored request whose record would already pass it is
     refused with a 413 before it runs, rather than answered and never stored.
+    ``response_deadline_seconds`` bounds the time one response takes, all its turns and tool
+    calls included (0: no bound); past it the response ends ``failed``.
     """
 
     def __init__(
@@ -83,8 +85,10 @@ class ResponsesService(AsyncResource):
         clock: Callable[[], float] = time.time,
         max_record_bytes: int | None = None,
         purge_interval: float | None = None,
+        response_deadline_seconds: float = 0,
     ) -> None:
         self._models = models
+        self._response_deadline = response_deadline_seconds
         self._max_record_bytes = max_record_bytes
         self._max_tool_loops = max_tool_loops
         self._store = store
@@ -205,6 +209,7 @@ class ResponsesService(AsyncResource):
             request,
             tools=request_tools,
             max_turns=self._max_tool_loops,
+            deadline_seconds=self._response_deadline,
         )
         storage = RunStorage(
             store=self._store if body.store else None,

@@ -7,7 +7,9 @@ recipient classifier (whatever engine produced them) and streamed into the ledge
 server-side calls (MCP, code interpreter) run and their results go back to the model in the next
 turn; a call to an undeclared tool is answered with an error the same way. A client function call
 or an approval request ends the response. Turns are bounded (``max_turns``), and so are tool
-calls (``max_tool_calls``).
+calls (``max_tool_calls``), and so is the time the whole response takes (``deadline_seconds``,
+counted from its start, across every turn and tool call): past it, the response ends ``failed``
+with an error naming the deadline.
 
 The loop owns no task: it is an async generator the run iterates, so cancelling the run cancels
 the upstream request and any tool call in flight.
@@ -15,6 +17,7 @@ the upstream request and any tool call in flight.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing
 from dataclasses import dataclass, field, replace
@@ -70,6 +73,7 @@ class TurnLoop:
         *,
         tools: RequestTools | None = None,
         max_turns: int = 16,
+        deadline_seconds: float = 0,
     ) -> None:
         self._ledger = ledger
         self._engine = engine
@@ -82,6 +86,7 @@ class TurnLoop:
         # namespace -> (server label, why its tools cannot run; "" when they are listed)
         self._unlisted: dict[str, tuple[str, str]] = {}
         self._max_turns = max_turns
+        self._deadline_seconds = deadline_seconds  # 0: none
         self.record = TurnRecord()
 
     async def events(self) -> AsyncGenerator[list[ResponseStreamEvent]]:
@@ -90,17 +95,41 @@ class TurnLoop:
         if ledger.status == "queued":  # a background run starts when its task does
             ledger.start()
         yield ledger.drain()
+        seconds = self._deadline_seconds
+        deadline = asyncio.get_running_loop().time() + seconds if seconds > 0 else None
         try:
-            async for batch in self._list_mcp_tools():
-                yield batch
-            async for batch in self._run_approved_calls():
-                yield batch
-            async for batch in self._turns():
-                yield batch
+            async with aclosing(self._steps()) as steps:
+                while True:
+                    # Only the loop's own work runs under the deadline, in this task (the
+                    # consumer's time between batches counts: the deadline is a point in time).
+                    scope = asyncio.timeout_at(deadline)
+                    try:
+                        async with scope:
+                            batch = await anext(steps)
+                    except StopAsyncIteration:
+                        break
+                    except TimeoutError:
+                        if not scope.expired():
+                            raise
+                        message = (
+                            f"the response exceeded its {seconds:g} s deadline "
+                            "(response_deadline_seconds)"
+                        )
+                        ledger.fail(ResponseError(code="server_error", message=message))
+                        break
+                    yield batch
         except EngineError as exc:
             self.record.upstream_error = exc
             ledger.fail(ResponseError(code="server_error", message=f"upstream failed: {exc}"))
         yield ledger.drain()
+
+    async def _steps(self) -> AsyncGenerator[list[ResponseStreamEvent]]:
+        async for batch in self._list_mcp_tools():
+            yield batch
+        async for batch in self._run_approved_calls():
+            yield batch
+        async for batch in self._turns():
+            yield batch
 
     # -- before the first turn -----------------------------------------------------------------
 

@@ -17,7 +17,7 @@ import httpx
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
@@ -29,7 +29,12 @@ from antiphon.responses.service import ResponsesService
 from antiphon.server import routes
 from antiphon.server.auth import BearerAuth
 from antiphon.server.engines import ModelRouter
-from antiphon.server.errors import error_response, handle_invalid_request, handle_unexpected
+from antiphon.server.errors import (
+    error_response,
+    handle_client_disconnect,
+    handle_invalid_request,
+    handle_unexpected,
+)
 from antiphon.server.guard import RequestGuard, normalize_origin
 from antiphon.server.openapi import openapi_document, render_docs
 from antiphon.server.settings import ServerSettings
@@ -81,6 +86,7 @@ def create_app(
                 tools=runtime,
                 max_record_bytes=settings.store_limits.max_response_bytes,
                 purge_interval=settings.store_limits.purge_interval_seconds,
+                response_deadline_seconds=settings.response_deadline_seconds,
             )
             app.state.service = await stack.enter_async_context(service)
             app.state.models = router
@@ -145,6 +151,7 @@ def create_app(
         middleware=middleware,
         exception_handlers={
             InvalidRequestError: handle_invalid_request,
+            ClientDisconnect: handle_client_disconnect,
             404: not_found,
             Exception: handle_unexpected,
         },

@@ -39,7 +39,13 @@ from antiphon.exceptions import (
     UpstreamProtocolError,
 )
 from antiphon.responses.catalog import ServedModel
-from antiphon.server.settings import ModelRoute, ServerSettings, UpstreamApi, UpstreamDiscovery
+from antiphon.server.settings import (
+    ModelRoute,
+    ServerSettings,
+    UpstreamApi,
+    UpstreamDiscovery,
+    UpstreamLimits,
+)
 
 __all__ = ["ModelRouter", "build_engine", "route_script"]
 
@@ -49,14 +55,21 @@ _LIST_TIMEOUT: Final = 10.0  # seconds one model listing may take
 _LIST_MAX_BYTES: Final = 8 << 20  # a listing is small; a runaway body is cut off here
 
 
-def build_engine(route: ModelRoute, *, client: httpx.AsyncClient | None = None) -> Engine:
+def build_engine(
+    route: ModelRoute,
+    *,
+    client: httpx.AsyncClient | None = None,
+    limits: UpstreamLimits | None = None,
+) -> Engine:
     """The engine serving ``route`` (a script is loaded now, so a bad one fails at start-up).
 
     An upstream engine uses ``client`` when given (the caller closes it), else makes its own.
+    ``limits`` are the server's upstream limits, under the route's own (default: the defaults).
     """
     if route.api == "scripted":
         return ScriptedEngine(route_script(route))
-    return _upstream_engine(route.api, _route_config(route), client, stream=route.upstream_stream)
+    config = _route_config(route, route.limits(limits or UpstreamLimits()))
+    return _upstream_engine(route.api, config, client, stream=route.upstream_stream)
 
 
 def route_script(route: ModelRoute) -> Script:
@@ -106,22 +119,18 @@ class ModelRouter(AsyncResource):
         self._lock = asyncio.Lock()  # one listing at a time; the others wait for its result
 
     async def _open(self, stack: contextlib.AsyncExitStack) -> None:
+        limits = self._settings.upstream
         for route in self._settings.models:
             client = None
             if route.api != "scripted":
-                client = self._client(_route_config(route))
+                client = self._client(_route_config(route, route.limits(limits)))
                 stack.push_async_callback(client.aclose)
-            engine = build_engine(route, client=client)
+            engine = build_engine(route, client=client, limits=limits)
             stack.push_async_callback(engine.aclose)
             self._routes[route.name] = ServedModel(engine, route.upstream_model or route.name)
         if self._discovery is not None:
             discovery = self._discovery
-            config = UpstreamConfig(
-                base_url=discovery.upstream_url,
-                api_key=discovery.upstream_api_key,
-                connect_timeout=discovery.connect_timeout,
-                stall_timeout=discovery.stall_timeout,
-            )
+            config = _config(discovery.upstream_url, discovery.upstream_api_key, limits)
             self._list_client = self._client(config)
             stack.push_async_callback(self._list_client.aclose)
             engine = _upstream_engine(
@@ -220,19 +229,27 @@ class ModelRouter(AsyncResource):
         headers = dict(config.headers)
         if config.api_key:
             headers["Authorization"] = f"Bearer {config.api_key}"
+        # The transport is the pool: a test's transport has none, so no pool limit applies.
         return httpx.AsyncClient(
             base_url=config.base_url.rstrip("/") + "/",
             headers=headers,
-            timeout=httpx.Timeout(config.stall_timeout, connect=config.connect_timeout),
+            timeout=config.timeout(),
             transport=self._transport,
         )
 
 
-def _route_config(route: ModelRoute) -> UpstreamConfig:
+def _route_config(route: ModelRoute, limits: UpstreamLimits) -> UpstreamConfig:
     assert route.upstream_url is not None  # ModelRoute checks this for upstream routes
+    return _config(route.upstream_url, route.upstream_api_key, limits)
+
+
+def _config(url: str, api_key: str | None, limits: UpstreamLimits) -> UpstreamConfig:
     return UpstreamConfig(
-        base_url=route.upstream_url,
-        api_key=route.upstream_api_key,
-        connect_timeout=route.connect_timeout,
-        stall_timeout=route.stall_timeout,
+        base_url=url,
+        api_key=api_key,
+        connect_timeout=limits.connect_timeout,
+        stall_timeout=limits.stall_timeout,
+        deadline_seconds=limits.deadline_seconds,
+        max_connections=limits.max_connections,
+        pool_timeout=limits.pool_timeout,
     )

@@ -2,19 +2,25 @@
 
 Clients (the official SDKs included) read ``{"error": {"message", "type", "param", "code"}}``.
 Only antiphon's own messages go on the wire: an unexpected exception is logged with its stack
-and answered with a generic 500, never with its text.
+and answered with a generic 500, never with its text. A client that leaves while it sends its
+request is an ordinary event, logged in one line at info level, with no stack.
 """
 
 from __future__ import annotations
 
 import logging
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
 from antiphon.exceptions import InvalidRequestError
 
-__all__ = ["error_response", "handle_invalid_request", "handle_unexpected"]
+__all__ = [
+    "error_response",
+    "handle_client_disconnect",
+    "handle_invalid_request",
+    "handle_unexpected",
+]
 
 _log = logging.getLogger("antiphon.server")
 
@@ -39,9 +45,33 @@ async def handle_invalid_request(request: Request, exc: Exception) -> Response:
     return error_response(exc.status, exc.message, param=exc.param, code=exc.code)
 
 
+async def handle_client_disconnect(request: Request, exc: Exception) -> Response:
+    """Starlette handler for :class:`ClientDisconnect`: one info line, no stack trace.
+
+    Registered as its own handler (not left to :func:`handle_unexpected`), so that Starlette
+    does not re-raise it to the server, which would log a second stack trace. The answer goes
+    nowhere: the server drops what is sent to a client that left.
+    """
+    assert isinstance(exc, ClientDisconnect)
+    _log.info(
+        "the client left during %s %s before its request was read whole",
+        request.method,
+        request.url.path,
+    )
+    return Response(status_code=400)
+
+
 async def handle_unexpected(request: Request, exc: Exception) -> Response:
     """Starlette handler of last resort: log the stack, say nothing internal."""
-    _log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    # The log line names the exception even when it has no text (many have none).
+    _log.error(
+        "unhandled %s on %s %s: %s",
+        type(exc).__name__,
+        request.method,
+        request.url.path,
+        str(exc) or repr(exc),
+        exc_info=exc,
+    )
     return error_response(
         500, "The server had an error processing the request.", code="server_error"
     )

@@ -7,7 +7,9 @@ driven by :class:`~antiphon.responses.service.ResponsesService`, events are enco
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import re
 from collections.abc import AsyncIterator
 
@@ -16,6 +18,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from antiphon.exceptions import (
     InvalidRequestError,
+    UpstreamBusy,
     UpstreamConnectError,
     UpstreamHTTPError,
     UpstreamTimeout,
@@ -34,6 +37,8 @@ from antiphon.store.base import ItemQuery
 from antiphon.wire.json import dump_json
 
 __all__ = ["cancel", "create", "delete", "input_items", "retrieve"]
+
+_log = logging.getLogger("antiphon.server")
 
 _INTEGER = re.compile(r"-?[0-9]{1,10}")
 _SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
@@ -65,12 +70,32 @@ async def create(request: Request) -> Response:
         )
     if body.background:
         return _json(dump_json(run.final_response()))
-    try:
-        await run.finished.wait()
-    finally:
-        if not run.finished.is_set():  # the client left: a foreground run stops with it
-            run.cancel()
+    await _until_finished(run, request)
     return _final_answer(run)
+
+
+async def _until_finished(run: LiveRun, request: Request) -> None:
+    """Wait for a foreground run; when its client leaves, the run is cancelled.
+
+    The server does not cancel a handler whose client disconnected (it only reports it on the
+    ASGI ``receive`` channel), so a watcher reads that channel while the run goes on.
+    """
+    try:
+        async with asyncio.TaskGroup() as group:
+            watcher = group.create_task(_cancel_when_gone(run, request))
+            await run.finished.wait()
+            watcher.cancel()
+    finally:
+        if not run.finished.is_set():  # this handler itself was cancelled
+            run.cancel()
+
+
+async def _cancel_when_gone(run: LiveRun, request: Request) -> None:
+    # The body was read whole: what comes next on the channel is the disconnect.
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
+    _log.info("the client of response %s left before it finished: cancelling it", run.id)
+    run.cancel()
 
 
 async def _stream_run(run: LiveRun, keepalive: float) -> AsyncIterator[bytes]:
@@ -89,7 +114,12 @@ def _final_answer(run: LiveRun) -> Response:
     if isinstance(error, _BEFORE_FIRST_BYTE) and not record.produced_output:
         # Nothing came from the model: a gateway error says so more plainly than a body with
         # status "failed" (the failed response is stored all the same).
-        return error_response(502, f"The upstream model server failed: {error}", code="bad_gateway")
+        message = f"The upstream model server failed: {error}"
+        if isinstance(error, UpstreamBusy):
+            return error_response(503, message, code="upstream_busy")
+        if isinstance(error, UpstreamTimeout):
+            return error_response(504, message, code="upstream_timeout")
+        return error_response(502, message, code="bad_gateway")
     return _json(dump_json(run.final_response()))
 
 

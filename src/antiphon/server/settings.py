@@ -25,6 +25,14 @@ A config file can declare several models, each with its own upstream::
     max_tool_loops = 16         # model turns one response may take (tool rounds included)
     model_refresh_seconds = 10  # discovered models: re-list the upstream at most this often
     log_level = "info"          # critical | error | warning | info | debug | trace
+    response_deadline_seconds = 1800  # one response, all its turns and tool calls (0: none)
+
+    # Every upstream's limits; a [[models]] entry may set its own (same names, no "upstream_").
+    upstream_connect_timeout = 10     # seconds to open a connection
+    upstream_stall_timeout = 120      # seconds the upstream may send nothing
+    upstream_deadline_seconds = 600   # one upstream call in all, however it trickles (0: none)
+    upstream_max_connections = 100    # requests open at once per upstream; more queue
+    upstream_pool_timeout = 30        # seconds a queued request waits for a connection
 
     [code_interpreter]          # sandbox limits (SandboxLimits fields)
     cpu_seconds = 10
@@ -40,6 +48,8 @@ A config file can declare several models, each with its own upstream::
     upstream_url = "http://127.0.0.1:8001/v1"
     upstream_api = "harmony"    # chat | harmony | scripted
     upstream_model = "openai/gpt-oss-20b"
+    stall_timeout = 300         # this upstream's own limits, over the [server] ones
+    max_connections = 16
 
     [mcp_servers.docs]          # the only MCP servers requests may name
     url = "http://127.0.0.1:9000/mcp"
@@ -82,6 +92,7 @@ __all__ = [
     "ServeOptions",
     "ServerSettings",
     "UpstreamDiscovery",
+    "UpstreamLimits",
     "load_config_file",
     "resolve_settings",
 ]
@@ -99,6 +110,10 @@ DEFAULT_MODEL_REFRESH_SECONDS: Final = 10.0
 DEFAULT_LOG_LEVEL: Final = "warning"
 DEFAULT_CONNECT_TIMEOUT: Final = 10.0
 DEFAULT_STALL_TIMEOUT: Final = 120.0
+DEFAULT_UPSTREAM_DEADLINE_SECONDS: Final = 600.0
+DEFAULT_UPSTREAM_MAX_CONNECTIONS: Final = 100
+DEFAULT_UPSTREAM_POOL_TIMEOUT: Final = 30.0
+DEFAULT_RESPONSE_DEADLINE_SECONDS: Final = 1800.0
 #: Below the store's default record limit (32 MiB), so a body that fits can be stored.
 DEFAULT_MAX_BODY_BYTES: Final = 16 * 1024 * 1024
 
@@ -106,8 +121,42 @@ _T = TypeVar("_T")
 
 
 @dataclass(frozen=True, slots=True)
+class UpstreamLimits:
+    """How long antiphon waits for an upstream, and how many requests it sends it at once.
+
+    ``connect_timeout`` bounds opening a connection; ``stall_timeout`` every wait for bytes;
+    ``deadline_seconds`` one upstream call in all (0: none), so an upstream trickling a byte at
+    a time cannot hold a response for ever. At most ``max_connections`` requests are open at
+    once; one more waits up to ``pool_timeout`` seconds for a free connection, then fails.
+    """
+
+    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
+    stall_timeout: float = DEFAULT_STALL_TIMEOUT
+    deadline_seconds: float = DEFAULT_UPSTREAM_DEADLINE_SECONDS
+    max_connections: int = DEFAULT_UPSTREAM_MAX_CONNECTIONS
+    pool_timeout: float = DEFAULT_UPSTREAM_POOL_TIMEOUT
+
+    def __post_init__(self) -> None:
+        for name in ("connect_timeout", "stall_timeout", "pool_timeout"):
+            value: float = getattr(self, name)
+            if not math.isfinite(value) or value <= 0:
+                raise ConfigurationError(f"{name} must be a number of seconds above 0, not {value}")
+        if not math.isfinite(self.deadline_seconds) or self.deadline_seconds < 0:
+            raise ConfigurationError(
+                f"deadline_seconds must be 0 (none) or more, not {self.deadline_seconds}"
+            )
+        if self.max_connections < 1:
+            raise ConfigurationError(
+                f"max_connections must be 1 or more, not {self.max_connections}"
+            )
+
+
+@dataclass(frozen=True, slots=True)
 class ModelRoute:
-    """One client-facing model name and the engine that serves it."""
+    """One client-facing model name and the engine that serves it.
+
+    The upstream limits left ``None`` are the server's (:attr:`ServerSettings.upstream`).
+    """
 
     name: str
     api: UpstreamApi
@@ -115,11 +164,26 @@ class ModelRoute:
     upstream_api_key: str | None = None
     upstream_model: str | None = None
     script: Path | None = None
-    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
-    stall_timeout: float = DEFAULT_STALL_TIMEOUT
+    connect_timeout: float | None = None
+    stall_timeout: float | None = None
     #: ``False``: ask a chat upstream for whole answers (for servers that cannot stream tool
     #: calls); clients are still streamed to.
     upstream_stream: bool = True
+    deadline_seconds: float | None = None
+    max_connections: int | None = None
+    pool_timeout: float | None = None
+
+    def limits(self, server: UpstreamLimits) -> UpstreamLimits:
+        """The route's upstream limits: its own where it sets them, else ``server``'s."""
+        own = {
+            name: value
+            for name in UpstreamLimits.__dataclass_fields__
+            if (value := getattr(self, name)) is not None
+        }
+        try:
+            return replace(server, **own)
+        except ConfigurationError as exc:
+            raise ConfigurationError(f"model {self.name!r}: {exc}") from exc
 
     def __post_init__(self) -> None:
         if self.api not in UPSTREAM_APIS:
@@ -149,8 +213,6 @@ class UpstreamDiscovery:
     upstream_url: str
     upstream_api_key: str | None = None
     refresh_seconds: float = DEFAULT_MODEL_REFRESH_SECONDS
-    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
-    stall_timeout: float = DEFAULT_STALL_TIMEOUT
     upstream_stream: bool = True  # as in ModelRoute
 
     def __post_init__(self) -> None:
@@ -192,6 +254,10 @@ class ServerSettings:
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     #: Whether ``input_image`` URLs may name loopback, private or link-local addresses.
     allow_private_media_urls: bool = False
+    #: Every upstream's timeouts and pool (a route may set its own: :meth:`upstream_limits`).
+    upstream: UpstreamLimits = field(default_factory=UpstreamLimits)
+    #: Seconds one response may take in all, every turn and tool call included; 0: no limit.
+    response_deadline_seconds: float = DEFAULT_RESPONSE_DEADLINE_SECONDS
     extra: dict[str, object] = field(default_factory=dict[str, object])
 
     def __post_init__(self) -> None:
@@ -222,11 +288,22 @@ class ServerSettings:
         for origin in self.allow_origins:
             if origin != "*":
                 normalize_origin(origin)  # raises ConfigurationError naming the bad one
+        for route in self.models:
+            route.limits(self.upstream)  # a bad per-model limit fails at start-up
+        deadline = self.response_deadline_seconds
+        if not math.isfinite(deadline) or deadline < 0:
+            raise ConfigurationError(
+                f"response_deadline_seconds must be 0 (none) or more, not {deadline}"
+            )
 
     @property
     def keepalive(self) -> float | None:
         """The SSE keep-alive interval, or ``None`` when keep-alives are off."""
         return self.keepalive_seconds or None
+
+    def upstream_limits(self, route: ModelRoute | None = None) -> UpstreamLimits:
+        """The upstream limits of ``route`` (its own over the server's), or the server's."""
+        return self.upstream if route is None else route.limits(self.upstream)
 
     def route(self, name: str) -> ModelRoute | None:
         """The configured route serving ``name``, if any (discovered models are not routes)."""
@@ -266,6 +343,12 @@ class ServeOptions:
     allow_origins: tuple[str, ...] | None = None
     max_body_bytes: int | None = None
     allow_private_media_urls: bool | None = None
+    upstream_connect_timeout: float | None = None
+    upstream_stall_timeout: float | None = None
+    upstream_deadline_seconds: float | None = None
+    upstream_max_connections: int | None = None
+    upstream_pool_timeout: float | None = None
+    response_deadline_seconds: float | None = None
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> ServeOptions:
@@ -314,6 +397,12 @@ class ServeOptions:
             allow_private_media_urls=typed(
                 "allow_private_media_urls", _parse_bool, "true or false"
             ),
+            upstream_connect_timeout=typed("upstream_connect_timeout", float, "a number"),
+            upstream_stall_timeout=typed("upstream_stall_timeout", float, "a number"),
+            upstream_deadline_seconds=typed("upstream_deadline_seconds", float, "a number"),
+            upstream_max_connections=typed("upstream_max_connections", int, "an integer"),
+            upstream_pool_timeout=typed("upstream_pool_timeout", float, "a number"),
+            response_deadline_seconds=typed("response_deadline_seconds", float, "a number"),
         )
 
 
@@ -339,6 +428,12 @@ SERVER_KEYS = frozenset(
         "allow_origins",
         "max_body_bytes",
         "allow_private_media_urls",
+        "upstream_connect_timeout",
+        "upstream_stall_timeout",
+        "upstream_deadline_seconds",
+        "upstream_max_connections",
+        "upstream_pool_timeout",
+        "response_deadline_seconds",
     }
 )
 
@@ -377,6 +472,7 @@ def resolve_settings(flags: ServeOptions, environ: Mapping[str, str]) -> ServerS
     api = _api(_pick("chat", flags.upstream_api, env.upstream_api))
     upstream_api_key = _first(flags.upstream_api_key, env.upstream_api_key)
     upstream_stream = _pick(True, flags.upstream_stream, env.upstream_stream)
+    upstream = _upstream_limits(flags, env, file)
     if upstream_url and api != "scripted" and model is None and upstream_model is None:
         discovery = UpstreamDiscovery(
             api,
@@ -435,7 +531,28 @@ def resolve_settings(flags: ServeOptions, environ: Mapping[str, str]) -> ServerS
             env.allow_private_media_urls,
             file.allow_private_media_urls,
         ),
+        upstream=upstream,
+        response_deadline_seconds=_pick(
+            DEFAULT_RESPONSE_DEADLINE_SECONDS,
+            flags.response_deadline_seconds,
+            env.response_deadline_seconds,
+            file.response_deadline_seconds,
+        ),
     )
+
+
+def _upstream_limits(*layers: ServeOptions) -> UpstreamLimits:
+    """The server-wide upstream limits of ``layers`` (highest first) over the defaults."""
+    given: dict[str, Any] = {}
+    for name in UpstreamLimits.__dataclass_fields__:
+        value = _first(*(getattr(layer, f"upstream_{name}") for layer in layers))
+        if value is not None:
+            given[name] = value
+    try:
+        return UpstreamLimits(**given)
+    except ConfigurationError as exc:
+        # Its messages start with the field's name; the server-wide option is upstream_NAME.
+        raise ConfigurationError(f"upstream_{exc}") from exc
 
 
 def _first(*values: _T | None) -> _T | None:
@@ -571,6 +688,12 @@ def _server_options(table: dict[str, object], path: Path) -> ServeOptions:
         allow_origins=origins("allow_origins"),
         max_body_bytes=integer("max_body_bytes"),
         allow_private_media_urls=flag("allow_private_media_urls"),
+        upstream_connect_timeout=number("upstream_connect_timeout"),
+        upstream_stall_timeout=number("upstream_stall_timeout"),
+        upstream_deadline_seconds=number("upstream_deadline_seconds"),
+        upstream_max_connections=integer("upstream_max_connections"),
+        upstream_pool_timeout=number("upstream_pool_timeout"),
+        response_deadline_seconds=number("response_deadline_seconds"),
     )
 
 
@@ -607,6 +730,9 @@ _MODEL_KEYS: Final = frozenset(
         "connect_timeout",
         "stall_timeout",
         "upstream_stream",
+        "deadline_seconds",
+        "max_connections",
+        "pool_timeout",
     }
 )
 
@@ -630,11 +756,12 @@ def _route_from_table(entry: object, path: Path) -> ModelRoute:
             upstream_api_key=_opt_str(table.get("upstream_api_key")),
             upstream_model=_opt_str(table.get("upstream_model")),
             script=(path.parent / str(script)) if script is not None else None,
-            connect_timeout=float(
-                cast(float, table.get("connect_timeout", DEFAULT_CONNECT_TIMEOUT))
-            ),
-            stall_timeout=float(cast(float, table.get("stall_timeout", DEFAULT_STALL_TIMEOUT))),
+            connect_timeout=_opt_float(table.get("connect_timeout")),
+            stall_timeout=_opt_float(table.get("stall_timeout")),
             upstream_stream=_bool_key(table, "upstream_stream", name=str(table["name"])),
+            deadline_seconds=_opt_float(table.get("deadline_seconds")),
+            max_connections=_opt_int(table.get("max_connections")),
+            pool_timeout=_opt_float(table.get("pool_timeout")),
         )
     except (TypeError, ValueError) as exc:
         raise ConfigurationError(f"{path}: invalid model entry {table['name']!r}: {exc}") from exc
@@ -649,3 +776,19 @@ def _bool_key(table: Mapping[str, object], key: str, *, name: str) -> bool:
 
 def _opt_str(value: object) -> str | None:
     return None if value is None else str(value)
+
+
+def _opt_float(value: object) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"expected a number, not {value!r}")
+    return float(value)
+
+
+def _opt_int(value: object) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"expected an integer, not {value!r}")
+    return value
