@@ -54,7 +54,7 @@ class _Held(httpx.AsyncByteStream):
         self.closed.set()
 
 
-class _Upstream:
+class HeldUpstream:
     """Answers every chat request with a :class:`_Held` body, kept for the test to look at."""
 
     def __init__(self, *, trickle: bool = False) -> None:
@@ -71,7 +71,7 @@ class _Upstream:
         return httpx.Response(200, headers={"content-type": "text/event-stream"}, stream=body)
 
 
-def _app(model_server: _Upstream, **options: object) -> Starlette:
+def app_over(model_server: HeldUpstream, **options: object) -> Starlette:
     settings = ServerSettings(
         models=(ModelRoute("m", "chat", upstream_url=_UPSTREAM),),
         store="memory",
@@ -130,8 +130,8 @@ _BODY = json.dumps({"model": "m", "input": "Hi"}).encode()
 
 
 async def test_a_client_leaving_a_non_streaming_request_cancels_it_and_the_upstream() -> None:
-    upstream = _Upstream()
-    app = _app(upstream)
+    upstream = HeldUpstream()
+    app = app_over(upstream)
     sent: list[Message] = []
 
     async def send(message: Message) -> None:
@@ -153,9 +153,34 @@ async def test_a_client_leaving_a_non_streaming_request_cancels_it_and_the_upstr
     assert stored["status"] == "cancelled"
 
 
+async def test_a_background_run_goes_on_when_its_client_leaves() -> None:
+    upstream = HeldUpstream()
+    app = app_over(upstream)
+    body = json.dumps({"model": "m", "input": "Hi", "background": True}).encode()
+    gone = asyncio.Event()
+    gone.set()  # the client leaves as soon as it is answered
+    sent: list[Message] = []
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    receive = _receiver([{"type": "http.request", "body": body, "more_body": False}], gone)
+    async with _running(app) as http:
+        await app(_scope(body), receive, send)
+        response_id = json.loads(b"".join(m.get("body", b"") for m in sent if "body" in m))["id"]
+        await upstream.started.wait()
+        live = (await http.get(f"/v1/responses/{response_id}")).json()
+        (held,) = upstream.bodies
+        assert not held.closed.is_set()
+        cancelled = (await http.post(f"/v1/responses/{response_id}/cancel")).json()
+    assert live["status"] == "in_progress"
+    assert cancelled["status"] == "cancelled"
+    assert held.closed.is_set()
+
+
 async def test_a_client_that_stays_gets_its_answer_while_the_watcher_waits() -> None:
-    upstream = _Upstream()
-    app = _app(upstream, response_deadline_seconds=0.2)
+    upstream = HeldUpstream()
+    app = app_over(upstream, response_deadline_seconds=0.2)
     async with _running(app) as http:
         answer = await http.post("/v1/responses", json={"model": "m", "input": "Hi"})
     # The client never left: the run ended on its own (here at its deadline), not cancelled.
@@ -166,7 +191,7 @@ async def test_a_client_that_stays_gets_its_answer_while_the_watcher_waits() -> 
 async def test_a_client_leaving_mid_upload_is_one_info_line_without_a_stack(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    app = _app(_Upstream())
+    app = app_over(HeldUpstream())
     gone = asyncio.Event()
     gone.set()
     partial: list[Message] = [{"type": "http.request", "body": _BODY[:5], "more_body": True}]
@@ -188,8 +213,8 @@ async def test_a_client_leaving_mid_upload_is_one_info_line_without_a_stack(
 
 
 async def test_a_trickling_upstream_is_a_504_naming_the_upstream_deadline() -> None:
-    upstream = _Upstream(trickle=True)
-    app = _app(upstream, upstream=UpstreamLimits(deadline_seconds=0.2))
+    upstream = HeldUpstream(trickle=True)
+    app = app_over(upstream, upstream=UpstreamLimits(deadline_seconds=0.2))
     async with _running(app) as http:
         answer = await http.post("/v1/responses", json={"model": "m", "input": "Hi"})
     assert answer.status_code == 504
@@ -204,8 +229,8 @@ async def test_a_trickling_upstream_is_a_504_naming_the_upstream_deadline() -> N
 
 
 async def test_a_response_past_its_deadline_fails_naming_the_response_deadline() -> None:
-    upstream = _Upstream()  # silent after its first chunk, for ever
-    app = _app(upstream, response_deadline_seconds=0.2)
+    upstream = HeldUpstream()  # silent after its first chunk, for ever
+    app = app_over(upstream, response_deadline_seconds=0.2)
     async with _running(app) as http:
         answer = (await http.post("/v1/responses", json={"model": "m", "input": "Hi"})).json()
         stored = (await http.get(f"/v1/responses/{answer['id']}")).json()
