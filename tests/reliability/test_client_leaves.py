@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterator
+from collections.abc import Generator
 from contextlib import contextmanager
 
 import httpx
@@ -63,7 +63,7 @@ class _Records(logging.Handler):
 
 
 @contextmanager
-def _recording(*names: str) -> Iterator[_Records]:
+def _recording(*names: str) -> Generator[_Records]:
     handler = _Records()
     loggers = [logging.getLogger(name) for name in names]
     levels = [logger.level for logger in loggers]
