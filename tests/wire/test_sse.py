@@ -150,3 +150,10 @@ def test_every_chunking_decodes_to_the_same_messages(
     data = newline.join([*lines, b"", b""])
     cuts = [c for c in cuts if c <= len(data)]
     assert _decode_all(data, cuts) == _decode_all(data, [])
+
+
+def test_an_empty_chunk_between_cr_and_lf_does_not_split_the_line_end() -> None:
+    decoder = SSEDecoder()
+    parts = [b"data: a\r", b"", b"\ndata: b\r\n\r\n"]
+    messages = [message for part in parts for message in decoder.feed(part)]
+    assert messages == [SSEMessage(data="a\nb")]

@@ -84,6 +84,9 @@ class SSEDecoder:
 
     def feed(self, chunk: bytes) -> list[SSEMessage]:
         """Consume a chunk split anywhere; return the messages it completed, in order."""
+        if not chunk:
+            # Nothing to see, and a CR pending from the chunk before still awaits its LF.
+            return []
         if self._skip_lf and chunk[:1] == b"\n":
             chunk = chunk[1:]
         self._skip_lf = False
