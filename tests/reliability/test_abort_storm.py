@@ -26,7 +26,7 @@ from tests.server.support import serving
 
 pytestmark = pytest.mark.e2e
 
-_CLIENTS = 300
+_CLIENTS = 240
 _CONCURRENCY = 150
 _TERMINAL_EVENTS = {
     "response.completed": "completed",
@@ -38,7 +38,7 @@ _TERMINAL_EVENTS = {
 def _settings(tmp_path: Path) -> ServerSettings:
     script = {
         "chunking": {"mode": "fixed", "size": 3},
-        "turns": [{"repeat": True, "items": [{"kind": "message", "text": "lorem ipsum " * 40}]}],
+        "turns": [{"repeat": True, "items": [{"kind": "message", "text": "lorem ipsum " * 25}]}],
     }
     path = tmp_path / "long.json"
     path.write_text(json.dumps(script), encoding="utf-8")
@@ -75,7 +75,7 @@ def _leave_point(rng: random.Random) -> int | None:
     if roll < 0.4:
         return rng.randint(0, 3)  # while the record is being created
     if roll < 0.9:
-        return rng.randint(4, 400)  # mid-stream, or around the end
+        return rng.randint(4, 250)  # mid-stream, or around the end
     return None  # reads to the end
 
 
