@@ -60,9 +60,13 @@ def run_demo(console: Console | None = None) -> int:
     """Run the demo; the exit status."""
     console = console or Console()
     script = resources.files("antiphon.demo").joinpath("weather.json")
-    with resources.as_file(script) as path, _server(path) as base_url:
+    with (
+        resources.as_file(script) as path,
+        _server(path) as base_url,
+        # Closed on the way out, so its pooled connection is not left for the GC to find.
+        OpenAI(base_url=f"{base_url}/v1", api_key="demo", max_retries=0) as client,
+    ):
         console.print(f"[bold]antiphon serve[/] is up at {base_url} (scripted gpt-oss engine)\n")
-        client = OpenAI(base_url=f"{base_url}/v1", api_key="demo", max_retries=0)
         first = _stream(client, console, "1. the user asks", input="What's the weather in Paris?")
         calls = [item for item in first.output if isinstance(item, ResponseFunctionToolCall)]
         if len(calls) != 1:
@@ -109,14 +113,17 @@ def _stream(
 ) -> Response:
     view = StreamView(title)
     final: Response | None = None
-    with view.live(console):
-        stream = client.responses.create(
+    # The stream is closed even when the view raises: an unread body would pin its connection.
+    with (
+        view.live(console),
+        client.responses.create(
             model=_MODEL,
             tools=tools,
             input=input,
             previous_response_id=previous_response_id,
             stream=True,
-        )
+        ) as stream,
+    ):
         for event in stream:
             view.add(event)
             if event.type == "response.completed":
