@@ -3,23 +3,43 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
 import pytest
-from agents import Agent, OpenAIResponsesModel, Runner, function_tool, set_tracing_disabled
+from agents import (
+    Agent,
+    FunctionTool,
+    OpenAIResponsesModel,
+    Runner,
+    function_tool,
+    set_tracing_disabled,
+)
 from openai import AsyncOpenAI
 
 from tests.e2e.support import ServerProcess
 
 pytestmark = pytest.mark.e2e
 
-calls: list[str] = []
+
+@dataclass(frozen=True)
+class Weather:
+    """A function tool and the cities it was called with, fresh for each test."""
+
+    tool: FunctionTool
+    calls: list[str]
 
 
-@function_tool
-def get_weather(city: str) -> str:
-    """Current weather for a city."""
-    calls.append(city)
-    return f"sunny in {city}"
+@pytest.fixture
+def weather() -> Weather:
+    calls: list[str] = []
+
+    @function_tool
+    def get_weather(city: str) -> str:
+        """Current weather for a city."""
+        calls.append(city)
+        return f"sunny in {city}"
+
+    return Weather(get_weather, calls)
 
 
 @pytest.fixture
@@ -34,15 +54,15 @@ async def sdk_client(server: ServerProcess) -> AsyncIterator[AsyncOpenAI]:
         yield client
 
 
-async def test_agent_calls_the_tool_and_answers(sdk_client: AsyncOpenAI) -> None:
+async def test_agent_calls_the_tool_and_answers(sdk_client: AsyncOpenAI, weather: Weather) -> None:
     agent = Agent(
         name="forecaster",
         instructions="Answer weather questions with the tool.",
         model=OpenAIResponsesModel(model="scripted-weather", openai_client=sdk_client),
-        tools=[get_weather],
+        tools=[weather.tool],
     )
     result = await Runner.run(agent, "What's the weather in Paris?")
-    assert calls == ["Paris"]
+    assert weather.calls == ["Paris"]
     assert result.final_output == "It is sunny in Paris."
     kinds = [item.type for item in result.new_items]
     assert kinds.count("tool_call_item") == 1
@@ -50,11 +70,13 @@ async def test_agent_calls_the_tool_and_answers(sdk_client: AsyncOpenAI) -> None
     assert kinds[-1] == "message_output_item"
 
 
-async def test_agent_streams_through_the_responses_stream(sdk_client: AsyncOpenAI) -> None:
+async def test_agent_streams_through_the_responses_stream(
+    sdk_client: AsyncOpenAI, weather: Weather
+) -> None:
     agent = Agent(
         name="forecaster",
         model=OpenAIResponsesModel(model="scripted-weather", openai_client=sdk_client),
-        tools=[get_weather],
+        tools=[weather.tool],
     )
     run = Runner.run_streamed(agent, "Weather in Paris?")
     deltas = [
@@ -64,3 +86,4 @@ async def test_agent_streams_through_the_responses_stream(sdk_client: AsyncOpenA
     ]
     assert "".join(deltas) == "It is sunny in Paris."
     assert run.final_output == "It is sunny in Paris."
+    assert weather.calls == ["Paris"]  # the streamed run called the tool itself

@@ -13,6 +13,8 @@ from antiphon.realtime.events import (
     AgentStartEvent,
     AudioEvent,
     ErrorEvent,
+    HistoryUpdatedEvent,
+    RawModelEvent,
     RealtimeSessionEvent,
 )
 
@@ -71,6 +73,8 @@ def test_events_narrow_by_their_type_literal() -> None:
 
 def test_only_frequent_replayable_events_are_lossy() -> None:
     assert {"audio", "history_updated", "raw_model_event"} == LOSSY_EVENT_TYPES
-    assert all(
-        type_literal(cls) in {type_literal(c) for c in EVENT_CLASSES} for cls in EVENT_CLASSES
+    # Each lossy name is the type of a real event: a renamed event cannot silently stop being
+    # droppable (the queue matches on these strings).
+    assert {type_literal(cls) for cls in (AudioEvent, HistoryUpdatedEvent, RawModelEvent)} == (
+        LOSSY_EVENT_TYPES
     )

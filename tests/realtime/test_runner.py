@@ -3,6 +3,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
+from openai.types.realtime import RealtimeSessionCreateRequest, SessionUpdateEvent
 
 from antiphon.exceptions import ConfigurationError
 from antiphon.realtime.agent import RealtimeAgent
@@ -76,10 +77,13 @@ async def test_invalid_session_settings_fail_at_connect(server: FakeRealtimeServ
 
 
 async def test_the_runner_copies_its_config(server: FakeRealtimeServer) -> None:
-    config: RealtimeRunConfig = {"tool_failure": "continue"}
+    config: RealtimeRunConfig = {"session": {"type": "realtime", "output_modalities": ["text"]}}
     runner = RealtimeRunner(AGENT, config=config)
-    config["tool_failure"] = "explode"  # type: ignore[typeddict-item]
+    # Changed after the runner was made: the sessions it starts must still use the original.
+    config["session"] = {"type": "realtime", "output_modalities": ["audio"]}
     session = await runner.run(model_config={"url": server.url})
     async with session:
-        await session.send_message("still fine")
-        await read_until(session, of_type("agent_end"))
+        (update,) = await server.wait_for("session.update")
+    assert isinstance(update, SessionUpdateEvent)
+    assert isinstance(update.session, RealtimeSessionCreateRequest)
+    assert update.session.output_modalities == ["text"]

@@ -10,6 +10,7 @@ from openai.types.realtime import ResponseCreateEvent
 
 from antiphon import __version__
 from antiphon.exceptions import ConfigurationError, TransportClosed, TransportError
+from antiphon.realtime import websocket as websocket_module
 from antiphon.realtime.model import (
     ModelEvent,
     RealtimeModelConfig,
@@ -101,23 +102,62 @@ async def test_dropped_connection_fails_with_1006() -> None:
     assert last.error.code == 1006
 
 
-async def test_a_slow_consumer_gets_every_event_in_order_through_a_tiny_buffer() -> None:
+async def test_a_held_consumer_stops_the_reader_at_the_bound_and_loses_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    text = "abcdefghijklmnopqrst"
+    bound = 2
+    received: list[ModelEvent] = []
+    read_when_taken: list[int] = []  # frames the reader had taken off the socket, per event
+    go, filled = asyncio.Event(), asyncio.Event()
+    decoded = [0]
+
+    def counting_decode(frame: str | bytes) -> ModelEvent:
+        # The reader decodes each frame it takes off the socket: the buffer is full, plus the one
+        # frame in the reader's hand, once bound + 1 frames were decoded.
+        decoded[0] += 1
+        if decoded[0] == bound + 1:
+            filled.set()
+        return decode_server_frame(frame)
+
+    monkeypatch.setattr(websocket_module, "decode_server_frame", counting_decode)
+
+    async def consume(model: WebSocketRealtimeModel) -> None:
+        await go.wait()  # the slow consumer: reads nothing until the test lets it
+        async for event in model.events():
+            received.append(event)
+            read_when_taken.append(model.stats.frames)
+            if isinstance(event, ServerEventReceived) and event.event.type == "response.done":
+                return
+
     async with FakeRealtimeServer() as server:
-        server.respond_with_text("abcdefghijklmnopqrst", chunks=20)
+        reply = server.respond_with_text(text, chunks=20)
         model = WebSocketRealtimeModel()
-        await model.connect({"url": server.url, "queue_size": 2})
-        await model.send(ResponseCreateEvent(type="response.create"))
-        deltas: list[str] = []
-        async with asyncio.timeout(5):
-            async for event in model.events():
-                if isinstance(event, ServerEventReceived):
-                    if event.event.type == "response.output_text.delta":
-                        deltas.append(event.event.delta)
-                    if event.event.type == "response.done":
-                        break
+        await model.connect({"url": server.url, "queue_size": bound})
+        async with asyncio.timeout(5), asyncio.TaskGroup() as group:
+            group.create_task(consume(model))
+            await model.send(ResponseCreateEvent(type="response.create"))
+            await reply.wait_finished()  # every frame is on its way: the sockets hold them
+            await filled.wait()
+            read_while_held, sent_while_held = model.stats.frames, len(server.sent)
+            go.set()
         await model.close()
-    assert "".join(deltas) == "abcdefghijklmnopqrst"
-    assert model.stats.frames >= 26
+    # Nobody read: the reader filled the buffer, held one more frame and stopped reading the
+    # socket (the rest stayed in TCP: back-pressure) instead of buffering all that was sent.
+    assert read_while_held == bound + 1
+    assert sent_while_held > 2 * (bound + 1)
+    # Nothing dropped: one event per frame sent, in order.
+    assert len(received) == len(server.sent)
+    deltas = [
+        event.event.delta
+        for event in received
+        if isinstance(event, ServerEventReceived)
+        and event.event.type == "response.output_text.delta"
+    ]
+    assert "".join(deltas) == text
+    # The reader never got more than the buffer plus the frame in its hand ahead of the consumer:
+    # when the consumer took its n-th event, at most n + bound frames had been read.
+    assert all(read <= taken + bound for taken, read in enumerate(read_when_taken, start=1))
     assert model.stats.decode_microseconds_per_frame > 0
 
 
