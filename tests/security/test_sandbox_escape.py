@@ -403,3 +403,86 @@ async def test_scratch_is_bounded_as_a_whole_and_never_on_the_hosts_disk() -> No
         assert await asyncio.to_thread(os.listdir, scratch) == []
         again = await manager.run(result.container_id, "sorted(os.listdir('.'))[:2]")
         assert again.output == "['fill-0', 'fill-1']\n"
+
+
+_METADATA_CHANGES = """
+import ctypes, errno, os
+path = {path!r}
+libc = ctypes.CDLL(None, use_errno=True)
+libc.syscall.restype = ctypes.c_long
+
+def fchmodat2():  # Linux 6.6, the same number on x86_64 and aarch64
+    if libc.syscall(ctypes.c_long(452), -100, path.encode(), 0o4777, 0) < 0:
+        raise OSError(ctypes.get_errno(), "fchmodat2")
+
+attempts = [
+    ("chmod", lambda: os.chmod(path, 0o4777)),
+    ("chown", lambda: os.chown(path, 4321, 4321)),
+    ("lchown", lambda: os.lchown(path, 4321, 4321)),
+    ("utime", lambda: os.utime(path, (0, 0))),
+    ("setxattr", lambda: os.setxattr(path, "user.planted", b"x")),
+    ("removexattr", lambda: os.removexattr(path, "user.kept")),
+    ("fchmodat2", fchmodat2),
+]
+for name, attempt in attempts:
+    try:
+        attempt()
+        print(name, 0)
+    except OSError as exc:
+        print(name, exc.errno)
+"""
+
+
+@pytest.fixture
+def server_file() -> Iterator[str]:
+    # A 0777 directory and a 0666 file with a user xattr, owned by the server's uid: only the
+    # sandbox stands between a cell sharing that uid and the file's metadata.
+    directory = tempfile.mkdtemp(prefix="antiphon-host-file-")
+    os.chmod(directory, 0o777)
+    path = os.path.join(directory, "server-file")
+    try:
+        Path(path).write_text("server")
+        os.chmod(path, 0o666)
+        os.setxattr(path, "user.kept", b"1")
+        yield path
+    finally:
+        shutil.rmtree(directory)
+
+
+@pytest.mark.parametrize("landlock", [True, False], ids=["landlock", "seccomp-alone"])
+async def test_a_worker_sharing_the_servers_uid_cannot_change_file_metadata(
+    server_file: str, landlock: bool
+) -> None:
+    # No uid of its own (as under a server that is not root; here the worker keeps root's, which
+    # owns the file): Landlock does not govern metadata writes, so seccomp must refuse them.
+    policy = SandboxPolicy(
+        audit_hook=False, drop_privileges=False, landlock=landlock, warm_worker=False
+    )
+    before = os.stat(server_file)
+    async with ContainerManager(LIMITS, policy) as manager:
+        result = await manager.run(None, _METADATA_CHANGES.format(path=server_file))
+    assert result.error is None, result.error
+    names = ["chmod", "chown", "lchown", "utime", "setxattr", "removexattr", "fchmodat2"]
+    assert result.output.splitlines() == [f"{name} {errno.EPERM}" for name in names]
+    after = os.stat(server_file)
+    assert stat.S_IMODE(after.st_mode) == 0o666
+    assert (after.st_uid, after.st_gid) == (before.st_uid, before.st_gid)
+    assert after.st_mtime_ns == before.st_mtime_ns
+    assert os.listxattr(server_file) == ["user.kept"]
+
+
+async def test_a_worker_with_a_uid_of_its_own_still_changes_metadata_in_scratch() -> None:
+    if os.geteuid() != 0:
+        pytest.skip("a uid per container needs a server running as root")
+    code = (
+        "import os, shutil\n"
+        "open('a', 'w').close()\n"
+        "os.chmod('a', 0o600)\n"
+        "os.utime('a', (0, 0))\n"
+        "shutil.copy2('a', 'b')\n"
+        "print(oct(os.stat('b').st_mode & 0o777), os.stat('b').st_mtime)"
+    )
+    async with ContainerManager(LIMITS, HOOK_OFF) as manager:
+        result = await manager.run(None, code)
+    assert result.error is None, result.error
+    assert result.output == "0o600 0.0\n"

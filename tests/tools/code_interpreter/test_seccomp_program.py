@@ -25,13 +25,23 @@ _SYSCALLS = {
     "ptrace": (101, 117), "setsid": (112, 157), "clone": (56, 220), "clone3": (435, 435),
     "socketpair": (53, 199), "mount": (165, 40), "open_by_handle_at": (304, 265),
 }  # fmt: skip
+# Metadata writes: refused only to a worker sharing the server's uid. -1: not in that table.
+_METADATA = {
+    "chmod": (90, -1), "fchmod": (91, 52), "fchmodat": (268, 53), "fchmodat2": (452, 452),
+    "chown": (92, -1), "fchown": (93, 55), "lchown": (94, -1), "fchownat": (260, 54),
+    "setxattr": (188, 5), "lsetxattr": (189, 6), "fsetxattr": (190, 7),
+    "removexattr": (197, 14), "lremovexattr": (198, 15), "fremovexattr": (199, 16),
+    "utime": (132, -1), "utimes": (235, -1), "futimesat": (261, -1), "utimensat": (280, 88),
+}  # fmt: skip
 
 
-def _run(machine: str, nr: int, *, arch: int | None = None, arg0: int = 0) -> int:
+def _run(
+    machine: str, nr: int, *, arch: int | None = None, arg0: int = 0, metadata: bool = False
+) -> int:
     data = struct.pack(
         "<iIQ6Q", nr, _ARCH[machine] if arch is None else arch, 0, arg0, 0, 0, 0, 0, 0
     )
-    program = seccomp.program(machine)
+    program = seccomp.program(machine, deny_metadata=metadata)
     accumulator, pc = 0, 0
     while True:
         code, jt, jf, k = program[pc]
@@ -90,3 +100,15 @@ def test_another_architecture_is_killed(machine: str) -> None:
 def test_an_unknown_architecture_has_no_program() -> None:
     with pytest.raises(OSError, match="riscv64"):
         seccomp.program("riscv64")
+
+
+def test_metadata_writes_fail_only_without_a_uid_of_its_own(machine: str) -> None:
+    column = 0 if machine == "x86_64" else 1
+    for name, numbers in _METADATA.items():
+        if numbers[column] < 0:
+            continue
+        assert _run(machine, numbers[column]) == _ALLOW, name
+        assert _run(machine, numbers[column], metadata=True) == _ERRNO | errno.EPERM, name
+    for name in ("read", "close", "openat", "mmap", "prctl", "getrandom"):
+        assert _run(machine, _number(machine, name), metadata=True) == _ALLOW, name
+    assert _run(machine, _number(machine, "socket"), metadata=True) == _ERRNO | errno.EPERM

@@ -11,7 +11,10 @@ threads stay possible where the uid allows them), leaving the process group (``s
 ``setns``, ``clone`` with a ``CLONE_NEW*`` flag; ``clone3``, whose flags BPF cannot read, fails
 with ``ENOSYS`` so the C library falls back to ``clone``), io_uring, the kernel keyring,
 ``memfd_create``, tracing and other processes' memory, BPF, userfaultfd, perf events, mounts,
-module and kexec loading, file handles, and a few administrative calls. A system call from
+module and kexec loading, file handles, and a few administrative calls. A worker without a uid
+of its own (a server that is not root) also meets a refusal for every change of a file's mode,
+owner, times or extended attributes: Landlock does not govern those, and the server's own files
+would otherwise be the cell's to make setuid or world-writable. A system call from
 another architecture's table (x32, or a foreign audit architecture) kills the process: it can
 only be an attempt to slip past the filter.
 """
@@ -22,7 +25,7 @@ import ctypes
 import errno
 import os
 
-__all__ = ["DENIED", "Instruction", "install", "program"]
+__all__ = ["DENIED", "METADATA", "Instruction", "install", "program"]
 
 # name: (x86_64, aarch64 and the other asm-generic tables); -1: absent from that table
 _NUMBERS: dict[str, tuple[int, int]] = {
@@ -42,7 +45,18 @@ _NUMBERS: dict[str, tuple[int, int]] = {
     "open_by_handle_at": (304, 265), "swapon": (167, 224), "swapoff": (168, 225),
     "reboot": (169, 142), "acct": (163, 89), "quotactl": (179, 60), "syslog": (103, 116),
 }  # fmt: skip
+# Metadata writes, denied only to a worker that shares the server's uid: Landlock does not
+# govern them, so such a worker could chmod, chown or re-date any file the server owns.
+_METADATA_NUMBERS: dict[str, tuple[int, int]] = {
+    "chmod": (90, -1), "fchmod": (91, 52), "fchmodat": (268, 53), "fchmodat2": (452, 452),
+    "chown": (92, -1), "fchown": (93, 55), "lchown": (94, -1), "fchownat": (260, 54),
+    "setxattr": (188, 5), "lsetxattr": (189, 6), "fsetxattr": (190, 7), "setxattrat": (463, 463),
+    "removexattr": (197, 14), "lremovexattr": (198, 15), "fremovexattr": (199, 16),
+    "removexattrat": (466, 466), "utime": (132, -1), "utimes": (235, -1),
+    "futimesat": (261, -1), "utimensat": (280, 88), "file_setattr": (469, 469),
+}  # fmt: skip
 DENIED = tuple(sorted(_NUMBERS))
+METADATA = tuple(sorted(_METADATA_NUMBERS))
 _CLONE, _CLONE3, _SOCKETPAIR = (56, 220), (435, 435), (53, 199)
 _ARCHITECTURES = {"x86_64": (0xC000003E, 0), "aarch64": (0xC00000B7, 1)}
 _X32_BIT = 0x40000000
@@ -73,10 +87,12 @@ class _SockFprog(ctypes.Structure):
     _fields_ = (("len", ctypes.c_ushort), ("filter", ctypes.POINTER(_SockFilter)))
 
 
-def program(machine: str) -> list[Instruction]:
+def program(machine: str, *, deny_metadata: bool = False) -> list[Instruction]:
     """The classic BPF program for ``machine`` (``os.uname().machine``).
 
-    Raises :class:`OSError` for an architecture whose system call table this module lacks.
+    ``deny_metadata`` also refuses the :data:`METADATA` calls (mode, owner, times, extended
+    attributes), for a worker without a uid of its own. Raises :class:`OSError` for an
+    architecture whose system call table this module lacks.
     """
     if machine not in _ARCHITECTURES:
         raise OSError(errno.ENOSYS, f"no seccomp filter for the {machine} architecture")
@@ -93,9 +109,10 @@ def program(machine: str) -> list[Instruction]:
     ]
     if machine == "x86_64":
         instructions += [(_JGE, 0, 1, _X32_BIT), (_RET, 0, 0, _KILL_PROCESS)]
-    for name in DENIED:
-        if _NUMBERS[name][column] >= 0:
-            instructions += deny_if(_NUMBERS[name][column])
+    numbers = {**_NUMBERS, **(_METADATA_NUMBERS if deny_metadata else {})}
+    for name in sorted(numbers):
+        if numbers[name][column] >= 0:
+            instructions += deny_if(numbers[name][column])
     instructions += deny_if(_CLONE3[column], _NO_SUCH_CALL)
     instructions += [
         # clone: only a thread, and never into a new namespace
@@ -117,20 +134,21 @@ def program(machine: str) -> list[Instruction]:
     return instructions
 
 
-def install() -> str:
+def install(*, deny_metadata: bool = False) -> str:
     """Apply the filter to this process for the rest of its life; describe what it denies.
 
-    Needs ``no_new_privs`` (set by the caller). Raises :class:`OSError` on an architecture
-    whose system call table this module does not know, or when the kernel refuses the filter.
+    ``deny_metadata``: see :func:`program`. Needs ``no_new_privs`` (set by the caller). Raises
+    :class:`OSError` on an architecture whose system call table this module does not know, or
+    when the kernel refuses the filter.
     """
-    filter_program = program(os.uname().machine)
+    filter_program = program(os.uname().machine, deny_metadata=deny_metadata)
     instructions = (_SockFilter * len(filter_program))(*filter_program)
     fprog = _SockFprog(len(filter_program), instructions)
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.prctl(_PR_SET_SECCOMP, _SECCOMP_MODE_FILTER, ctypes.byref(fprog), 0, 0) != 0:
         code = ctypes.get_errno()
         raise OSError(code, f"prctl(PR_SET_SECCOMP): {os.strerror(code)}")
-    return (
-        "denies sockets, new processes, namespaces, io_uring, keyrings, memfd, ptrace, bpf, "
-        "mounts, modules"
-    )
+    denied = "sockets, new processes, namespaces, io_uring, keyrings, memfd, ptrace, bpf, mounts"
+    if deny_metadata:
+        return f"denies {denied}, modules, and changes of file mode, owner, times and xattrs"
+    return f"denies {denied}, modules"
