@@ -23,12 +23,35 @@ ALLOWED: dict[str, frozenset[str]] = {
     "tools": frozenset({"wire"}),
     "engines": frozenset({"wire", "harmony"}),
     "responses": frozenset({"wire", "harmony", "store", "tools", "engines"}),
-    "server": frozenset({"wire", "harmony", "store", "tools", "engines", "responses"}),
+    "realtime_server": frozenset({"wire", "harmony", "tools", "engines", "responses"}),
+    "server": frozenset(
+        {"wire", "harmony", "store", "tools", "engines", "responses", "realtime_server"}
+    ),
     "cli": frozenset(
-        {"wire", "harmony", "store", "tools", "engines", "responses", "server", "demo"}
+        {
+            "wire",
+            "harmony",
+            "store",
+            "tools",
+            "engines",
+            "responses",
+            "realtime_server",
+            "server",
+            "demo",
+        }
     ),
     "demo": frozenset(
-        {"wire", "harmony", "store", "tools", "engines", "responses", "server", "testing"}
+        {
+            "wire",
+            "harmony",
+            "store",
+            "tools",
+            "engines",
+            "responses",
+            "realtime_server",
+            "server",
+            "testing",
+        }
     ),
     "testing": frozenset({"wire", "harmony", "engines"}),
     "realtime": frozenset({"wire"}),
