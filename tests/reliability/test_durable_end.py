@@ -10,8 +10,11 @@ from __future__ import annotations
 import asyncio
 import json
 
+import pytest
+
 from antiphon.engines import ScriptedEngine, ScriptedTurn
 from antiphon.engines.scripted import Script
+from antiphon.responses import run as run_module
 from antiphon.responses.catalog import FixedModels
 from antiphon.responses.request import parse_create_body
 from antiphon.responses.service import ResponsesService
@@ -81,3 +84,22 @@ async def test_a_synchronous_answer_waits_for_the_stored_end() -> None:
         await run.finished.wait()
         assert run.final_response().status == "completed"
         assert (await store.get(run.id)).status == "completed"
+
+
+async def test_an_end_the_store_never_took_is_not_announced_as_completed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The store hangs on the end; the run is then cancelled (its client left) and its end
+    # write gives up: followers hear it failed, not the completion nobody stored.
+    monkeypatch.setattr(run_module, "_STORE_WRITE_TIMEOUT", 0.05)
+    store = HeldStore()
+    async with asyncio.timeout(_TIMEOUT), _service(store) as service:
+        run = await service.create(parse_create_body({"model": "m", "input": "Hi", "stream": True}))
+        follower = run.follow()
+        await store.entered.wait()
+        run.cancel()
+        kinds = [kind async for batch in follower for kind, _ in batch]
+        assert kinds[-1] == "response.failed"
+        assert "response.completed" not in kinds
+        assert run.final_response().status == "failed"
+        store.release.set()

@@ -314,15 +314,8 @@ class LiveRun:
 
         Logged once, at error level: the response failed because of the store, not its client.
         """
-        # Without its output: the output is what made it too large, and nothing of it is kept.
-        failed = self.ledger.response.model_copy(
-            update={"status": "failed", "output": [], "error": _unstorable(error)}
-        )
-        self._final = failed
-        sequence = terminal[-1].sequence_number if terminal else self.ledger.events_emitted
-        event = ResponseFailedEvent(
-            type="response.failed", response=failed, sequence_number=sequence
-        )
+        event = self._failed_end(terminal, error)
+        failed, sequence = event.response, event.sequence_number
         created = self._created
         record_exists = created.done() and not created.cancelled() and created.exception() is None
         kept = "the store keeps no record of it"
@@ -342,6 +335,20 @@ class LiveRun:
         self._pending.clear()
         return [*terminal[:-1], event]
 
+    def _failed_end(
+        self, terminal: list[ResponseStreamEvent], error: StoreError
+    ) -> ResponseFailedEvent:
+        """The ``response.failed`` that replaces the end of ``terminal`` (unstored: ``error``)."""
+        # Without its output: the output is what made it too large, and nothing of it is kept.
+        failed = self.ledger.response.model_copy(
+            update={"status": "failed", "output": [], "error": _unstorable(error)}
+        )
+        self._final = failed
+        sequence = terminal[-1].sequence_number if terminal else self.ledger.events_emitted
+        return ResponseFailedEvent(
+            type="response.failed", response=failed, sequence_number=sequence
+        )
+
     async def _end_cancelled(self) -> None:
         try:
             async with asyncio.timeout(_STORE_WRITE_TIMEOUT):
@@ -349,11 +356,16 @@ class LiveRun:
                     self.ledger.cancel()
                     self._terminal = self.ledger.drain()
                 await self._end()
-        except Exception:  # the store did not take the end in time; log what was not stored
+        except Exception as exc:  # the store did not take the end in time
             _log.exception("could not store the end of response %s", self.id)
             if not self._announced:  # followers still hear how it ended
                 self._announced = True
-                self._append(self._terminal or [], stored=True)
+                terminal = self._terminal or []
+                if self._storage.store is not None and not self._outcome_stored:
+                    # Not stored: it must not be announced as it ended (completed, say).
+                    error = StoreError(f"the store did not take the end: {exc!r}")
+                    terminal = [*terminal[:-1], self._failed_end(terminal, error)]
+                self._append(terminal, stored=True)
 
 
 def _unstorable(error: StoreError) -> ResponseError:
