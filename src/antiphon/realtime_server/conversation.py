@@ -82,7 +82,7 @@ from antiphon.engines.base import (
 from antiphon.exceptions import InvalidRequestError
 from antiphon.realtime_server._convert import function_tools, history_items, tool_choice
 
-__all__ = ["CLIENT_EVENTS", "RealtimeConversation", "Step", "short_id"]
+__all__ = ["CLIENT_EVENTS", "RealtimeConversation", "Step", "error_event", "short_id"]
 
 CLIENT_EVENTS: TypeAdapter[RealtimeClientEvent] = TypeAdapter(
     Annotated[RealtimeClientEvent, Field(discriminator="type")]
@@ -712,6 +712,21 @@ class RealtimeConversation:
             param=field_path,
             code="invalid_value",
         )
+
+
+def error_event(
+    message: str,
+    *,
+    code: str,
+    param: str | None = None,
+    ids: Callable[[str], str] = short_id,
+) -> RealtimeErrorEvent:
+    """An ``invalid_request_error`` event outside any conversation (an unknown model, say)."""
+    return RealtimeErrorEvent(
+        type="error",
+        event_id=ids("event"),
+        error=RealtimeError(type="invalid_request_error", code=code, message=message, param=param),
+    )
 
 
 def _field_path(location: Sequence[int | str]) -> str:

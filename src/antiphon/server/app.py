@@ -19,7 +19,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 
 from antiphon._version import __version__
 from antiphon.exceptions import InvalidRequestError
@@ -37,6 +37,7 @@ from antiphon.server.errors import (
 )
 from antiphon.server.guard import RequestGuard, normalize_origin
 from antiphon.server.openapi import openapi_document, render_docs
+from antiphon.server.realtime import realtime_endpoint
 from antiphon.server.settings import ServerSettings
 from antiphon.store.base import ResponseStore, StoreLimits
 from antiphon.store.factory import open_store
@@ -144,6 +145,7 @@ def create_app(
             Route("/v1/responses/{response_id}/cancel", routes.cancel, methods=["POST"]),
             Route("/v1/responses/{response_id}/input_items", routes.input_items, methods=["GET"]),
             Route("/v1/models", models, methods=["GET"]),
+            WebSocketRoute("/v1/realtime", realtime_endpoint),
             Route("/health", health, methods=["GET"]),
             Route("/openapi.json", openapi, methods=["GET"]),
             Route("/docs", docs, methods=["GET"]),
