@@ -80,8 +80,14 @@ def user(text: str, **extra: object) -> Frame:
 def play(conversation: RealtimeConversation, turn: Sequence[EngineEvent]) -> list[Frame]:
     events: list[RealtimeServerEvent] = []
     for event in turn:
-        events.extend(conversation.engine_event(event))
+        events.extend(conversation.engine_event(current(conversation), event))
     return wire(events)
+
+
+def current(conversation: RealtimeConversation) -> str:
+    """The id of the active response (the one a turn was started for)."""
+    assert conversation.active_response_id is not None
+    return conversation.active_response_id
 
 
 def error_of(step: Step) -> Frame:
@@ -393,7 +399,7 @@ def test_cancel_ends_the_response_cancelled(conversation: RealtimeConversation) 
     step = send(conversation, {"type": "response.cancel"})
     assert step.cancel
     assert step.events == []
-    frames = wire(conversation.cancelled())
+    frames = wire(conversation.cancelled(current(conversation)))
     assert [frame["type"] for frame in frames] == [
         "response.output_text.done",
         "response.content_part.done",
@@ -418,7 +424,7 @@ def test_length_is_incomplete_and_an_engine_failure_is_failed(
     assert response["status"] == "incomplete"
     assert response["status_details"]["reason"] == "max_output_tokens"
     send(conversation, {"type": "response.create"})
-    [done] = wire(conversation.failed("upstream timed out"))
+    [done] = wire(conversation.failed(current(conversation), "upstream timed out"))
     assert done["response"]["status"] == "failed"
     assert done["response"]["status_details"]["error"]["message"] == "upstream timed out"
     assert not conversation.responding
@@ -459,3 +465,52 @@ def test_other_tools_and_items_are_refused_naming_the_field(
         )
     )
     assert error["param"] == "item.content[0].type"
+
+
+def test_a_late_turn_cannot_touch_the_next_response(conversation: RealtimeConversation) -> None:
+    send(conversation, user("Hi"))
+    first = send(conversation, {"type": "response.create"}).response_id
+    play(conversation, TEXT_TURN)
+    second = send(conversation, {"type": "response.create"}).response_id
+    assert second != first
+    assert conversation.engine_event(first, ItemStarted("message")) == []
+    assert conversation.failed(first, "late") == []
+    assert conversation.cancelled(first) == []
+    assert conversation.active_response_id == second
+
+
+def test_a_function_call_output_needs_its_call(conversation: RealtimeConversation) -> None:
+    error = error_of(
+        send(
+            conversation,
+            {
+                "type": "conversation.item.create",
+                "item": {"type": "function_call_output", "call_id": "nope", "output": "x"},
+            },
+        )
+    )
+    assert error["param"] == "item.call_id"
+
+
+def test_the_bounds_never_drop_the_item_just_inserted() -> None:
+    conversation = RealtimeConversation("m", "m", max_items=2, ids=SequentialIds())
+    for number in range(2):
+        send(conversation, user(str(number)))
+    front = {"type": "message", "role": "system", "content": [{"type": "input_text", "text": "s"}]}
+    [added, _] = wire(
+        send(
+            conversation,
+            {"type": "conversation.item.create", "previous_item_id": "root", "item": front},
+        ).events
+    )
+    assert added["previous_item_id"] is None
+    texts = [item.model_dump()["content"][0]["text"] for item in conversation.items]
+    assert texts == ["s", "1"]
+
+
+def test_history_is_bounded_in_bytes_too() -> None:
+    conversation = RealtimeConversation("m", "m", max_history_bytes=1300, ids=SequentialIds())
+    for number in range(5):
+        send(conversation, user(str(number) * 300))
+    texts = [item.model_dump()["content"][0]["text"][0] for item in conversation.items]
+    assert texts == ["3", "4"]

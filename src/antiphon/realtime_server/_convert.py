@@ -2,7 +2,8 @@
 
 A realtime conversation holds ``openai.types.realtime`` items; an :class:`EngineRequest` carries
 Responses input items. Only the text-bearing kinds are converted: system, user and assistant
-messages (their text parts), function calls and their outputs.
+messages (their text parts), function calls and their outputs (an output whose call is not
+in the history is left out: engines cannot render it).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ __all__ = ["function_tools", "history_items", "tool_choice"]
 def history_items(items: Iterable[ConversationItem]) -> tuple[ResponseInputItemParam, ...]:
     """The Responses input items of a realtime conversation, in order."""
     converted: list[ResponseInputItemParam] = []
+    calls: set[str] = set()
     for item in items:
         if isinstance(item, RealtimeConversationItemAssistantMessage):
             text = "".join(part.text or part.transcript or "" for part in item.content)
@@ -41,6 +43,7 @@ def history_items(items: Iterable[ConversationItem]) -> tuple[ResponseInputItemP
             text = "".join(part.text or "" for part in item.content)
             converted.append({"type": "message", "role": item.role, "content": text})
         elif isinstance(item, RealtimeConversationItemFunctionCall):
+            calls.add(item.call_id or "")
             converted.append(
                 {
                     "type": "function_call",
@@ -50,6 +53,8 @@ def history_items(items: Iterable[ConversationItem]) -> tuple[ResponseInputItemP
                 }
             )
         elif isinstance(item, RealtimeConversationItemFunctionCallOutput):
+            if item.call_id not in calls:
+                continue  # its call was dropped from the bounded history (or never made)
             converted.append(
                 {"type": "function_call_output", "call_id": item.call_id, "output": item.output}
             )

@@ -2,9 +2,10 @@
 
 A :class:`RealtimeConversation` holds one session (instructions, function tools, tool choice,
 output token limit), the conversation items (bounded: the oldest are dropped past
-``max_items``) and at most one active response. It never awaits and does no I/O: the WebSocket
-adapter feeds it client frames (:meth:`RealtimeConversation.receive`) and the events of the
-engine turn it asked for (:meth:`RealtimeConversation.engine_event`), and sends what it returns.
+``max_items`` items or ``max_history_bytes`` of JSON) and at most one active response. It
+never awaits and does no I/O: the WebSocket adapter feeds it client frames
+(:meth:`RealtimeConversation.receive`) and the events of the engine turn it asked for
+(:meth:`RealtimeConversation.engine_event`), and sends what it returns.
 
 States: *idle*, or *responding* between ``response.created`` and ``response.done``. A
 ``response.create`` while responding is refused with ``conversation_already_has_active_response``,
@@ -91,6 +92,7 @@ CLIENT_EVENTS: TypeAdapter[RealtimeClientEvent] = TypeAdapter(
 
 _FUNCTION_PREFIX: Final = "functions."
 DEFAULT_MAX_ITEMS: Final = 512
+DEFAULT_MAX_HISTORY_BYTES: Final = 4 * 2**20
 # Tags pydantic puts in a location inside a discriminated union of items or tools.
 _ITEM_TAGS: Final = frozenset(
     {"message", "function_call", "function_call_output", "function", "mcp"}
@@ -106,12 +108,14 @@ def short_id(prefix: str) -> str:
 class Step:
     """What the adapter does after feeding the core one client frame.
 
-    Send ``events`` in order; then start an engine turn for ``start`` when it is set, or cancel
-    the running turn when ``cancel`` is true (and feed :meth:`RealtimeConversation.cancelled`).
+    Send ``events`` in order; then start an engine turn for ``start`` when it is set (its
+    events go to the core with ``response_id``), or cancel the running turn when ``cancel`` is
+    true (and feed :meth:`RealtimeConversation.cancelled`).
     """
 
     events: list[RealtimeServerEvent] = field(default_factory=list[RealtimeServerEvent])
     start: EngineRequest | None = None
+    response_id: str = ""
     cancel: bool = False
 
 
@@ -158,11 +162,13 @@ class RealtimeConversation:
         upstream_model: str,
         *,
         max_items: int = DEFAULT_MAX_ITEMS,
+        max_history_bytes: int = DEFAULT_MAX_HISTORY_BYTES,
         ids: Callable[[str], str] = short_id,
     ) -> None:
         self._model = model
         self._upstream_model = upstream_model
         self._max_items = max_items
+        self._max_history_bytes = max_history_bytes
         self._ids = ids
         self._session = _Session()
         self._items: list[ConversationItem] = []
@@ -174,6 +180,11 @@ class RealtimeConversation:
     def responding(self) -> bool:
         """True between ``response.created`` and ``response.done``."""
         return self._response is not None
+
+    @property
+    def active_response_id(self) -> str | None:
+        """The id of the active response, or None when idle."""
+        return self._response.response_id if self._response is not None else None
 
     @property
     def items(self) -> tuple[ConversationItem, ...]:
@@ -279,6 +290,14 @@ class RealtimeConversation:
     def _item_create(self, event: ConversationItemCreateEvent) -> list[RealtimeServerEvent]:
         item = event.item
         _check_item(item, "item")
+        if item.type == "function_call_output" and not any(
+            existing.type == "function_call" and existing.call_id == item.call_id
+            for existing in self._items
+        ):
+            raise InvalidRequestError(
+                f"No function call found for function_call_output with call_id '{item.call_id}'.",
+                param="item.call_id",
+            )
         item_id = item.id or self._ids("item")
         if any(existing.id == item_id for existing in self._items):
             raise InvalidRequestError(f"Item with id '{item_id}' already exists.", param="item.id")
@@ -310,10 +329,20 @@ class RealtimeConversation:
         else:
             position = self._index(after, "previous_item_id") + 1
         self._items.insert(position, item)
-        while len(self._items) > self._max_items:
-            self._items.pop(0)
-            position -= 1
+        self._trim(keep=item)
+        position = self._items.index(item)
         return self._items[position - 1].id if position > 0 else None
+
+    def _trim(self, keep: ConversationItem | None = None) -> None:
+        """Drop the oldest items (never ``keep``) past ``max_items`` or ``max_history_bytes``."""
+        sizes = [len(existing.model_dump_json()) for existing in self._items]
+        total = sum(sizes)
+        while len(self._items) > 1 and (
+            len(self._items) > self._max_items or total > self._max_history_bytes
+        ):
+            victim = 1 if self._items[0] is keep else 0
+            total -= sizes.pop(victim)
+            self._items.pop(victim)
 
     def _index(self, item_id: str, param: str) -> int:
         for index, existing in enumerate(self._items):
@@ -398,7 +427,7 @@ class RealtimeConversation:
             event_id=self._ids("event"),
             response=self._response_view(response, "in_progress"),
         )
-        return Step([created], start=request)
+        return Step([created], start=request, response_id=response.response_id)
 
     def _response_cancel(self, event: ResponseCancelEvent) -> Step:
         if self._response is None or (
@@ -412,9 +441,12 @@ class RealtimeConversation:
 
     # -- engine side ---------------------------------------------------------------------------
 
-    def engine_event(self, event: EngineEvent) -> list[RealtimeServerEvent]:
-        """Map one engine event of the active response to server events."""
-        response = self._response
+    def engine_event(self, response_id: str, event: EngineEvent) -> list[RealtimeServerEvent]:
+        """Map one engine event of response ``response_id`` to server events.
+
+        An event of a response that is over (a late turn) is dropped.
+        """
+        response = self._active(response_id)
         if response is None:
             return []
         if isinstance(event, ItemStarted):
@@ -430,19 +462,25 @@ class RealtimeConversation:
             return self._finish("incomplete", reason="content_filter")
         return self._finish("completed")
 
-    def failed(self, message: str, code: str = "engine_error") -> list[RealtimeServerEvent]:
+    def failed(
+        self, response_id: str, message: str, code: str = "engine_error"
+    ) -> list[RealtimeServerEvent]:
         """The engine turn raised: the response ends ``failed`` with ``message``."""
-        if self._response is None:
+        if self._active(response_id) is None:
             return []
         return self._finish(
             "failed", error=StatusError(type="server_error", code=code, message=message)
         )
 
-    def cancelled(self) -> list[RealtimeServerEvent]:
+    def cancelled(self, response_id: str) -> list[RealtimeServerEvent]:
         """The engine turn was cancelled (``response.cancel``): the response ends ``cancelled``."""
-        if self._response is None:
+        if self._active(response_id) is None:
             return []
         return self._finish("cancelled", reason="client_cancelled")
+
+    def _active(self, response_id: str) -> _Response | None:
+        response = self._response
+        return response if response is not None and response.response_id == response_id else None
 
     def _item_started(self, response: _Response, event: ItemStarted) -> list[RealtimeServerEvent]:
         index = len(response.output)
@@ -611,6 +649,7 @@ class RealtimeConversation:
             for position, existing in enumerate(self._items):
                 if existing.id == item.item_id:
                     self._items[position] = done
+            self._trim(keep=done)
             events.append(
                 ConversationItemDone(
                     type="conversation.item.done", event_id=self._ids("event"), item=done

@@ -68,6 +68,7 @@ class _Connection:
         self._conversation = conversation
         self._outbox: asyncio.Queue[RealtimeServerEvent] = asyncio.Queue(OUTBOX_SIZE)
         self._turn: asyncio.Task[None] | None = None
+        self._response_id = ""
 
     async def serve(self, engine: Engine) -> None:
         async with asyncio.TaskGroup() as group:
@@ -92,25 +93,29 @@ class _Connection:
             )
             await self._send(step.events)
             if step.start is not None:
-                self._turn = group.create_task(self._run_turn(engine, step.start))
+                self._response_id = step.response_id
+                self._turn = group.create_task(self._run_turn(engine, step.start, step.response_id))
             if step.cancel and self._turn is not None:
                 self._turn.cancel()
                 await asyncio.wait({self._turn})
-                await self._send(self._conversation.cancelled())
+                await self._send(self._conversation.cancelled(self._response_id))
 
-    async def _run_turn(self, engine: Engine, request: EngineRequest) -> None:
+    async def _run_turn(self, engine: Engine, request: EngineRequest, response_id: str) -> None:
+        conversation = self._conversation
         try:
             async with contextlib.aclosing(engine.stream(request)) as stream:
                 async for event in stream:
-                    await self._send(self._conversation.engine_event(event))
+                    await self._send(conversation.engine_event(response_id, event))
         except EngineError as exc:
             _log.info("realtime response failed: %s", exc)
-            await self._send(self._conversation.failed(str(exc)))
+            await self._send(conversation.failed(response_id, str(exc)))
         except Exception:
             _log.exception("realtime response failed unexpectedly")
-            await self._send(self._conversation.failed("The server failed to run the response."))
-        # A stream that ended without TurnFinished leaves the response active: end it failed.
-        await self._send(self._conversation.failed("The engine ended the turn without finishing."))
+            message = "The server failed to run the response."
+            await self._send(conversation.failed(response_id, message))
+        # A stream that ended without TurnFinished leaves its response active: end it failed.
+        message = "The engine ended the turn without finishing it."
+        await self._send(conversation.failed(response_id, message))
 
     async def _send(self, events: list[RealtimeServerEvent]) -> None:
         for event in events:
