@@ -18,6 +18,7 @@ class BearerAuth:
 
     A WebSocket may instead offer the subprotocol ``openai-insecure-api-key.<key>``, as browser
     clients of ``/v1/realtime`` do (they cannot set headers); it is never echoed back.
+
     The key is compared with :func:`hmac.compare_digest` so the time taken does not reveal how
     much of a guess was right. ``/health`` stays open for load balancers.
     """
