@@ -20,6 +20,8 @@ from antiphon.server.app import create_app
 from antiphon.server.settings import ModelRoute, ServerSettings
 from tests.server.support import serving
 
+pytestmark = pytest.mark.e2e
+
 SERVER_EVENTS: TypeAdapter[RealtimeServerEvent] = TypeAdapter(
     Annotated[RealtimeServerEvent, Field(discriminator="type")]
 )

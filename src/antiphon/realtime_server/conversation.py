@@ -414,9 +414,10 @@ class RealtimeConversation:
             max_output_tokens=limit,
         )
         self._response = response
+        history = history_items(context)
         request = EngineRequest(
             model=self._upstream_model,
-            history=(HistorySegment(history_items(context)),),
+            history=(HistorySegment(history),) if history else (),
             instructions=instructions,
             tools=tools,
             tool_choice=choice,
