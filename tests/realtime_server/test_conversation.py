@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 from collections.abc import Sequence
 from typing import Annotated, Any
@@ -99,7 +100,12 @@ def error_of(step: Step) -> Frame:
 
 @pytest.fixture
 def conversation() -> RealtimeConversation:
-    return RealtimeConversation("gpt-realtime", "upstream-model", ids=SequentialIds())
+    return RealtimeConversation(
+        "gpt-realtime",
+        "upstream-model",
+        ids=SequentialIds(),
+        today=lambda: datetime.date(2026, 1, 2),
+    )
 
 
 def test_opens_with_session_created_and_updates_the_session(
@@ -138,6 +144,7 @@ def test_opens_with_session_created_and_updates_the_session(
     )
     assert request.tool_choice == "required"
     assert request.max_output_tokens == 50
+    assert request.current_date == datetime.date(2026, 1, 2)
 
 
 def test_audio_output_and_audio_events_are_refused_and_the_connection_goes_on(
@@ -364,6 +371,7 @@ def test_response_create_overrides_and_out_of_band_responses(
                 "tools": [WEATHER_TOOL],
                 "tool_choice": {"type": "function", "name": "get_weather"},
                 "max_output_tokens": 7,
+                "parallel_tool_calls": False,
                 "output_modalities": ["text"],
                 "input": [
                     {
@@ -380,6 +388,7 @@ def test_response_create_overrides_and_out_of_band_responses(
     assert request.instructions == "classify"
     assert request.tool_choice == ForcedTool("function", name="get_weather")
     assert request.max_output_tokens == 7
+    assert not request.parallel_tool_calls
     assert request.history[0].items == (
         {"type": "message", "role": "user", "content": "only this"},
     )

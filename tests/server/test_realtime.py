@@ -44,6 +44,15 @@ STALL = {
         }
     ]
 }
+FAILING = {
+    "turns": [
+        {
+            "repeat": True,
+            "items": [{"kind": "message", "text": "Half an"}],
+            "fail": {"kind": "http", "after_events": 2, "status": 500, "message": "boom"},
+        }
+    ]
+}
 KEY = "sk-test-key"
 
 
@@ -55,7 +64,7 @@ async def base_url(tmp_path: Path) -> AsyncGenerator[str]:
 
 def _serve(tmp_path: Path, api_key: str | None) -> AbstractAsyncContextManager[str]:
     routes: list[ModelRoute] = []
-    for name, script in (("text", TEXT), ("stall", STALL)):
+    for name, script in (("text", TEXT), ("stall", STALL), ("failing", FAILING)):
         path = tmp_path / f"{name}.json"
         path.write_text(json.dumps(script), encoding="utf-8")
         routes.append(ModelRoute(name, "scripted", script=path))
@@ -190,3 +199,17 @@ async def test_the_api_key_by_header_or_by_subprotocol(tmp_path: Path) -> None:
         async with connect(url, subprotocols=offered) as ws:
             assert (await receive(ws))["type"] == "session.created"
             assert ws.subprotocol == "realtime"
+
+
+async def test_an_engine_failure_ends_the_response_failed(base_url: str) -> None:
+    async with connect(ws_url(base_url, "failing")) as ws:
+        await receive(ws)
+        await ws.send(json.dumps({"type": "response.create"}))
+        frames = await receive_until(ws, "response.done")
+        response = frames[-1]["response"]
+        assert response["status"] == "failed"
+        assert response["status_details"]["error"]["code"] == "engine_error"
+        assert response["output"][0]["status"] == "incomplete"
+        # The connection is still usable.
+        await ws.send(json.dumps({"type": "response.create"}))
+        assert (await receive(ws))["type"] == "response.created"

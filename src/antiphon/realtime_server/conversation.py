@@ -20,6 +20,7 @@ ends it, and the client answers with a ``function_call_output`` item and a new
 
 from __future__ import annotations
 
+import datetime
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -126,6 +127,7 @@ class _Session:
     tool_choice: ToolChoice = "auto"
     max_output_tokens: int | Literal["inf"] | None = None
     model: RealtimeSessionCreateRequest | None = None
+    parallel_tool_calls: bool = True
 
 
 @dataclass(slots=True)
@@ -164,12 +166,14 @@ class RealtimeConversation:
         max_items: int = DEFAULT_MAX_ITEMS,
         max_history_bytes: int = DEFAULT_MAX_HISTORY_BYTES,
         ids: Callable[[str], str] = short_id,
+        today: Callable[[], datetime.date] = datetime.date.today,
     ) -> None:
         self._model = model
         self._upstream_model = upstream_model
         self._max_items = max_items
         self._max_history_bytes = max_history_bytes
         self._ids = ids
+        self._today = today
         self._session = _Session()
         self._items: list[ConversationItem] = []
         self._response: _Response | None = None
@@ -251,6 +255,7 @@ class RealtimeConversation:
             self._session.tool_choice,
             self._session.max_output_tokens,
             self._session.model,
+            self._session.parallel_tool_calls,
         )
         fields = session.model_fields_set
         if "instructions" in fields:
@@ -261,6 +266,8 @@ class RealtimeConversation:
             new.tool_choice = tool_choice(session.tool_choice, "session.tool_choice")
         if "max_output_tokens" in fields:
             new.max_output_tokens = session.max_output_tokens
+        if session.parallel_tool_calls is not None:
+            new.parallel_tool_calls = session.parallel_tool_calls
         # tracing, audio, truncation and the rest are accepted and echoed but change nothing.
         base = (
             dict(self._session.model.model_dump(exclude_unset=True)) if self._session.model else {}
@@ -422,6 +429,12 @@ class RealtimeConversation:
             tools=tools,
             tool_choice=choice,
             max_output_tokens=limit if isinstance(limit, int) else None,
+            parallel_tool_calls=(
+                params.parallel_tool_calls
+                if params.parallel_tool_calls is not None
+                else self._session.parallel_tool_calls
+            ),
+            current_date=self._today(),
         )
         created = ResponseCreatedEvent(
             type="response.created",
