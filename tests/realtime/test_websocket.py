@@ -1,7 +1,10 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import json
+import re
 
 import pytest
 from hypothesis import given
@@ -21,6 +24,8 @@ from antiphon.realtime.model import (
 )
 from antiphon.realtime.testing import FakeRealtimeServer
 from antiphon.realtime.websocket import WebSocketRealtimeModel, decode_server_frame
+
+_WS_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"  # RFC 6455's key suffix
 
 
 async def drain(model: WebSocketRealtimeModel) -> list[ModelEvent]:
@@ -248,3 +253,40 @@ async def test_close_completes_the_handshake_even_when_nobody_reads_a_full_queue
             await model.close()
             await closed.wait()
     assert codes == [1000]  # the handshake finished cleanly instead of stalling
+
+
+async def test_a_close_cancelled_mid_handshake_still_drops_the_connection() -> None:
+    got_close, ended = asyncio.Event(), asyncio.Event()
+
+    async def mute_peer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        # Accepts the upgrade, then never answers: the client's close handshake cannot finish.
+        try:
+            request = await reader.readuntil(b"\r\n\r\n")
+            key = re.search(rb"(?i)sec-websocket-key: *(\S+)", request)
+            assert key is not None
+            accept = base64.b64encode(hashlib.sha1(key[1] + _WS_GUID).digest())
+            writer.write(
+                b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                b"Connection: Upgrade\r\nSec-WebSocket-Accept: " + accept + b"\r\n\r\n"
+            )
+            await writer.drain()
+            await reader.readexactly(1)  # the first byte of the client's close frame
+            got_close.set()
+            while await reader.read(4096):  # until the client's side of the connection ends
+                pass
+            ended.set()
+        finally:
+            writer.close()
+
+    async with await asyncio.start_server(mute_peer, "127.0.0.1", 0) as server:
+        port = server.sockets[0].getsockname()[1]
+        model = WebSocketRealtimeModel()
+        # A close timeout far beyond the test's: only close() itself can drop the connection.
+        await model.connect({"url": f"ws://127.0.0.1:{port}", "close_timeout": 60})
+        closing = asyncio.create_task(model.close())
+        async with asyncio.timeout(5):
+            await got_close.wait()
+            closing.cancel()  # e.g. the application's own timeout around close()
+            await asyncio.wait({closing})
+            await ended.wait()
+    assert closing.cancelled()

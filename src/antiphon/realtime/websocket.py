@@ -35,6 +35,7 @@ import pydantic
 from openai.types.realtime import RealtimeClientEvent, RealtimeServerEvent
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
+from websockets.protocol import State
 
 from antiphon._version import __version__
 from antiphon.exceptions import ConfigurationError, TransportClosed, TransportError
@@ -197,21 +198,28 @@ class WebSocketRealtimeModel:
         # First, so iterators wake whatever happens below (openai-agents #5070).
         self._finish(TransportEnded(1000, "closed by the client"))
         websocket, reader = self._websocket, self._reader
-        if reader is not None:
-            # The reader may be parked on a full queue nobody reads any more: stop it first.
-            reader.cancel()
-            await asyncio.wait({reader})  # never raises, even when close() itself is cancelled
-        if websocket is not None:
-            # Frames still arriving are drained, so the server's close frame is seen at once
-            # instead of after the close timeout (websockets stops reading on a full buffer).
-            drain = asyncio.create_task(_discard_frames(websocket))
-            try:
-                with contextlib.suppress(Exception):
-                    async with asyncio.timeout(self._close_timeout + 1.0):
-                        await websocket.close()
-            finally:
-                drain.cancel()
-                await asyncio.wait({drain})
+        try:
+            if reader is not None:
+                # The reader may be parked on a full queue nobody reads any more: stop it first.
+                reader.cancel()
+                await asyncio.wait({reader})  # its outcome is not ours to raise
+            if websocket is not None:
+                # Frames still arriving are drained, so the server's close frame is seen at once
+                # instead of after the close timeout (websockets stops reading on a full buffer).
+                drain = asyncio.create_task(_discard_frames(websocket))
+                try:
+                    with contextlib.suppress(Exception):
+                        async with asyncio.timeout(self._close_timeout + 1.0):
+                            await websocket.close()
+                finally:
+                    drain.cancel()
+                    await asyncio.wait({drain})
+        finally:
+            if websocket is not None and websocket.state is not State.CLOSED:
+                # Cancelled before the handshake ended: websockets enforces its close timeout
+                # only inside the close() call we left, so nothing else would ever close this
+                # socket. Drop the TCP connection now.
+                websocket.transport.abort()
 
     async def _read(self, websocket: ClientConnection) -> None:
         try:
