@@ -144,8 +144,7 @@ async def test_a_write_whose_caller_is_cancelled_still_lands_in_order(tmp_path: 
         with raw(path) as blocker:
             blocker.execute("BEGIN IMMEDIATE")
             writes = [
-                asyncio.create_task(store.append_events("resp_1", events(n, 1)))
-                for n in range(20)
+                asyncio.create_task(store.append_events("resp_1", events(n, 1))) for n in range(20)
             ]
             await asyncio.sleep(0)  # one loop pass: every task starts and queues its write
             for write in writes:
@@ -233,3 +232,16 @@ async def test_an_older_file_is_converted_to_incremental_vacuum(tmp_path: Path) 
     await store.close()
     with raw(path) as conn:
         assert conn.execute("PRAGMA auto_vacuum").fetchone()[0] == 2  # INCREMENTAL
+
+
+async def test_one_server_owns_a_store_file(tmp_path: Path) -> None:
+    # A second server on the file would take the first one's live responses for dead.
+    path = tmp_path / "store.sqlite3"
+    store = await SqliteStore.open(path, LIMITS, clock=FakeClock())
+    try:
+        with pytest.raises(StoreError, match="in use by another antiphon server"):
+            await SqliteStore.open(path, LIMITS, clock=FakeClock())
+    finally:
+        await store.close()
+    reopened = await SqliteStore.open(path, LIMITS, clock=FakeClock())  # given up on close
+    await reopened.close()

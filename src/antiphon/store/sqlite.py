@@ -11,6 +11,10 @@ waiting in its (bounded) queue and commits them as one transaction, one savepoin
 fsync (``synchronous=FULL``) covers the whole group; a write that fails rolls back to its own
 savepoint without touching the others. Each caller's future is resolved only after the commit.
 
+One server owns a store file: :meth:`SqliteStore.open` takes an exclusive lock on a file beside
+it (``PATH.lock``; the kernel drops it when the process dies, however it dies), so a second
+server on the same file is refused instead of taking the first one's live responses for dead.
+
 A write belongs to the writer once queued: a caller cancelled while it waits stops waiting, but
 the write still completes (or fails) as a whole, and later writes are applied after it. Nothing
 accepted is dropped. Callers batch events (one :meth:`append_events` per chunk of a stream).
@@ -19,7 +23,9 @@ accepted is dropped. Callers batch events (one :meth:`append_events` per chunk o
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import logging
+import os
 import queue
 import sqlite3
 import threading
@@ -226,12 +232,18 @@ class SqliteStore:
     """A :class:`~antiphon.store.ResponseStore` in one SQLite file. Build it with :meth:`open`."""
 
     def __init__(
-        self, writer: _Writer, reader: _Reader, limits: StoreLimits, clock: Callable[[], float]
+        self,
+        writer: _Writer,
+        reader: _Reader,
+        limits: StoreLimits,
+        clock: Callable[[], float],
+        owner: int | None = None,
     ) -> None:
         self._writer = writer
         self._reader = reader
         self._limits = limits
         self._clock = clock
+        self._owner = owner  # the locked file descriptor that makes this store the file's owner
 
     @classmethod
     async def open(
@@ -251,13 +263,17 @@ class SqliteStore:
             await asyncio.to_thread(path.parent.mkdir, parents=True, exist_ok=True)
         except OSError as exc:
             raise StoreError(f"cannot open the SQLite store {path}: {exc}") from exc
+        owner = await asyncio.to_thread(_own, path)
         try:
             await asyncio.to_thread(_migrate, path, busy_timeout)
-        except sqlite3.Error as exc:
-            raise _translate(path, exc) from exc
+        except BaseException as exc:
+            os.close(owner)
+            if isinstance(exc, sqlite3.Error):
+                raise _translate(path, exc) from exc
+            raise
         writer = _Writer(path, busy_timeout)
         reader = _Reader(path, busy_timeout)
-        return cls(writer, reader, limits or StoreLimits(), clock)
+        return cls(writer, reader, limits or StoreLimits(), clock, owner)
 
     async def create(self, new: NewResponse) -> StoredResponse:
         """Store a response that has just been created; its id must be new."""
@@ -326,9 +342,32 @@ class SqliteStore:
         return await self._writer.run(lambda conn: ops.purge(conn, now))
 
     async def close(self) -> None:
-        """Close both connections and stop both threads."""
+        """Close both connections and stop both threads, then give up the file."""
         await self._writer.close()
         await self._reader.close()
+        if self._owner is not None:
+            os.close(self._owner)  # closing the descriptor releases its lock
+            self._owner = None
+
+
+def _own(path: Path) -> int:
+    """Lock ``PATH.lock`` for this process; a store file already owned is refused."""
+    if str(path) == ":memory:":
+        return os.open(os.devnull, os.O_RDONLY)  # nothing to share; WAL refuses it anyway
+    lock = path.with_name(path.name + ".lock")
+    try:
+        descriptor = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    except OSError as exc:
+        raise StoreError(f"cannot open the SQLite store {path}: {exc}") from exc
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        os.close(descriptor)
+        raise StoreError(
+            f"the SQLite store {path} is in use by another antiphon server"
+            " (one server per store file)"
+        ) from exc
+    return descriptor
 
 
 def _migrate(path: Path, busy_timeout: float) -> None:
