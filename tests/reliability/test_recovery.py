@@ -15,11 +15,19 @@ import pytest
 
 from antiphon.engines import ScriptedEngine, ScriptedTurn
 from antiphon.engines.scripted import Script
+from antiphon.exceptions import ConfigurationError
 from antiphon.responses.catalog import FixedModels
 from antiphon.responses.request import parse_create_body
 from antiphon.responses.service import ResponsesService
+from antiphon.server.settings import load_config_file
 from antiphon.store import MemoryStore, SqliteStore
-from antiphon.store.base import NewResponse, ResponseOutcome, ResponseStore, StoredEvent
+from antiphon.store.base import (
+    NewResponse,
+    ResponseOutcome,
+    ResponseStore,
+    StoredEvent,
+    StoreLimits,
+)
 from tests.responses.support import check_json_batches, message
 from tests.store.conftest import events, item, response_json
 
@@ -159,3 +167,12 @@ async def test_a_periodic_maintenance_runs_in_the_service() -> None:
         ResponsesService(models, store, clock=lambda: now[0], purge_interval=0.01),
     ):
         await purged.wait()
+
+
+def test_the_purge_interval_is_a_store_setting(tmp_path: Path) -> None:
+    config = tmp_path / "antiphon.toml"
+    config.write_text("[store]\npurge_interval_seconds = 600\n", encoding="utf-8")
+    assert load_config_file(config).store_limits.purge_interval_seconds == 600.0
+    assert StoreLimits().purge_interval_seconds == 3600.0
+    with pytest.raises(ConfigurationError):
+        StoreLimits(purge_interval_seconds=0)
