@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import aclosing
 
 import pytest
 from openai.types.responses import ResponseOutputMessage
@@ -326,3 +327,38 @@ class CutShort:
 
     async def aclose(self) -> None:
         await self._inner.aclose()
+
+
+class ClosingWatched:
+    """An engine that counts its streams closed (where an upstream request would end)."""
+
+    def __init__(self, inner: ScriptedEngine) -> None:
+        self._inner = inner
+        self.closed = 0
+
+    @property
+    def name(self) -> str:
+        return self._inner.name
+
+    async def stream(self, request: EngineRequest) -> AsyncGenerator[EngineEvent, None]:
+        try:
+            async with aclosing(self._inner.stream(request)) as events:
+                async for event in events:
+                    yield event
+        finally:
+            self.closed += 1
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+async def test_closing_the_loop_mid_turn_closes_the_engine_stream_before_returning() -> None:
+    watched = ClosingWatched(engine(turn(message("One, two, three, four, five."))))
+    loop = TurnLoop(ledger(), watched, request())
+    async with aclosing(loop.events()) as batches:
+        async for batch in batches:
+            if any(event.type == "response.output_text.delta" for event in batch):
+                break  # the consumer leaves mid-turn, as a cancelled run does
+    # Closed by aclose() itself: not later, when the garbage collector finds a generator left
+    # suspended (the upstream request would stay open until then).
+    assert watched.closed == 1

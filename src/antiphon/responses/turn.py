@@ -18,7 +18,7 @@ the upstream request and any tool call in flight.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from dataclasses import dataclass, field, replace
 from typing import cast
@@ -124,16 +124,16 @@ class TurnLoop:
         yield ledger.drain()
 
     async def _steps(self) -> AsyncGenerator[list[ResponseStreamEvent]]:
-        async for batch in self._list_mcp_tools():
-            yield batch
-        async for batch in self._run_approved_calls():
-            yield batch
-        async for batch in self._turns():
-            yield batch
+        # aclosing: closing this generator closes the step it is in now; a step left suspended
+        # would keep its upstream request open until the garbage collector finalised it.
+        for step in (self._list_mcp_tools, self._run_approved_calls, self._turns):
+            async with aclosing(step()) as batches:
+                async for batch in batches:
+                    yield batch
 
     # -- before the first turn -----------------------------------------------------------------
 
-    async def _list_mcp_tools(self) -> AsyncIterator[list[ResponseStreamEvent]]:
+    async def _list_mcp_tools(self) -> AsyncGenerator[list[ResponseStreamEvent]]:
         servers: list[McpServerTools] = []
         for binding in self._tools.mcp:
             label = binding.server_label
@@ -166,7 +166,7 @@ class TurnLoop:
             mcp_servers=servers,
         )
 
-    async def _run_approved_calls(self) -> AsyncIterator[list[ResponseStreamEvent]]:
+    async def _run_approved_calls(self) -> AsyncGenerator[list[ResponseStreamEvent]]:
         for decision in self._tools.approvals:
             binding = self._tools.binding(decision.server_label)
             if not decision.approve or binding is None:
@@ -187,18 +187,19 @@ class TurnLoop:
 
     # -- the turns ------------------------------------------------------------------------------
 
-    async def _turns(self) -> AsyncIterator[list[ResponseStreamEvent]]:
+    async def _turns(self) -> AsyncGenerator[list[ResponseStreamEvent]]:
         for _ in range(self._max_turns):
             first_item = len(self._ledger.items)
             state = TurnState()
             unknown: list[UnknownCall] = []
             request = replace(self._request, history=self._answers.history)
             finished: TurnFinished | None = None
-            async for batch in self._stream_turn(request, state, unknown):
-                if isinstance(batch, TurnFinished):
-                    finished = batch
-                else:
-                    yield batch
+            async with aclosing(self._stream_turn(request, state, unknown)) as batches:
+                async for batch in batches:
+                    if isinstance(batch, TurnFinished):
+                        finished = batch
+                    else:
+                        yield batch
             if finished is None:  # an engine must end with TurnFinished
                 raise UpstreamProtocolError(f"the {self._engine.name} engine cut the turn short")
             self._account(finished)
@@ -224,7 +225,7 @@ class TurnLoop:
 
     async def _stream_turn(
         self, request: EngineRequest, state: TurnState, unknown: list[UnknownCall]
-    ) -> AsyncIterator[list[ResponseStreamEvent] | TurnFinished]:
+    ) -> AsyncGenerator[list[ResponseStreamEvent] | TurnFinished]:
         sink: Sink | None = None
         pending: UnknownCall | None = None
         # An item's end is held until the next event: engines close the last item before they
