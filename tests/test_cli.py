@@ -146,3 +146,31 @@ def test_serve_help_names_every_environment_variable() -> None:
     without_flag = {"ANTIPHON_MAX_TOOL_LOOPS", "ANTIPHON_MODEL_REFRESH_SECONDS"}
     named = {variable for variable in ENVIRONMENT.values() if variable in result.output}
     assert named == set(ENVIRONMENT.values()) - without_flag
+
+
+def test_required_sandbox_layers_come_from_repeated_flags_over_the_environment(
+    started: list[ServerSettings],
+) -> None:
+    args = ["serve", "--upstream-url", "http://u/v1"]
+    flags = ["--code-interpreter-require", "seccomp", "--code-interpreter-require", "rlimits"]
+    from_env = CliRunner().invoke(
+        app, args, env={"ANTIPHON_CODE_INTERPRETER_REQUIRE": "landlock_filesystem,seccomp"}
+    )
+    from_flags = CliRunner().invoke(
+        app, args + flags, env={"ANTIPHON_CODE_INTERPRETER_REQUIRE": "landlock_filesystem"}
+    )
+    assert (from_env.exit_code, from_flags.exit_code) == (0, 0), from_env.output
+    env_settings, flag_settings = started
+    assert env_settings.sandbox_policy.required == {"landlock_filesystem", "seccomp"}
+    assert flag_settings.sandbox_policy.required == {"seccomp", "rlimits"}
+
+
+def test_an_unknown_required_sandbox_layer_is_refused_with_the_known_ones(
+    started: list[ServerSettings],
+) -> None:
+    args = ["serve", "--upstream-url", "http://u/v1", "--code-interpreter-require", "selinux"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2
+    assert "unknown sandbox protections ['selinux']" in result.output
+    assert "landlock_filesystem" in result.output
+    assert started == []

@@ -218,6 +218,16 @@ def serve(
             "Env: ANTIPHON_CODE_INTERPRETER.",
         ),
     ] = None,
+    code_interpreter_require: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="LAYER",
+            help="Refuse to start unless this code interpreter sandbox layer is active on this "
+            "host (seccomp, landlock_filesystem, unprivileged_uid, scratch_tmpfs, ...; an "
+            "unknown name lists them all); repeat for more. "
+            "Env: ANTIPHON_CODE_INTERPRETER_REQUIRE, comma-separated.",
+        ),
+    ] = None,
     keepalive_seconds: Annotated[
         float | None,
         typer.Option(
@@ -271,6 +281,9 @@ def serve(
             store=store,
             api_key=api_key,
             code_interpreter=code_interpreter,
+            code_interpreter_require=None
+            if code_interpreter_require is None
+            else tuple(code_interpreter_require),
             keepalive_seconds=keepalive_seconds,
             log_level=None if log_level is None else log_level.lower(),
             upstream_url=upstream_url,

@@ -7,6 +7,7 @@ transport, and the upstream is an ``httpx.MockTransport``: no socket anywhere.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
@@ -16,12 +17,14 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from antiphon.exceptions import ConfigurationError, StoreError
+from antiphon.exceptions import ConfigurationError, SandboxError, StoreError
+from antiphon.server import run as server_run
 from antiphon.server.app import create_app
 from antiphon.server.settings import ModelRoute, ServerSettings, UpstreamDiscovery
 from antiphon.store.base import ResponseStore, StoreLimits
 from antiphon.store.factory import open_store
 from antiphon.testing.upstream import chat_chunks
+from antiphon.tools.code_interpreter import SandboxPolicy
 
 UPSTREAM = "http://upstream:8000/v1"
 _TIMEOUT = 10.0
@@ -129,3 +132,47 @@ async def test_a_renamed_model_sends_the_upstreams_name() -> None:
     assert [model["id"] for model in listed["data"]] == ["short", "org/long-name"]
     assert answer.json()["model"] == "short"
     assert [sent["model"] for sent in upstream.bodies] == ["org/long-name"]
+
+
+def _requiring_landlock_without_it() -> ServerSettings:
+    # Landlock switched off by the policy while required: a layer missing on this "host".
+    policy = SandboxPolicy(
+        landlock=False, warm_worker=False, required=frozenset({"landlock_filesystem"})
+    )
+    return dataclasses.replace(_discovering(), code_interpreter=True, sandbox_policy=policy)
+
+
+async def test_a_required_sandbox_layer_that_is_missing_stops_the_app_at_start_up() -> None:
+    app = create_app(_requiring_landlock_without_it(), upstream_transport=Upstream().transport)
+    with pytest.raises(SandboxError, match=r"unavailable: \['landlock_filesystem'\]"):
+        async with _running(app):
+            pytest.fail("the app started without a required sandbox layer")
+
+
+async def test_a_required_sandbox_layer_that_is_active_lets_the_app_start() -> None:
+    policy = SandboxPolicy(warm_worker=False, required=frozenset({"seccomp", "rlimits"}))
+    settings = dataclasses.replace(_discovering(), code_interpreter=True, sandbox_policy=policy)
+    app = create_app(settings, upstream_transport=Upstream("m").transport)
+    async with _running(app) as client:
+        assert (await client.get("/v1/models")).status_code == 200
+
+
+def test_serve_exits_non_zero_when_a_required_sandbox_layer_is_missing(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def no_handler(log_level: str) -> None:  # serve would leave a handler on "antiphon"
+        del log_level
+
+    async def no_main_loop(self: object) -> None:  # a server that did start stops at once
+        del self
+
+    monkeypatch.setattr(server_run, "_log_to_stderr", no_handler)
+    monkeypatch.setattr(server_run._Server, "main_loop", no_main_loop)  # pyright: ignore[reportPrivateUsage]
+    unreachable = UpstreamDiscovery("chat", "http://127.0.0.1:9/v1", refresh_seconds=0)
+    settings = dataclasses.replace(_requiring_landlock_without_it(), port=0, discovery=unreachable)
+    with pytest.raises(SystemExit) as exited:
+        server_run.serve(settings)
+    assert exited.value.code not in (0, None)
+    error = capsys.readouterr().err
+    assert "required sandbox protections are unavailable: ['landlock_filesystem']" in error
+    assert "Application startup failed" in error

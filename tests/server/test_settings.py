@@ -17,6 +17,8 @@ from antiphon.server.settings import (
     load_config_file,
     resolve_settings,
 )
+from antiphon.tools.code_interpreter import SandboxPolicy
+from antiphon.tools.code_interpreter.limits import PROTECTIONS
 from antiphon.tools.mcp import parse_mcp_server
 
 
@@ -62,6 +64,7 @@ def test_config_file_routes_models_with_their_timeouts(tmp_path: Path) -> None:
         ("[server]\nkeepalive_seconds = 'often'\n", "keepalive_seconds must be a number"),
         ("[server]\ncode_interpreter = 1\n", "code_interpreter must be true or false"),
         ("[server]\nhost = 1\n", "host must be a string"),
+        ("[code_interpreter]\nrequire = 'seccomp'\n", "require must be a list of strings"),
         ("[mcp_servers.calc]\nurl = 'http://a/mcp'\ncolour = 'red'\n", "colour"),
     ],
 )
@@ -110,6 +113,8 @@ class Setting:
     usual: Value
     default: object
     read: Callable[[ServerSettings], object]
+    #: Where the config file holds it: ``[table] key`` (default: ``[server] name``).
+    toml_key: str | None = None
 
 
 def _attr(name: str) -> Callable[[ServerSettings], object]:
@@ -262,6 +267,19 @@ SETTINGS = [
         1800.0,
         _attr("response_deadline_seconds"),
     ),
+    Setting(
+        "code_interpreter_require",
+        Value(
+            '["seccomp", "landlock_filesystem"]',
+            "seccomp,landlock_filesystem",
+            ("seccomp", "landlock_filesystem"),
+            frozenset({"seccomp", "landlock_filesystem"}),
+        ),
+        Value('["rlimits"]', "rlimits", ("rlimits",), frozenset({"rlimits"})),
+        frozenset[str](),
+        lambda settings: settings.sandbox_policy.required,
+        toml_key="[code_interpreter]\nrequire",
+    ),
 ]
 
 
@@ -269,7 +287,8 @@ def _resolve(tmp_path: Path, setting: Setting, given: dict[str, Value]) -> Serve
     """Settings with ``setting`` given in the layers named in ``given`` (and nowhere else)."""
     config = tmp_path / "antiphon.toml"
     value = given.get("file")
-    config.write_text(f"[server]\n{setting.name} = {value.toml}\n" if value else "")
+    key = setting.toml_key or f"[server]\n{setting.name}"
+    config.write_text(f"{key} = {value.toml}\n" if value else "")
     environ = {ENVIRONMENT[setting.name]: given["env"].env} if "env" in given else {}
     flags: dict[str, object] = {"config": config, "upstream_url": UPSTREAM}
     if "flags" in given:
@@ -373,6 +392,11 @@ def test_mcp_servers_merge_by_label_with_the_higher_layer_winning(tmp_path: Path
         ({"ANTIPHON_KEEPALIVE_SECONDS": "-1"}, "keepalive_seconds must be 0"),
         ({"ANTIPHON_PORT": "70000"}, "port must be between"),
         ({"ANTIPHON_MODEL_REFRESH_SECONDS": "-5"}, "model_refresh_seconds must be 0"),
+        (
+            {"ANTIPHON_CODE_INTERPRETER_REQUIRE": "seccomp, selinux"},
+            "ANTIPHON_CODE_INTERPRETER_REQUIRE, [code_interpreter] require): unknown sandbox "
+            "protections ['selinux']; known: audit_hook, landlock_filesystem,",
+        ),
     ],
 )
 def test_bad_environment_values_name_the_variable(environ: dict[str, str], message: str) -> None:
@@ -528,3 +552,33 @@ def test_bad_upstream_limits_name_the_limit(
     )
     with pytest.raises(ConfigurationError, match=re.escape(message)):
         resolve_settings(ServeOptions(config=config), {})
+
+
+# -- required sandbox protections ----------------------------------------------------------------
+
+
+def test_required_sandbox_protections_sit_beside_the_sandbox_limits(tmp_path: Path) -> None:
+    path = tmp_path / "a.toml"
+    path.write_text("[code_interpreter]\ncpu_seconds = 3\nrequire = ['seccomp', 'rlimits']\n")
+    settings = resolve_settings(ServeOptions(upstream_url=UPSTREAM, config=path), {})
+    assert settings.sandbox_limits.cpu_seconds == 3
+    assert settings.sandbox_policy.required == {"seccomp", "rlimits"}
+    assert settings.sandbox_policy == SandboxPolicy(required=frozenset({"seccomp", "rlimits"}))
+
+
+@pytest.mark.parametrize("layer", ["file", "flags"])
+def test_an_unknown_required_protection_lists_the_known_ones(tmp_path: Path, layer: str) -> None:
+    path = tmp_path / "a.toml"
+    path.write_text(
+        "[code_interpreter]\nrequire = ['seccomp', 'apparmor']\n" if layer == "file" else ""
+    )
+    flags = ServeOptions(upstream_url=UPSTREAM, config=path)
+    if layer == "flags":
+        flags = ServeOptions(
+            upstream_url=UPSTREAM, config=path, code_interpreter_require=("apparmor",)
+        )
+    with pytest.raises(ConfigurationError) as caught:
+        resolve_settings(flags, {})
+    message = str(caught.value)
+    assert "unknown sandbox protections ['apparmor']" in message
+    assert all(name in message for name in PROTECTIONS)

@@ -76,7 +76,9 @@ def create_app(
                 mcp=await stack.enter_async_context(McpClientPool())
                 if settings.mcp_servers
                 else None,
-                code=await stack.enter_async_context(ContainerManager(settings.sandbox_limits))
+                code=await stack.enter_async_context(
+                    ContainerManager(settings.sandbox_limits, settings.sandbox_policy)
+                )
                 if settings.code_interpreter
                 else None,
             )

@@ -52,7 +52,10 @@ def serve(settings: ServerSettings) -> None:
         log_level=settings.log_level,
         timeout_graceful_shutdown=5,
     )
-    _Server(config, f"http://{host}:{port}").run(sockets=[sock])
+    try:
+        _Server(config, f"http://{host}:{port}").run(sockets=[sock])
+    finally:
+        sock.close()  # also when the lifespan fails and uvicorn exits (SystemExit)
 
 
 def _log_to_stderr(log_level: str) -> None:

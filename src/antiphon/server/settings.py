@@ -37,6 +37,7 @@ A config file can declare several models, each with its own upstream::
     [code_interpreter]          # sandbox limits (SandboxLimits fields)
     cpu_seconds = 10
     wall_seconds = 30
+    require = ["seccomp", "landlock_filesystem"]  # refuse to start without these layers
 
     [store]                     # store limits (StoreLimits fields)
     retention_seconds = 2592000 # 30 days
@@ -72,7 +73,7 @@ from typing import Any, Final, Literal, TypeVar, cast
 from antiphon.exceptions import ConfigurationError
 from antiphon.server.guard import normalize_origin
 from antiphon.store.base import StoreLimits
-from antiphon.tools.code_interpreter import SandboxLimits
+from antiphon.tools.code_interpreter import SandboxLimits, SandboxPolicy
 from antiphon.tools.mcp import (
     McpServerConfig,
     build_registry,
@@ -245,6 +246,8 @@ class ServerSettings:
     mcp_servers: tuple[McpServerConfig, ...] = ()
     code_interpreter: bool = True
     sandbox_limits: SandboxLimits = field(default_factory=SandboxLimits)
+    #: The sandbox's layers; ``required`` ones missing on this host stop the server at start-up.
+    sandbox_policy: SandboxPolicy = field(default_factory=SandboxPolicy)
     #: The upstream whose models are served under their own names (next to ``models``).
     discovery: UpstreamDiscovery | None = None
     log_level: str = DEFAULT_LOG_LEVEL
@@ -327,6 +330,8 @@ class ServeOptions:
     store: str | None = None
     api_key: str | None = None
     code_interpreter: bool | None = None
+    #: Sandbox protections the server refuses to start without (``[code_interpreter] require``).
+    code_interpreter_require: tuple[str, ...] | None = None
     keepalive_seconds: float | None = None
     max_tool_loops: int | None = None
     model_refresh_seconds: float | None = None
@@ -369,12 +374,15 @@ class ServeOptions:
 
         mcp = get("mcp_servers")
         origins = get("allow_origins")
+        require = get("code_interpreter_require")
         return cls(
             host=get("host"),
             port=typed("port", int, "an integer"),
             store=get("store"),
             api_key=get("api_key"),
             code_interpreter=typed("code_interpreter", _parse_bool, "true or false"),
+            # Several layers: separated by commas or white space.
+            code_interpreter_require=tuple(require.replace(",", " ").split()) if require else None,
             keepalive_seconds=typed("keepalive_seconds", float, "a number"),
             max_tool_loops=typed("max_tool_loops", int, "an integer"),
             model_refresh_seconds=typed("model_refresh_seconds", float, "a number"),
@@ -413,7 +421,8 @@ ENVIRONMENT: Final[Mapping[str, str]] = {
     if name not in ("mcp_servers", "allow_origins")
 } | {"mcp_servers": "ANTIPHON_MCP_SERVER", "allow_origins": "ANTIPHON_ALLOW_ORIGIN"}
 
-#: The keys of the ``[server]`` table; any other key is a mistake worth reporting.
+#: The keys of the ``[server]`` table; any other key is a mistake worth reporting
+#: (``code_interpreter_require`` is the ``[code_interpreter]`` table's ``require``).
 SERVER_KEYS = frozenset(
     {
         "host",
@@ -440,7 +449,11 @@ SERVER_KEYS = frozenset(
 
 @dataclass(frozen=True, slots=True)
 class ConfigFile:
-    """What a TOML config file holds: ``[server]``, models, MCP servers, sandbox limits."""
+    """What a TOML config file holds: ``[server]``, models, MCP servers, sandbox limits.
+
+    ``[code_interpreter] require`` is in :attr:`server` (``code_interpreter_require``): it merges
+    with the environment and the flags like any ``[server]`` key.
+    """
 
     server: ServeOptions = field(default_factory=ServeOptions)
     models: list[ModelRoute] = field(default_factory=list[ModelRoute])
@@ -519,6 +532,14 @@ def resolve_settings(flags: ServeOptions, environ: Mapping[str, str]) -> ServerS
             True, flags.code_interpreter, env.code_interpreter, file.code_interpreter
         ),
         sandbox_limits=loaded.sandbox_limits,
+        sandbox_policy=_sandbox_policy(
+            _pick(
+                (),
+                flags.code_interpreter_require,
+                env.code_interpreter_require,
+                file.code_interpreter_require,
+            )
+        ),
         discovery=discovery,
         log_level=_pick(DEFAULT_LOG_LEVEL, flags.log_level, env.log_level, file.log_level),
         allow_origins=_pick((), flags.allow_origins, env.allow_origins, file.allow_origins),
@@ -553,6 +574,17 @@ def _upstream_limits(*layers: ServeOptions) -> UpstreamLimits:
     except ConfigurationError as exc:
         # Its messages start with the field's name; the server-wide option is upstream_NAME.
         raise ConfigurationError(f"upstream_{exc}") from exc
+
+
+def _sandbox_policy(required: Sequence[str]) -> SandboxPolicy:
+    """The sandbox policy requiring ``required``; an unknown protection name is refused."""
+    try:
+        return SandboxPolicy(required=frozenset(required))
+    except ConfigurationError as exc:
+        raise ConfigurationError(
+            f"code interpreter require (--code-interpreter-require, "
+            f"{ENVIRONMENT['code_interpreter_require']}, [code_interpreter] require): {exc}"
+        ) from exc
 
 
 def _first(*values: _T | None) -> _T | None:
@@ -626,14 +658,24 @@ def load_config_file(path: Path) -> ConfigFile:
         parse_mcp_server_table(str(label), _table(table, f"{path}: [mcp_servers.{label}]"))
         for label, table in cast(dict[str, object], mcp).items()
     ]
-    sandbox = _limits(
-        SandboxLimits,
-        "code_interpreter",
-        _table(data.get("code_interpreter", {}), f"{path}: [code_interpreter]"),
-    )
+    sandbox_table = dict(_table(data.get("code_interpreter", {}), f"{path}: [code_interpreter]"))
+    require = _require(sandbox_table.pop("require", None), path)
+    sandbox = _limits(SandboxLimits, "code_interpreter", sandbox_table)
     store = _limits(StoreLimits, "store", _table(data.get("store", {}), f"{path}: [store]"))
     options = _server_options(cast(dict[str, object], server), path)
+    options = replace(options, code_interpreter_require=require)
     return ConfigFile(options, routes, servers, sandbox, store)
+
+
+def _require(value: object, path: Path) -> tuple[str, ...] | None:
+    """``[code_interpreter] require``: a list of protection names (checked when resolved)."""
+    if value is None:
+        return None
+    if isinstance(value, list) and all(isinstance(v, str) for v in cast(list[object], value)):
+        return tuple(cast(list[str], value))
+    raise ConfigurationError(
+        f"{path}: [code_interpreter] require must be a list of strings, not {value!r}"
+    )
 
 
 def _server_options(table: dict[str, object], path: Path) -> ServeOptions:

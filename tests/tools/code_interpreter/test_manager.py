@@ -5,8 +5,9 @@ import dataclasses
 
 import pytest
 
-from antiphon.exceptions import ProtocolError, SandboxError
+from antiphon.exceptions import ConfigurationError, ProtocolError, SandboxError
 from antiphon.tools.code_interpreter import ContainerManager, SandboxLimits, SandboxPolicy
+from antiphon.tools.code_interpreter.limits import PROTECTIONS
 
 from .conftest import LIMITS, FakeClock
 
@@ -190,10 +191,16 @@ async def test_protections_are_reported_as_data(manager: ContainerManager) -> No
 
 
 async def test_a_required_protection_that_is_missing_refuses_to_start() -> None:
-    policy = SandboxPolicy(required=frozenset({"no_such_layer"}))
-    with pytest.raises(SandboxError, match="no_such_layer"):
+    policy = SandboxPolicy(landlock=False, required=frozenset({"landlock_filesystem", "rlimits"}))
+    with pytest.raises(SandboxError, match=r"unavailable: \['landlock_filesystem'\]"):
         async with ContainerManager(LIMITS, policy):
-            pass
+            pytest.fail("the manager started without a required protection")
+
+
+def test_an_unknown_required_protection_is_refused_with_the_known_names() -> None:
+    with pytest.raises(ConfigurationError, match=r"\['no_such_layer'\]; known: .*seccomp"):
+        SandboxPolicy(required=frozenset({"no_such_layer"}))
+    assert "landlock_filesystem" in PROTECTIONS
 
 
 async def test_manager_without_warm_worker_still_runs(clock: FakeClock) -> None:

@@ -10,7 +10,25 @@ from dataclasses import dataclass
 
 from antiphon.exceptions import ConfigurationError
 
-__all__ = ["SandboxLimits", "SandboxPolicy"]
+__all__ = ["PROTECTIONS", "SandboxLimits", "SandboxPolicy"]
+
+#: The name of every protection a worker reports (:attr:`~.result.Protection.name`): the names
+#: :attr:`SandboxPolicy.required` may list.
+PROTECTIONS = frozenset(
+    {
+        "network_namespace",
+        "mount_namespace",
+        "scratch_tmpfs",
+        "landlock_filesystem",
+        "landlock_network",
+        "landlock_scope",
+        "unprivileged_uid",
+        "rlimits",
+        "no_new_privileges",
+        "seccomp",
+        "audit_hook",
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +84,8 @@ class SandboxPolicy:
 
     Every layer defaults to on; turning one off exists for hosts where it misbehaves and for
     tests that prove each remaining layer holds by itself. ``required`` names protections
-    (as reported in :attr:`~.result.Protection.name`) without which the manager refuses to start.
+    (as reported in :attr:`~.result.Protection.name`, one of :data:`PROTECTIONS`) without which
+    the manager refuses to start; an unknown name is refused here.
     ``warm_worker`` keeps one pre-started worker to cut the first call's latency.
     """
 
@@ -79,3 +98,10 @@ class SandboxPolicy:
     warm_worker: bool = True
     required: frozenset[str] = frozenset()
     uid_base: int = 1_700_000_000
+
+    def __post_init__(self) -> None:
+        unknown = sorted(set(self.required) - PROTECTIONS)
+        if unknown:
+            raise ConfigurationError(
+                f"unknown sandbox protections {unknown}; known: {', '.join(sorted(PROTECTIONS))}"
+            )
