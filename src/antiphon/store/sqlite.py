@@ -181,12 +181,16 @@ class _Writer:
                 if conn is None:
                     conn = schema.connect(self._path, busy_timeout=self._busy_timeout)
                 _commit(conn, group)
-            except sqlite3.Error as exc:
+            except Exception as exc:  # the group failed whole; the thread goes on
                 for write in group:
                     write.error = exc
             for write in group:
                 if isinstance(write.error, sqlite3.Error):
                     write.error = _translate(self._path, write.error)
+                elif write.error is not None and not isinstance(write.error, StoreError):
+                    error = StoreError(f"the SQLite store {self._path} failed: {write.error!r}")
+                    error.__cause__ = write.error
+                    write.error = error
                 _resolve(write)
         if conn is not None:
             conn.close()
