@@ -17,13 +17,17 @@ import os
 import shutil
 import socket
 import stat
+import subprocess
+import sys
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
+import openai
 import pytest
 
+import antiphon
 from antiphon.tools.code_interpreter import ContainerManager, SandboxLimits, SandboxPolicy
 
 pytestmark = pytest.mark.e2e
@@ -486,3 +490,121 @@ async def test_a_worker_with_a_uid_of_its_own_still_changes_metadata_in_scratch(
         result = await manager.run(None, code)
     assert result.error is None, result.error
     assert result.output == "0o600 0.0\n"
+
+
+_USER_NAMESPACE_CELL = """
+import ctypes, json, os
+libc = ctypes.CDLL(None, use_errno=True)
+header = (ctypes.c_uint32 * 2)(0x20080522, 0)
+sets = (ctypes.c_uint32 * 6)()
+assert libc.capget(header, sets) == 0
+bounding = [c for c in range(64) if libc.prctl(23, c, 0, 0, 0) == 1]  # PR_CAPBSET_READ
+try:
+    os.chmod(os.getcwd(), 0o777)
+    chmod = 0
+except OSError as exc:
+    chmod = exc.errno
+print(json.dumps([list(sets), bounding, chmod]))
+"""
+
+
+async def test_a_worker_without_a_uid_of_its_own_gets_its_scratch_tmpfs_from_a_user_namespace() -> (
+    None
+):
+    # What a server that is not root does (forced here under root): a user namespace mapping only
+    # the server's uid gives the worker its mount namespace, hence the bounded private scratch,
+    # and every capability it held in that namespace is gone before user code runs.
+    limits = SandboxLimits(
+        max_scratch_bytes=8 * 1024 * 1024, max_file_bytes=64 * 1024 * 1024, max_containers=2
+    )
+    policy = SandboxPolicy(
+        audit_hook=False, drop_privileges=False, user_namespace=True, warm_worker=False
+    )
+    async with ContainerManager(limits, policy) as manager:
+        active = {p.name: p.active for p in manager.protections}
+        assert active["mount_namespace"], manager.protections
+        assert active["scratch_tmpfs"], manager.protections
+        assert active["network_namespace"], manager.protections
+        assert not active["unprivileged_uid"]
+        result = await manager.run(None, _FILL_SCRATCH)
+        assert result.error is None, result.error
+        written, failure, scratch = result.output.split()
+        assert int(written) <= 8 * 1024 * 1024
+        assert failure == str(errno.ENOSPC)
+        assert await asyncio.to_thread(os.listdir, scratch) == []
+        again = await manager.run(result.container_id, _USER_NAMESPACE_CELL)
+    assert again.error is None, again.error
+    sets, bounding, chmod = json.loads(again.output)
+    assert sets == [0] * 6
+    assert bounding == []
+    assert chmod == errno.EPERM  # a shared uid: metadata stays refused
+
+
+_NON_ROOT_SERVER = """
+import asyncio, json, sys
+sys.path[:0] = [{src!r}]
+sys.path.append({site!r})
+from antiphon.tools.code_interpreter import ContainerManager, SandboxLimits, SandboxPolicy
+
+async def main():
+    limits = SandboxLimits(max_scratch_bytes=8 * 1024 * 1024, max_containers=2)
+    policy = SandboxPolicy(audit_hook=False, warm_worker=False)
+    async with ContainerManager(limits, policy) as manager:
+        active = {{p.name: p.active for p in manager.protections}}
+        result = await manager.run(None, {cell!r})
+    print(json.dumps([active, result.output, result.error]))
+
+asyncio.run(main())
+"""
+_NON_ROOT_CELL = """
+import os
+try:
+    open("fill", "wb").write(b"x" * (9 * 1024 * 1024))
+except OSError as exc:
+    print("fill", exc.errno)
+try:
+    os.chmod("fill", 0o4777)
+except OSError as exc:
+    print("chmod", exc.errno)
+print(os.getuid())
+"""
+
+
+def test_a_server_that_is_not_root_bounds_its_scratch_through_a_user_namespace() -> None:
+    # A real server as uid 65534 (nobody), run by the system's Python of the same version: the
+    # development interpreter lives under /root, which nobody may read.
+    system_python = f"/usr/bin/python3.{sys.version_info.minor}"
+    setpriv = shutil.which("setpriv")
+    if os.geteuid() != 0 or setpriv is None or not os.access(system_python, os.X_OK):
+        pytest.skip("needs root, setpriv and a system Python of this version to become nobody")
+    package = Path(antiphon.__file__).resolve().parent.parent
+    site = Path(openai.__file__).resolve().parent.parent
+    directory = tempfile.mkdtemp(prefix="antiphon-non-root-")
+    os.chmod(directory, 0o755)
+    script = Path(directory, "server.py")
+    script.write_text(
+        _NON_ROOT_SERVER.format(src=str(package), site=str(site), cell=_NON_ROOT_CELL)
+    )
+    try:
+        process = subprocess.run(
+            [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", system_python, "-I",
+             str(script)],
+            capture_output=True, cwd=directory, env={"HOME": directory, "PATH": "/usr/bin:/bin"},
+            timeout=60, check=False,
+        )  # fmt: skip
+    finally:
+        shutil.rmtree(directory)
+    out, err = process.stdout, process.stderr
+    if process.returncode != 0 and b"ModuleNotFoundError" in err:
+        pytest.skip(f"the system Python cannot import antiphon's dependencies: {err[-300:]!r}")
+    assert process.returncode == 0, err.decode(errors="replace")
+    active, output, error = json.loads(out.decode().splitlines()[-1])
+    assert error is None, error
+    assert not active["unprivileged_uid"]
+    if not active["network_namespace"]:  # also from a user namespace: the host has none
+        pytest.skip(f"no unprivileged user namespaces on this host: {active}")
+    assert active["mount_namespace"], active
+    assert active["scratch_tmpfs"], active
+    assert active["seccomp"], active
+    assert active["landlock_filesystem"], active
+    assert output.splitlines() == [f"fill {errno.ENOSPC}", f"chmod {errno.EPERM}", "65534"]

@@ -87,6 +87,9 @@ class SandboxPolicy:
     (as reported in :attr:`~.result.Protection.name`, one of :data:`PROTECTIONS`) without which
     the manager refuses to start; an unknown name is refused here.
     ``warm_worker`` keeps one pre-started worker to cut the first call's latency.
+    ``user_namespace`` is how a worker without a uid of its own gets its network and mount
+    namespaces (and so the scratch tmpfs): ``None`` uses a user namespace when the server is
+    not root, ``True`` forces one (tests under root), ``False`` never.
     """
 
     isolate_network: bool = True
@@ -98,6 +101,7 @@ class SandboxPolicy:
     warm_worker: bool = True
     required: frozenset[str] = frozenset()
     uid_base: int = 1_700_000_000
+    user_namespace: bool | None = None
 
     def __post_init__(self) -> None:
         unknown = sorted(set(self.required) - PROTECTIONS)

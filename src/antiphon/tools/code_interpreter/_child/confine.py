@@ -7,6 +7,10 @@ process may still mount (Landlock forbids it afterwards); Landlock is applied wh
 are still reachable; the uid is dropped after that; the parent-death signal is set after the uid
 change because the kernel clears it on credential changes; the seccomp filter comes last because
 it denies ``unshare`` and ``mount``.
+
+A worker without a uid of its own (a server that is not root) gets its network and mount
+namespaces from a user namespace that maps only the server's uid; every capability it holds
+there is dropped after Landlock (which needs one when ``no_new_privs`` is not yet set).
 """
 
 from __future__ import annotations
@@ -65,11 +69,55 @@ def _check(result: int, what: str) -> None:
         raise OSError(errno, f"{what}: {os.strerror(errno)}")
 
 
-def _isolate_network() -> str:
+def _enter_user_namespace(flags: int) -> None:
+    """Unshare a user namespace (and ``flags``) where this process keeps its own uid and gid.
+
+    The one-id maps let a tmpfs mounted in it be owned by the worker. The process holds every
+    capability inside the namespace, over files of its own uid too: :func:`_drop_capabilities`
+    must follow before user code runs.
+    """
+    uid, gid = os.getuid(), os.getgid()
+    _check(_libc.unshare(_CLONE_NEWUSER | flags), "unshare(CLONE_NEWUSER)")
+    for name, text in (("setgroups", "deny"), ("uid_map", f"{uid} {uid} 1"),
+                       ("gid_map", f"{gid} {gid} 1")):  # fmt: skip
+        with open(f"/proc/self/{name}", "w", encoding="ascii") as file:
+            file.write(text)
+
+
+def _isolate_network(*, user_namespace: bool) -> str:
     # A fresh network namespace has only a loopback interface, and it is down: no route anywhere.
-    flags = _CLONE_NEWNET if os.geteuid() == 0 else _CLONE_NEWUSER | _CLONE_NEWNET
-    _check(_libc.unshare(flags), "unshare")
+    if user_namespace:
+        _enter_user_namespace(_CLONE_NEWNET)
+    else:
+        _check(_libc.unshare(_CLONE_NEWNET), "unshare")
     return "new network namespace with no interface up"
+
+
+def _user_mount_namespace(*, in_user_namespace: bool) -> str:
+    """A private mount namespace for a server that is not root, from a user namespace."""
+    if in_user_namespace:
+        _check(_libc.unshare(_CLONE_NEWNS), "unshare(CLONE_NEWNS)")
+    else:
+        _enter_user_namespace(_CLONE_NEWNS)
+    _mount(None, "/", None, _MS_REC | _MS_PRIVATE, "")
+    return "private mount namespace, in a user namespace mapping only the server's uid"
+
+
+def _drop_capabilities() -> None:
+    """Empty every capability set (bounding set included) this process holds in its namespace."""
+    last_cap = 40
+    try:
+        with open("/proc/sys/kernel/cap_last_cap", encoding="ascii") as file:
+            last_cap = int(file.read())
+    except (OSError, ValueError):
+        pass  # drop up to a generous guess; capabilities past the kernel's are EINVAL
+    for capability in range(last_cap + 1):
+        result = _libc.prctl(_PR_CAPBSET_DROP, capability, 0, 0, 0)
+        if result != 0 and ctypes.get_errno() != errno.EINVAL:
+            _check(result, f"prctl(PR_CAPBSET_DROP, {capability})")
+    _check(_libc.prctl(_PR_CAP_AMBIENT, _PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0), "clear ambient")
+    data = (_CapData * 2)()  # every set empty
+    _check(_libc.capset(ctypes.byref(_CapHeader(_CAP_VERSION_3, 0)), data), "capset")
 
 
 def _readable_paths() -> list[str]:
@@ -249,17 +297,35 @@ def confine(
     use_landlock: bool,
     use_seccomp: bool = True,
     scratch_tmpfs: bool = True,
+    user_namespace: bool | None = None,
 ) -> dict[str, str]:
     """Apply every available layer to this process and return ``{protection: status}``.
 
     ``uid`` is the unprivileged uid reserved for this container (``None``: keep the server's).
+    ``user_namespace``: whether the namespaces come from a user namespace of the worker's own
+    (``None``: when not root, the only way an unprivileged process gets them).
     """
     report: dict[str, str] = {}
+    in_user_namespace = False
+    if user_namespace is None:
+        user_namespace = os.geteuid() != 0
+    user_namespace = user_namespace and uid is None  # a uid of its own: root's namespaces
     if network:
-        _attempt(report, "network_namespace", _isolate_network)
+        in_user_namespace = _attempt(
+            report,
+            "network_namespace",
+            lambda: _isolate_network(user_namespace=bool(user_namespace)),
+        ) and bool(user_namespace)
     mounted = False
-    if uid is None:
-        report["mount_namespace"] = "unavailable: the server does not run as root"
+    if user_namespace and uid is None:
+        mounted = _attempt(
+            report,
+            "mount_namespace",
+            lambda: _user_mount_namespace(in_user_namespace=in_user_namespace),
+        )
+        in_user_namespace = in_user_namespace or mounted
+    elif uid is None:
+        report["mount_namespace"] = "unavailable: the worker has no uid of its own"
     else:
         mounted = _attempt(report, "mount_namespace", lambda: _mount_namespace(_readable_paths()))
     if not mounted:
@@ -268,7 +334,8 @@ def confine(
         report["scratch_tmpfs"] = "unavailable: disabled by the server's policy"
     else:
         size = limits["max_scratch_bytes"]
-        _attempt(report, "scratch_tmpfs", lambda: _scratch_tmpfs(scratch, uid or 0, size))
+        owner = os.getuid() if uid is None else uid
+        _attempt(report, "scratch_tmpfs", lambda: _scratch_tmpfs(scratch, owner, size))
     landlocked = use_landlock and _apply_landlock(report, scratch)
     own_uid = False
     if uid is None:
@@ -278,6 +345,10 @@ def confine(
         own_uid = _attempt(
             report, "unprivileged_uid", lambda: _drop_privileges(uid, keep_read_search=keep)
         )
+    if in_user_namespace and not own_uid:
+        # After Landlock (which needs CAP_SYS_ADMIN in the namespace without no_new_privs): the
+        # maps make the server's files the namespace's, so no capability may remain over them.
+        _drop_capabilities()
     report["rlimits"] = "active: " + _set_rlimits(limits, own_uid=own_uid)
     _check(_libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(PR_SET_NO_NEW_PRIVS)")
     report["no_new_privileges"] = "active: setuid binaries and file capabilities are inert"

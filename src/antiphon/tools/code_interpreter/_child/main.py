@@ -72,6 +72,7 @@ def main(config_json: str) -> None:
             use_landlock=config["landlock"],
             use_seccomp=config["seccomp"],
             scratch_tmpfs=config["scratch_tmpfs"],
+            user_namespace=config["user_namespace"],
         )
         gate = audit.Gate()
         guard = execute.LimitGuard(config["cpu_seconds"], config["wall_seconds"], gate)
