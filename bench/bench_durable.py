@@ -83,6 +83,8 @@ async def bench_streams(
     """``streams`` at once (one at a time, 50 in a row, when ``streams`` is 1)."""
     samples: list[float] = []
     async with ResponsesService(FixedModels({"m": _engine(events)}), store) as service:
+        for _ in range(5):  # warm-up: first-use costs are not what is measured
+            await _one(service, [])
         started = time.perf_counter()
         if streams == 1:
             counts = [await _one(service, samples) for _ in range(50)]
