@@ -270,9 +270,11 @@ class RealtimeConversation:
             new.parallel_tool_calls = session.parallel_tool_calls
         # tracing, audio, truncation and the rest are accepted and echoed but change nothing.
         base = (
-            dict(self._session.model.model_dump(exclude_unset=True)) if self._session.model else {}
+            dict(self._session.model.model_dump(by_alias=True, exclude_unset=True))
+            if self._session.model
+            else {}
         )
-        base.update(session.model_dump(exclude_unset=True))
+        base.update(session.model_dump(by_alias=True, exclude_unset=True))
         new.model = RealtimeSessionCreateRequest.model_validate(base)
         self._session = new
         return [
@@ -283,7 +285,9 @@ class RealtimeConversation:
 
     def _session_view(self) -> RealtimeSessionCreateRequest:
         view = (
-            dict(self._session.model.model_dump(exclude_unset=True)) if self._session.model else {}
+            dict(self._session.model.model_dump(by_alias=True, exclude_unset=True))
+            if self._session.model
+            else {}
         )
         view.update(type="realtime", model=self._model, output_modalities=["text"])
         view.setdefault("instructions", self._session.instructions or "")
@@ -342,7 +346,7 @@ class RealtimeConversation:
 
     def _trim(self, keep: ConversationItem | None = None) -> None:
         """Drop the oldest items (never ``keep``) past ``max_items`` or ``max_history_bytes``."""
-        sizes = [len(existing.model_dump_json()) for existing in self._items]
+        sizes = [len(existing.model_dump_json(by_alias=True)) for existing in self._items]
         total = sum(sizes)
         while len(self._items) > 1 and (
             len(self._items) > self._max_items or total > self._max_history_bytes
@@ -709,7 +713,9 @@ class RealtimeConversation:
                 "id": response.response_id,
                 "object": "realtime.response",
                 "status": status,
-                "output": [item.model_dump(exclude_unset=True) for item in response.output],
+                "output": [
+                    item.model_dump(by_alias=True, exclude_unset=True) for item in response.output
+                ],
                 "conversation_id": None,
                 "output_modalities": ["text"],
                 "max_output_tokens": response.max_output_tokens or "inf",
@@ -718,7 +724,7 @@ class RealtimeConversation:
                     input_tokens=usage.input_tokens,
                     output_tokens=usage.output_tokens,
                     total_tokens=usage.input_tokens + usage.output_tokens,
-                ).model_dump(),
+                ).model_dump(by_alias=True),
             }
         )
 
