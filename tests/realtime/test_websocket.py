@@ -255,38 +255,69 @@ async def test_close_completes_the_handshake_even_when_nobody_reads_a_full_queue
     assert codes == [1000]  # the handshake finished cleanly instead of stalling
 
 
-async def test_a_close_cancelled_mid_handshake_still_drops_the_connection() -> None:
-    got_close, ended = asyncio.Event(), asyncio.Event()
+class _MutePeer:
+    """A raw WebSocket peer: it accepts the upgrade once ``answer`` is set, then never replies.
 
-    async def mute_peer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        # Accepts the upgrade, then never answers: the client's close handshake cannot finish.
+    So a client's close handshake cannot finish; it notes when the upgrade request came, when
+    the client sent its first frame, and when the client's side of the connection ended.
+    """
+
+    def __init__(self, *, answer_at_once: bool = True) -> None:
+        self.answer, self.requested = asyncio.Event(), asyncio.Event()
+        self.got_frame, self.ended = asyncio.Event(), asyncio.Event()
+        if answer_at_once:
+            self.answer.set()
+
+    async def __call__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             request = await reader.readuntil(b"\r\n\r\n")
+            self.requested.set()
             key = re.search(rb"(?i)sec-websocket-key: *(\S+)", request)
             assert key is not None
             accept = base64.b64encode(hashlib.sha1(key[1] + _WS_GUID).digest())
+            await self.answer.wait()
             writer.write(
                 b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
                 b"Connection: Upgrade\r\nSec-WebSocket-Accept: " + accept + b"\r\n\r\n"
             )
             await writer.drain()
-            await reader.readexactly(1)  # the first byte of the client's close frame
-            got_close.set()
-            while await reader.read(4096):  # until the client's side of the connection ends
-                pass
-            ended.set()
+            if await reader.read(1):
+                self.got_frame.set()
+                while await reader.read(4096):  # until the client's side of the connection ends
+                    pass
+            self.ended.set()
         finally:
             writer.close()
 
-    async with await asyncio.start_server(mute_peer, "127.0.0.1", 0) as server:
+
+async def test_a_close_cancelled_mid_handshake_still_drops_the_connection() -> None:
+    peer = _MutePeer()
+    async with await asyncio.start_server(peer, "127.0.0.1", 0) as server:
         port = server.sockets[0].getsockname()[1]
         model = WebSocketRealtimeModel()
         # A close timeout far beyond the test's: only close() itself can drop the connection.
         await model.connect({"url": f"ws://127.0.0.1:{port}", "close_timeout": 60})
         closing = asyncio.create_task(model.close())
         async with asyncio.timeout(5):
-            await got_close.wait()
+            await peer.got_frame.wait()  # the client's close frame
             closing.cancel()  # e.g. the application's own timeout around close()
             await asyncio.wait({closing})
-            await ended.wait()
+            await peer.ended.wait()
     assert closing.cancelled()
+
+
+async def test_a_close_during_the_opening_handshake_drops_the_new_connection() -> None:
+    peer = _MutePeer(answer_at_once=False)
+    async with await asyncio.start_server(peer, "127.0.0.1", 0) as server:
+        port = server.sockets[0].getsockname()[1]
+        model = WebSocketRealtimeModel()
+        connecting = asyncio.create_task(model.connect({"url": f"ws://127.0.0.1:{port}"}))
+        async with asyncio.timeout(5):
+            await peer.requested.wait()
+            await model.close()  # nothing to close yet: the handshake is in flight
+            peer.answer.set()
+            with pytest.raises(TransportError) as caught:
+                await connecting
+            await peer.ended.wait()  # the connection the handshake opened did not stay open
+    assert caught.value.context == "connect failed"
+    assert isinstance((await drain(model))[-1], TransportEnded)

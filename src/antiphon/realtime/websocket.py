@@ -147,7 +147,7 @@ class WebSocketRealtimeModel:
         self._limit = max(1, config.get("queue_size", 256))
         self._close_timeout = config.get("close_timeout", 5.0)
         try:
-            self._websocket = await connect(
+            websocket = await connect(
                 config["url"],
                 additional_headers=_headers(config),
                 user_agent_header=USER_AGENT,
@@ -158,8 +158,18 @@ class WebSocketRealtimeModel:
             )
         except (OSError, TimeoutError, InvalidHandshake, InvalidURI) as exc:
             raise TransportError(repr(exc), context="connect failed") from exc
+        if self._was_closed():
+            # close() ran during the handshake, when there was nothing to close yet: nobody
+            # would ever read or close this connection, so it is dropped here.
+            websocket.transport.abort()
+            raise TransportError("the model was closed while connecting", context="connect failed")
+        self._websocket = websocket
         self._state = _State.OPEN
-        self._reader = asyncio.create_task(self._read(self._websocket), name="antiphon-ws-reader")
+        self._reader = asyncio.create_task(self._read(websocket), name="antiphon-ws-reader")
+
+    def _was_closed(self) -> bool:
+        # A method, so the type checker does not take the state for unchanged across an await.
+        return self._state is _State.CLOSED
 
     async def send(self, event: RealtimeClientEvent) -> None:
         """Send one client event (fields never set stay absent on the wire)."""
