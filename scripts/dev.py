@@ -80,7 +80,10 @@ def test(extra: list[str]) -> None:
     # tests/e2e/llama skip without the variable; here a missing engine fails them instead.
     os.environ["ANTIPHON_TEST_LLAMA_PYTHON"] = str(_ensure_engine())
     os.environ["ANTIPHON_REQUIRE_LLAMA"] = "1"
-    _run(BIN / "python", "-m", "pytest", *extra)
+    # The coverage floor (fail_under in pyproject.toml) judges the whole suite; a run narrowed
+    # by arguments measures a fraction of the code and would always fall below it.
+    floor = ["--cov-fail-under=0"] if extra else []
+    _run(BIN / "python", "-m", "pytest", *floor, *extra)
 
 
 def demo(extra: list[str]) -> None:
