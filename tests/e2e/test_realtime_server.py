@@ -68,8 +68,9 @@ async def test_the_openai_client_does_a_text_turn(openai_client: AsyncOpenAI) ->
                     break
     assert "".join(text) == "Hello from the script!"
     assert seen[:2] == ["conversation.item.added", "conversation.item.done"]
-    assert seen[2:6] == [
+    assert seen[2:7] == [
         "response.created",
+        "rate_limits.updated",
         "response.output_item.added",
         "conversation.item.added",
         "response.content_part.added",

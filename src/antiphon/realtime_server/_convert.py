@@ -1,15 +1,19 @@
-"""Realtime conversation items as the Responses input items engines read, and tool settings.
+"""Between realtime items and Responses items, both ways.
 
-A realtime conversation holds ``openai.types.realtime`` items; an :class:`EngineRequest` carries
-Responses input items. Only the text-bearing kinds are converted: system, user and assistant
-messages (their text parts), function calls and their outputs (an output whose call is not
-in the history is left out: engines cannot render it).
+A realtime response runs on the Responses machinery, so the conversation goes in as Responses
+input items and the response's output items come back as realtime items. The two item families
+are close: messages, function calls and outputs, MCP listings, calls and approvals have the same
+fields under the same names. The differences: realtime messages carry audio transcripts, and
+the GA protocol has no code interpreter item, so a code interpreter call is shown as an
+``mcp_call`` of the pseudo-server ``code_interpreter`` (its ``python`` tool, the code as
+``{"code": ...}`` arguments, the printed logs as output). Reasoning stays on the server.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from typing import cast
+import json
+from collections.abc import Callable, Iterable, Mapping
+from typing import Final, Literal, cast
 
 from openai.types.realtime import (
     ConversationItem,
@@ -18,76 +22,178 @@ from openai.types.realtime import (
     RealtimeConversationItemFunctionCallOutput,
     RealtimeConversationItemSystemMessage,
     RealtimeConversationItemUserMessage,
-    RealtimeFunctionTool,
-    RealtimeToolChoiceConfig,
+    RealtimeMcpApprovalRequest,
+    RealtimeMcpApprovalResponse,
+    RealtimeMcpListTools,
+    RealtimeMcpToolCall,
 )
-from openai.types.responses import ResponseInputItemParam
+from pydantic import TypeAdapter
 
-from antiphon.engines.base import ForcedTool, FunctionTool, ToolChoice
-from antiphon.exceptions import InvalidRequestError
+from antiphon.wire.json import dump
 
-__all__ = ["function_tools", "history_items", "tool_choice"]
+__all__ = ["CODE_LABEL", "input_items", "realtime_item"]
+
+#: The ``server_label`` under which code interpreter calls are shown.
+CODE_LABEL: Final = "code_interpreter"
+_ITEMS: TypeAdapter[ConversationItem] = TypeAdapter(ConversationItem)
+Status = Literal["in_progress", "completed", "incomplete"]
 
 
-def history_items(items: Iterable[ConversationItem]) -> tuple[ResponseInputItemParam, ...]:
-    """The Responses input items of a realtime conversation, in order."""
-    converted: list[ResponseInputItemParam] = []
-    calls: set[str] = set()
+def input_items(
+    items: Iterable[ConversationItem],
+    origin_of: Callable[[str | None], Mapping[str, object] | None],
+) -> list[dict[str, object]]:
+    """The items as Responses input items, in order (see the module docstring).
+
+    ``origin_of`` gives the Responses item a server-produced item was made from.
+    """
+    converted: list[dict[str, object]] = []
     for item in items:
-        if isinstance(item, RealtimeConversationItemAssistantMessage):
-            text = "".join(part.text or part.transcript or "" for part in item.content)
-            converted.append({"type": "message", "role": "assistant", "content": text})
-        elif isinstance(
-            item, RealtimeConversationItemUserMessage | RealtimeConversationItemSystemMessage
-        ):
-            text = "".join(part.text or "" for part in item.content)
-            converted.append({"type": "message", "role": item.role, "content": text})
-        elif isinstance(item, RealtimeConversationItemFunctionCall):
-            calls.add(item.call_id or "")
-            converted.append(
-                {
-                    "type": "function_call",
-                    "call_id": item.call_id or "",
-                    "name": item.name,
-                    "arguments": item.arguments,
-                }
-            )
-        elif isinstance(item, RealtimeConversationItemFunctionCallOutput):
-            if item.call_id not in calls:
-                continue  # its call was dropped from the bounded history (or never made)
-            converted.append(
-                {"type": "function_call_output", "call_id": item.call_id, "output": item.output}
-            )
-    return tuple(converted)
+        origin = origin_of(item.id)
+        if origin is not None:  # produced here: the engine sees it again exactly as it was
+            if origin.get("type") != "reasoning":
+                converted.append(dict(origin))
+            continue
+        found = _input_item(item)
+        if found is not None:
+            converted.append(found)
+    return converted
 
 
-def function_tools(tools: Sequence[object], param: str) -> tuple[FunctionTool, ...]:
-    """The function tools of a session or response; any other tool is refused, naming it."""
-    found: list[FunctionTool] = []
-    for index, tool in enumerate(tools):
-        if not isinstance(tool, RealtimeFunctionTool):
-            raise InvalidRequestError(
-                f"Tool type {getattr(tool, 'type', None)!r} is not supported over /v1/realtime yet "
-                "(only function tools).",
-                param=f"{param}[{index}].type",
-            )
-        if not tool.name:
-            raise InvalidRequestError(
-                "A function tool needs a name.", param=f"{param}[{index}].name"
-            )
-        raw: object = tool.parameters
-        parameters = cast(Mapping[str, object], raw) if isinstance(raw, dict) else None
-        found.append(FunctionTool(tool.name, tool.description or "", parameters))
-    return tuple(found)
+def _input_item(item: ConversationItem) -> dict[str, object] | None:
+    if isinstance(item, RealtimeConversationItemAssistantMessage):
+        text = "".join(part.text or part.transcript or "" for part in item.content)
+        return {"type": "message", "role": "assistant", "content": text}
+    if isinstance(
+        item, RealtimeConversationItemUserMessage | RealtimeConversationItemSystemMessage
+    ):
+        text = "".join(
+            part.text or getattr(part, "transcript", None) or "" for part in item.content
+        )
+        return {"type": "message", "role": item.role, "content": text}
+    if isinstance(item, RealtimeConversationItemFunctionCall):
+        return {
+            "type": "function_call",
+            "call_id": item.call_id or "",
+            "name": item.name,
+            "arguments": item.arguments,
+        }
+    if isinstance(item, RealtimeConversationItemFunctionCallOutput):
+        return {"type": "function_call_output", "call_id": item.call_id, "output": item.output}
+    return _mcp_input(item)
 
 
-def tool_choice(choice: RealtimeToolChoiceConfig, param: str) -> ToolChoice:
-    """The engine's tool choice for a session's or response's ``tool_choice``."""
-    if isinstance(choice, str):
-        return choice
-    if choice.type == "function":
-        return ForcedTool("function", name=choice.name)
-    raise InvalidRequestError(
-        f"tool_choice of type {choice.type!r} is not supported over /v1/realtime yet.",
-        param=param,
+def _mcp_input(
+    item: RealtimeMcpListTools
+    | RealtimeMcpToolCall
+    | RealtimeMcpApprovalRequest
+    | RealtimeMcpApprovalResponse,
+) -> dict[str, object]:
+    data = dump(item, exclude_none=True)
+    error = item.error if isinstance(item, RealtimeMcpToolCall) else None
+    if error is not None:  # the same errors under Responses' tags
+        if error.type == "tool_execution_error":
+            data["error"] = {"type": "mcp_tool_execution_error", "content": error.message}
+        else:
+            kind = "mcp_protocol_error" if error.type == "protocol_error" else "http_error"
+            data["error"] = {"type": kind, "code": error.code, "message": error.message}
+    return data
+
+
+def realtime_item(output: Mapping[str, object], status: Status) -> ConversationItem | None:
+    """The realtime item for a Responses output item (None for reasoning)."""
+    kind = output.get("type")
+    item_id = str(output.get("id") or "")
+    if kind == "message":
+        parts = cast(list[Mapping[str, object]], output.get("content") or [])
+        text = "".join(str(part.get("text") or "") for part in parts)
+        content = [{"type": "output_text", "text": text}] if status != "in_progress" else []
+        return _ITEMS.validate_python(
+            {
+                "id": item_id,
+                "object": "realtime.item",
+                "type": "message",
+                "role": "assistant",
+                "status": status,
+                "content": content,
+            }
+        )
+    if kind == "function_call":
+        return RealtimeConversationItemFunctionCall(
+            id=item_id,
+            object="realtime.item",
+            type="function_call",
+            status=status,
+            name=str(output.get("name") or ""),
+            call_id=str(output.get("call_id") or ""),
+            arguments=str(output.get("arguments") or ""),
+        )
+    if kind == "code_interpreter_call":
+        return _code_call(output, status)
+    if kind in ("mcp_list_tools", "mcp_call", "mcp_approval_request"):
+        return _mcp_item(output)
+    return None
+
+
+def _code_call(output: Mapping[str, object], status: Status) -> RealtimeMcpToolCall:
+    logs = [
+        str(part.get("logs") or "")
+        for part in cast(list[Mapping[str, object]], output.get("outputs") or [])
+        if part.get("type") == "logs"
+    ]
+    failed = output.get("status") == "failed"
+    text = "".join(logs)
+    error = {"type": "tool_execution_error", "message": text or "the code failed"}
+    return RealtimeMcpToolCall.model_validate(
+        {
+            "id": str(output.get("id") or ""),
+            "type": "mcp_call",
+            "server_label": CODE_LABEL,
+            "name": "python",
+            "arguments": json.dumps({"code": str(output.get("code") or "")}),
+            "output": None if failed or status == "in_progress" else text,
+            "error": error if failed else None,
+        }
+    )
+
+
+def _mcp_item(output: Mapping[str, object]) -> ConversationItem:
+    data = {key: value for key, value in output.items() if key != "status"}
+    error = data.get("error")
+    if isinstance(error, Mapping):  # Responses' MCP error tags, as realtime spells them
+        fields = cast(Mapping[str, object], error)
+        kind = fields.get("type")
+        if kind == "mcp_protocol_error" or kind == "http_error":
+            data["error"] = {
+                "type": "protocol_error" if kind == "mcp_protocol_error" else "http_error",
+                "code": fields.get("code"),
+                "message": str(fields.get("message") or ""),
+            }
+        else:
+            data["error"] = {
+                "type": "tool_execution_error",
+                "message": _content_text(fields.get("content")),
+            }
+    elif error is not None:
+        data["error"] = {"type": "tool_execution_error", "message": str(error)}
+    return _ITEMS.validate_python(data)
+
+
+def _content_text(content: object) -> str:
+    """The text of an MCP tool's error content (a list of content parts, or a string)."""
+    if isinstance(content, list):
+        parts = cast(list[object], content)
+        return "".join(
+            str(cast(Mapping[str, object], part).get("text") or "")
+            for part in parts
+            if isinstance(part, Mapping)
+        )
+    return content if isinstance(content, str) else json.dumps(content)
+
+
+def contains_call(items: Iterable[ConversationItem], call_id: str) -> bool:
+    """Whether the conversation holds the function call ``call_id``."""
+    return any(
+        isinstance(item, RealtimeConversationItemFunctionCall) and item.call_id == call_id
+        for item in items
     )

@@ -32,6 +32,13 @@ class ToolRuntime:
     mcp: McpExecutor | None = None
     code: ContainerManager | None = None
 
+    def check(self, body: CreateResponseBody) -> None:
+        """Raise :class:`InvalidRequestError` for a server-side tool of ``body`` not allowed here.
+
+        Binding a tool connects nothing, so this is the same check a run makes, done early.
+        """
+        self.for_request(body, (), ())
+
     def for_request(
         self,
         body: CreateResponseBody,

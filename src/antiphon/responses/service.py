@@ -18,7 +18,6 @@ refused to take).
 from __future__ import annotations
 
 import asyncio
-import datetime
 import json
 import logging
 import time
@@ -37,11 +36,11 @@ from antiphon.exceptions import (
     StoreStateError,
 )
 from antiphon.responses.catalog import ModelCatalog
-from antiphon.responses.history import engine_request, normalize_input
+from antiphon.responses.history import normalize_input
+from antiphon.responses.plan import TurnLimits, plan_response
 from antiphon.responses.request import CreateResponseBody
 from antiphon.responses.run import LiveRun, RunStorage
 from antiphon.responses.runtime import ToolRuntime
-from antiphon.responses.turn import TurnLoop
 from antiphon.store.base import (
     ConversationSegment,
     ItemPage,
@@ -51,10 +50,8 @@ from antiphon.store.base import (
     StoredEvent,
     StoredResponse,
 )
-from antiphon.wire._response import ResponseParams
 from antiphon.wire.ids import IdFactory, random_id
 from antiphon.wire.json import dump_json
-from antiphon.wire.ledger import ResponseLedger
 
 __all__ = ["ResponsesService"]
 
@@ -88,9 +85,8 @@ class ResponsesService(AsyncResource):
         response_deadline_seconds: float = 0,
     ) -> None:
         self._models = models
-        self._response_deadline = response_deadline_seconds
+        self._limits = TurnLimits(max_tool_loops, response_deadline_seconds)
         self._max_record_bytes = max_record_bytes
-        self._max_tool_loops = max_tool_loops
         self._store = store
         self._tools = tools or ToolRuntime()
         self._ids = ids
@@ -190,27 +186,20 @@ class ResponsesService(AsyncResource):
             )
         chain = await self._chain(body.previous_response_id)
         new_input = normalize_input(body, self._ids)
-        request = engine_request(
+        ledger, loop = plan_response(
             body,
             chain,
             new_input,
-            upstream_model=served.upstream_model,
-            today=datetime.datetime.fromtimestamp(self._clock(), datetime.UTC).date(),
+            served=served,
+            runtime=self._tools,
+            ids=self._ids,
+            clock=self._clock,
+            limits=self._limits,
         )
-        request_tools = self._tools.for_request(body, chain, new_input)
-        ledger = ResponseLedger(_params(body), ids=self._ids, clock=self._clock)
         if body.background:
             ledger.enqueue()
         else:
             ledger.start()
-        loop = TurnLoop(
-            ledger,
-            served.engine,
-            request,
-            tools=request_tools,
-            max_turns=self._max_tool_loops,
-            deadline_seconds=self._response_deadline,
-        )
         storage = RunStorage(
             store=self._store if body.store else None,
             input_items=new_input,
@@ -354,33 +343,3 @@ def _event_type(data: str) -> str:
     # Replays are rare next to live streams: decoding the JSON again is simpler than storing
     # the type twice.
     return str(json.loads(data)["type"])
-
-
-def _params(body: CreateResponseBody) -> ResponseParams:
-    params: ResponseParams = {
-        "model": body.model,
-        "instructions": body.instructions,
-        "tools": body.tools,
-        "tool_choice": body.tool_choice,
-        "parallel_tool_calls": body.parallel_tool_calls,
-        "max_output_tokens": body.max_output_tokens,
-        "max_tool_calls": body.max_tool_calls,
-        "metadata": body.metadata or {},
-        "previous_response_id": body.previous_response_id,
-        "reasoning": body.reasoning,
-        "text": body.text,
-        "user": body.user,
-        "safety_identifier": body.safety_identifier,
-        "prompt_cache_key": body.prompt_cache_key,
-        "background": body.background,
-        "store": body.store,
-    }
-    if body.temperature is not None:
-        params["temperature"] = body.temperature
-    if body.top_p is not None:
-        params["top_p"] = body.top_p
-    if body.truncation is not None:
-        params["truncation"] = body.truncation
-    if body.service_tier is not None:
-        params["service_tier"] = body.service_tier
-    return params

@@ -23,6 +23,7 @@ from starlette.routing import Route, WebSocketRoute
 
 from antiphon._version import __version__
 from antiphon.exceptions import InvalidRequestError
+from antiphon.responses.plan import TurnLimits
 from antiphon.responses.request import RequestLimits
 from antiphon.responses.runtime import ToolRuntime
 from antiphon.responses.service import ResponsesService
@@ -93,6 +94,11 @@ def create_app(
             )
             app.state.service = await stack.enter_async_context(service)
             app.state.models = router
+            # /v1/realtime runs its responses on the same tools and under the same limits.
+            app.state.tool_runtime = runtime
+            app.state.turn_limits = TurnLimits(
+                settings.max_tool_loops, settings.response_deadline_seconds
+            )
             yield
 
     async def models(request: Request) -> Response:

@@ -21,10 +21,9 @@ from typing import Final
 from openai.types.realtime import RealtimeServerEvent
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from antiphon.engines.base import Engine, EngineRequest
-from antiphon.exceptions import EngineError
 from antiphon.realtime_server.conversation import RealtimeConversation, error_event
 from antiphon.responses.catalog import ModelCatalog
+from antiphon.responses.turn import TurnLoop
 from antiphon.wire.json import dump_json
 
 __all__ = ["realtime_endpoint"]
@@ -56,8 +55,11 @@ async def realtime_endpoint(websocket: WebSocket) -> None:
             await websocket.send_text(dump_json(event))
             await websocket.close(_POLICY, "model_not_found")
         return
-    connection = _Connection(websocket, RealtimeConversation(model, served.upstream_model))
-    await connection.serve(served.engine)
+    state = websocket.app.state
+    conversation = RealtimeConversation(
+        model, served, runtime=state.tool_runtime, limits=state.turn_limits
+    )
+    await _Connection(websocket, conversation).serve()
 
 
 class _Connection:
@@ -70,19 +72,19 @@ class _Connection:
         self._turn: asyncio.Task[None] | None = None
         self._response_id = ""
 
-    async def serve(self, engine: Engine) -> None:
+    async def serve(self) -> None:
         async with asyncio.TaskGroup() as group:
             writer = group.create_task(self._write())
             try:
                 await self._send(self._conversation.open())
-                await self._read(engine, group)
+                await self._read(group)
             finally:
                 # The client left (or the writer failed): nothing is left to answer.
                 if self._turn is not None:
                     self._turn.cancel()
                 writer.cancel()
 
-    async def _read(self, engine: Engine, group: asyncio.TaskGroup) -> None:
+    async def _read(self, group: asyncio.TaskGroup) -> None:
         while True:
             message = await self._websocket.receive()
             if message["type"] == "websocket.disconnect":
@@ -92,29 +94,27 @@ class _Connection:
                 text if text is not None else message.get("bytes") or b""
             )
             await self._send(step.events)
-            if step.start is not None:
+            if step.turn is not None:
                 self._response_id = step.response_id
-                self._turn = group.create_task(self._run_turn(engine, step.start, step.response_id))
+                self._turn = group.create_task(self._run_turn(step.turn, step.response_id))
             if step.cancel and self._turn is not None:
                 self._turn.cancel()
                 await asyncio.wait({self._turn})
                 await self._send(self._conversation.cancelled(self._response_id))
 
-    async def _run_turn(self, engine: Engine, request: EngineRequest, response_id: str) -> None:
+    async def _run_turn(self, turn: TurnLoop, response_id: str) -> None:
         conversation = self._conversation
         try:
-            async with contextlib.aclosing(engine.stream(request)) as stream:
-                async for event in stream:
-                    await self._send(conversation.engine_event(response_id, event))
-        except EngineError as exc:
-            _log.info("realtime response failed: %s", exc)
-            await self._send(conversation.failed(response_id, str(exc)))
+            # The turn loop turns engine failures into a failed response itself.
+            async with contextlib.aclosing(turn.events()) as batches:
+                async for batch in batches:
+                    await self._send(conversation.run_events(response_id, batch))
         except Exception:
             _log.exception("realtime response failed unexpectedly")
             message = "The server failed to run the response."
             await self._send(conversation.failed(response_id, message))
-        # A stream that ended without TurnFinished leaves its response active: end it failed.
-        message = "The engine ended the turn without finishing it."
+        # A run that ended without its terminal event leaves its response active: end it failed.
+        message = "The run ended without finishing the response."
         await self._send(conversation.failed(response_id, message))
 
     async def _send(self, events: list[RealtimeServerEvent]) -> None:

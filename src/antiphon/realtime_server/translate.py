@@ -1,0 +1,293 @@
+"""One realtime response, translated from the Responses events of the run behind it.
+
+A realtime response runs on the same turn loop and ledger as ``POST /v1/responses`` (the same
+engines, harmony classification, MCP calls, code interpreter, limits). A
+:class:`ResponseTranslator` turns that run's Responses stream events into GA realtime server
+events, keeps the response's output items, and adds them to the conversation as they open and
+finish. Reasoning items never leave the server; output indexes count only what is shown. Most
+events have a realtime twin of the same name (``response.output_text.delta``,
+``response.mcp_call.completed``); ``response.mcp_list_tools.*`` loses its prefix, and a code
+interpreter call is shown as an ``mcp_call`` (see :mod:`antiphon.realtime_server._convert`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Annotated, Literal
+
+from openai.types.realtime import (
+    ConversationItem,
+    RealtimeServerEvent,
+    ResponseFunctionCallArgumentsDeltaEvent,
+    ResponseTextDeltaEvent,
+)
+from openai.types.responses import (
+    Response,
+    ResponseCompletedEvent,
+    ResponseFailedEvent,
+    ResponseIncompleteEvent,
+    ResponseOutputItemAddedEvent,
+    ResponseOutputItemDoneEvent,
+    ResponseStreamEvent,
+    ResponseUsage,
+)
+from pydantic import Field, TypeAdapter
+
+from antiphon.realtime_server._convert import Status, realtime_item
+from antiphon.realtime_server.items import ConversationItems
+from antiphon.wire.json import dump
+
+__all__ = ["Ending", "ResponseTranslator"]
+
+_SERVER_EVENTS: TypeAdapter[RealtimeServerEvent] = TypeAdapter(
+    Annotated[RealtimeServerEvent, Field(discriminator="type")]
+)
+# Responses events whose realtime twin carries the same fields under the same name.
+_SAME: frozenset[str] = frozenset(
+    {
+        "response.mcp_call.in_progress",
+        "response.mcp_call.completed",
+        "response.mcp_call.failed",
+        "response.mcp_call_arguments.done",
+    }
+)
+
+
+@dataclass(slots=True)
+class Ending:
+    """How the run ended: its status, why, its error message, and its token usage."""
+
+    status: Literal["completed", "incomplete", "failed"]
+    reason: Literal["max_output_tokens", "content_filter"] | None = None
+    error: str | None = None
+    usage: ResponseUsage | None = None
+
+
+@dataclass(slots=True)
+class _Open:
+    item_id: str
+    index: int
+    kind: str
+    call_id: str = ""
+    name: str = ""
+    text: list[str] = field(default_factory=list[str])  # what streamed: text or arguments
+
+    def partial(self) -> Mapping[str, object]:
+        """A Responses item for this item cut off mid-way, from what streamed of it."""
+        text = "".join(self.text)
+        if self.kind == "message":
+            content = [{"type": "output_text", "text": text}]
+            return {
+                "type": "message",
+                "id": self.item_id,
+                "status": "incomplete",
+                "content": content,
+            }
+        if self.kind == "function_call":
+            return {
+                "type": "function_call",
+                "id": self.item_id,
+                "status": "incomplete",
+                "call_id": self.call_id,
+                "name": self.name,
+                "arguments": text,
+            }
+        return {"type": "reasoning", "id": self.item_id}  # only text items stream partially
+
+
+@dataclass(slots=True)
+class ResponseTranslator:
+    """Translates one run (see the module docstring); ``ending`` is set by its terminal event."""
+
+    response_id: str
+    in_conversation: bool
+    items: ConversationItems
+    ids: Callable[[str], str]
+    output: list[ConversationItem] = field(default_factory=list[ConversationItem])
+    ending: Ending | None = None
+    _open: dict[int, _Open] = field(default_factory=dict[int, _Open])
+    _hidden: set[int] = field(default_factory=set[int])
+
+    def feed(self, event: ResponseStreamEvent) -> list[RealtimeServerEvent]:
+        """The realtime events for one Responses event (often none)."""
+        kind = event.type
+        index: object = getattr(event, "output_index", None)
+        if isinstance(
+            event, ResponseCompletedEvent | ResponseIncompleteEvent | ResponseFailedEvent
+        ):
+            self._end(event.response)
+            return []
+        if not isinstance(index, int) or index in self._hidden:
+            return []
+        if isinstance(event, ResponseOutputItemAddedEvent):
+            return self._added(dump(event.item), index)
+        opened = self._open.get(index)
+        if opened is None:
+            return []
+        if kind == "response.output_text.delta":
+            return [self._text_delta(opened, _text(event, "delta"))]
+        if kind == "response.function_call_arguments.delta":
+            return [self._arguments_delta(opened, _text(event, "delta"))]
+        if isinstance(event, ResponseOutputItemDoneEvent):
+            return self._done(opened, dump(event.item))
+        return self._other(kind, opened, event)
+
+    def _other(
+        self, kind: str, opened: _Open, event: ResponseStreamEvent
+    ) -> list[RealtimeServerEvent]:
+        fields: dict[str, object] = {
+            "response_id": self.response_id,
+            "item_id": opened.item_id,
+            "output_index": opened.index,
+        }
+        if kind in _SAME:
+            if kind == "response.mcp_call_arguments.done":
+                fields["arguments"] = _text(event, "arguments")
+            return [self._event(kind, fields)]
+        if kind == "response.mcp_call_arguments.delta":
+            return [self._event(kind, {**fields, "delta": _text(event, "delta")})]
+        if kind.startswith("response.mcp_list_tools."):
+            return [self._event(kind.removeprefix("response."), {"item_id": opened.item_id})]
+        if kind == "response.code_interpreter_call.in_progress":
+            return [self._event("response.mcp_call.in_progress", fields)]
+        if kind == "response.code_interpreter_call_code.done":
+            arguments = json.dumps({"code": _text(event, "code")})
+            return [
+                self._event("response.mcp_call_arguments.done", {**fields, "arguments": arguments})
+            ]
+        text_part = {"content_index": 0, **fields}
+        if kind == "response.content_part.added" and opened.kind == "message":
+            return [self._event(kind, {**text_part, "part": {"type": "text", "text": ""}})]
+        if kind == "response.output_text.done":
+            return [self._event(kind, {**text_part, "text": _text(event, "text")})]
+        if kind == "response.content_part.done" and opened.kind == "message":
+            text = _text(getattr(event, "part", None), "text")
+            return [self._event(kind, {**text_part, "part": {"type": "text", "text": text}})]
+        if kind == "response.function_call_arguments.done":
+            return [
+                self._event(
+                    kind,
+                    {
+                        **fields,
+                        "call_id": opened.call_id,
+                        "name": opened.name,
+                        "arguments": _text(event, "arguments"),
+                    },
+                )
+            ]
+        return []  # a Responses-only event (reasoning text, code deltas, queued, in_progress)
+
+    def _added(self, item: Mapping[str, object], source: int | None) -> list[RealtimeServerEvent]:
+        shown = realtime_item(item, "in_progress")
+        if shown is None or source is None:
+            if source is not None:
+                self._hidden.add(source)
+            return []
+        opened = _Open(
+            str(shown.id),
+            len(self.output),
+            str(item.get("type")),
+            str(item.get("call_id") or ""),
+            str(item.get("name") or ""),
+        )
+        self._open[source] = opened
+        self.output.append(shown)
+        events: list[RealtimeServerEvent] = [
+            self._event(
+                "response.output_item.added",
+                {
+                    "response_id": self.response_id,
+                    "output_index": opened.index,
+                    "item": dump(shown),
+                },
+            )
+        ]
+        if self.in_conversation:
+            previous = self.items.insert(shown, origin=item)
+            events.append(
+                self._event(
+                    "conversation.item.added",
+                    {"item": dump(shown), "previous_item_id": previous},
+                )
+            )
+        return events
+
+    def _done(self, opened: _Open, item: Mapping[str, object]) -> list[RealtimeServerEvent]:
+        del self._open[next(k for k, v in self._open.items() if v is opened)]
+        status: Status = "incomplete" if item.get("status") == "incomplete" else "completed"
+        done = realtime_item(item, status)
+        assert done is not None  # it was shown when it opened
+        self.output[opened.index] = done
+        events: list[RealtimeServerEvent] = []
+        fields = {"response_id": self.response_id, "item_id": opened.item_id}
+        if opened.kind == "code_interpreter_call":
+            ended = "failed" if item.get("status") == "failed" else "completed"
+            events.append(
+                self._event(f"response.mcp_call.{ended}", {**fields, "output_index": opened.index})
+            )
+        if self.in_conversation:
+            self.items.replace(done, origin=item)
+            events.append(self._event("conversation.item.done", {"item": dump(done)}))
+        events.append(
+            self._event(
+                "response.output_item.done",
+                {"response_id": self.response_id, "output_index": opened.index, "item": dump(done)},
+            )
+        )
+        return events
+
+    def close_open(self) -> list[RealtimeServerEvent]:
+        """End the items still open as ``incomplete`` (the response was cut short)."""
+        events: list[RealtimeServerEvent] = []
+        for opened in list(self._open.values()):
+            if opened.kind in ("message", "function_call"):
+                events += self._done(opened, opened.partial())
+        self._open.clear()
+        return events
+
+    def _end(self, response: Response) -> None:
+        status = response.status
+        details = response.incomplete_details
+        reason = details.reason if details is not None else None
+        self.ending = Ending(
+            status if status == "incomplete" or status == "failed" else "completed",
+            reason if reason == "max_output_tokens" or reason == "content_filter" else None,
+            response.error.message if response.error is not None else None,
+            response.usage,
+        )
+
+    def _text_delta(self, opened: _Open, delta: str) -> RealtimeServerEvent:
+        opened.text.append(delta)
+        return ResponseTextDeltaEvent(
+            type="response.output_text.delta",
+            event_id=self.ids("event"),
+            response_id=self.response_id,
+            item_id=opened.item_id,
+            output_index=opened.index,
+            content_index=0,
+            delta=delta,
+        )
+
+    def _arguments_delta(self, opened: _Open, delta: str) -> RealtimeServerEvent:
+        opened.text.append(delta)
+        return ResponseFunctionCallArgumentsDeltaEvent(
+            type="response.function_call_arguments.delta",
+            event_id=self.ids("event"),
+            response_id=self.response_id,
+            item_id=opened.item_id,
+            output_index=opened.index,
+            call_id=opened.call_id,
+            delta=delta,
+        )
+
+    def _event(self, kind: str, fields: Mapping[str, object]) -> RealtimeServerEvent:
+        return _SERVER_EVENTS.validate_python(
+            {"type": kind, "event_id": self.ids("event"), **fields}
+        )
+
+
+def _text(source: object, name: str) -> str:
+    """A text field of a Responses event (every field read here is a string)."""
+    return str(getattr(source, name, "") or "")
