@@ -45,14 +45,7 @@ _SERVER_EVENTS: TypeAdapter[RealtimeServerEvent] = TypeAdapter(
     Annotated[RealtimeServerEvent, Field(discriminator="type")]
 )
 # Responses events whose realtime twin carries the same fields under the same name.
-_SAME: frozenset[str] = frozenset(
-    {
-        "response.mcp_call.in_progress",
-        "response.mcp_call.completed",
-        "response.mcp_call.failed",
-        "response.mcp_call_arguments.done",
-    }
-)
+_SAME: frozenset[str] = frozenset({"response.mcp_call.completed", "response.mcp_call.failed"})
 
 
 @dataclass(slots=True)
@@ -143,20 +136,15 @@ class ResponseTranslator:
             "output_index": opened.index,
         }
         if kind in _SAME:
-            if kind == "response.mcp_call_arguments.done":
-                fields["arguments"] = _text(event, "arguments")
             return [self._event(kind, fields)]
+        if kind == "response.mcp_call_arguments.done":
+            return self._calling(fields, _text(event, "arguments"))
         if kind == "response.mcp_call_arguments.delta":
             return [self._event(kind, {**fields, "delta": _text(event, "delta")})]
         if kind.startswith("response.mcp_list_tools."):
             return [self._event(kind.removeprefix("response."), {"item_id": opened.item_id})]
-        if kind == "response.code_interpreter_call.in_progress":
-            return [self._event("response.mcp_call.in_progress", fields)]
         if kind == "response.code_interpreter_call_code.done":
-            arguments = json.dumps({"code": _text(event, "code")})
-            return [
-                self._event("response.mcp_call_arguments.done", {**fields, "arguments": arguments})
-            ]
+            return self._calling(fields, json.dumps({"code": _text(event, "code")}))
         text_part = {"content_index": 0, **fields}
         if kind == "response.content_part.added" and opened.kind == "message":
             return [self._event(kind, {**text_part, "part": {"type": "text", "text": ""}})]
@@ -178,6 +166,14 @@ class ResponseTranslator:
                 )
             ]
         return []  # a Responses-only event (reasoning text, code deltas, queued, in_progress)
+
+    def _calling(self, fields: dict[str, object], arguments: str) -> list[RealtimeServerEvent]:
+        # Realtime shows a call in progress once its arguments are complete and it runs
+        # (Responses opens it with the item, before the arguments stream).
+        return [
+            self._event("response.mcp_call_arguments.done", {**fields, "arguments": arguments}),
+            self._event("response.mcp_call.in_progress", fields),
+        ]
 
     def _added(self, item: Mapping[str, object], source: int | None) -> list[RealtimeServerEvent]:
         shown = realtime_item(item, "in_progress")
