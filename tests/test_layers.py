@@ -51,6 +51,7 @@ ALLOWED: dict[str, frozenset[str]] = {
             "realtime_server",
             "server",
             "testing",
+            "realtime",
         }
     ),
     "testing": frozenset({"wire", "harmony", "engines"}),

@@ -319,7 +319,8 @@ def serve(
 
 @app.command(
     help="Run an offline demo: a scripted gpt-oss model served by antiphon, streamed through "
-    "the official openai client and shown live. Needs no model server and no network.",
+    "the official openai client and antiphon's realtime agents SDK and shown live. Needs no "
+    "model server and no network.",
     short_help="Run the offline demo.",
     epilog="Example:\n\n\b\n  antiphon demo",
 )

@@ -1,4 +1,4 @@
-"""The main job: `antiphon demo` runs its three steps against a real `antiphon serve`."""
+"""The main job: `antiphon demo` runs its four steps against a real `antiphon serve`."""
 
 from __future__ import annotations
 
@@ -41,6 +41,14 @@ def test_the_demo_streams_every_step_and_exits_zero() -> None:
         "mcp_call calc.add",
         "->  5",  # the calc MCP server's own result, shown on its item
         "response.completed",
+        # Step 4, the realtime agents SDK: the handoff call and the switch it made...
+        "function_call transfer_to_forecaster (concierge)",
+        "concierge -> forecaster",
+        # ...the new agent's tool call, its arguments and the tool's own output...
+        "function_call get_forecast (forecaster)",
+        '{"city": "Marseille", "day": "tomorrow"}  ->  {"city": "Marseille"',
+        # ...and its streamed answer, which the step checked before printing.
+        "final answer (forecaster): No rain in Marseille tomorrow",
     ):
         assert expected in shown
 

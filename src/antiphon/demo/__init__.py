@@ -1,1 +1,1 @@
-"""The offline demo: a scripted gpt-oss turn served by antiphon, watched live."""
+"""The offline demo: scripted gpt-oss turns served by antiphon, watched live over both APIs."""

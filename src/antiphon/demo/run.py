@@ -3,8 +3,10 @@
 It starts ``antiphon serve`` as a child process on loopback with the scripted engine playing a
 gpt-oss-style turn (reasoning, a preamble, a function call), answers the call with a local
 function, streams the model's final answer through ``client.responses.create(stream=True)``
-with ``previous_response_id``, and shows every event as it arrives. Exit status 0 means every
-step worked; the server is stopped in any case.
+with ``previous_response_id``, lets antiphon call an MCP server's tool itself, then drives the
+same server's ``/v1/realtime`` with antiphon's realtime agents SDK (a handoff, then a function
+tool: :mod:`antiphon.demo.realtime_step`). Every event is shown as it arrives. Exit status 0
+means every step checked out; the server is stopped in any case.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from openai.types.responses import (
 from openai.types.responses.response_output_item import McpCall
 from rich.console import Console
 
+from antiphon.demo.realtime_step import run_realtime_step
 from antiphon.demo.view import StreamView
 from antiphon.server.run import READY_PREFIX
 from antiphon.testing._child import ReadyChild
@@ -98,8 +101,8 @@ def run_demo(console: Console | None = None) -> int:
         if outputs != ["5"]:  # what the real MCP server computed, not what the script says
             console.print(f"[red]expected the calc server's result 5, got {outputs}[/]")
             return 1
-        console.print(f"\n[bold green]final answer:[/] {third.output_text}")
-        return 0
+        console.print(f"\n[bold green]final answer:[/] {third.output_text}\n")
+        return 0 if run_realtime_step(console, base_url, _MODEL) else 1
 
 
 def _stream(
