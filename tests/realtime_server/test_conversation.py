@@ -39,9 +39,14 @@ CALL = ScriptedTurn(
 JAN_2 = datetime.datetime(2026, 1, 2, 12, tzinfo=datetime.UTC).timestamp()
 
 
-def make(spy: Spy, **options: int) -> RealtimeConversation:
+def make(spy: Spy, *, max_items: int = 512, max_history_bytes: int = 2**20) -> RealtimeConversation:
     return RealtimeConversation(
-        "gpt-realtime", spy.served(), ids=SequentialIds(), clock=lambda: JAN_2, **options
+        "gpt-realtime",
+        spy.served(),
+        ids=SequentialIds(),
+        clock=lambda: JAN_2,
+        max_items=max_items,
+        max_history_bytes=max_history_bytes,
     )
 
 
