@@ -9,8 +9,8 @@ every key is optional and documented with its default. Session settings use the 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Literal, TypedDict
+from collections.abc import Mapping, Sequence
+from typing import Literal, TypedDict, cast
 
 from openai.types.realtime import (
     RealtimeSessionCreateRequest,
@@ -36,7 +36,8 @@ class RealtimeRunConfig(TypedDict, total=False):
 
     Keys:
         session: GA session settings (model, audio, output_modalities, turn detection, ...)
-            sent in every ``session.update``; ``instructions`` and ``tools`` come from the agent.
+            sent in every ``session.update``; ``instructions`` come from the agent, and so do
+            ``tools``, beside the session's ``mcp`` tools (which the server runs).
             ``output_modalities`` defaults to ``["audio"]``.
         tool_failure: ``"continue"`` (default) or ``"raise"``: whether a failed tool call, once
             answered, ends the session by re-raising from ``async for``. With ``"raise"`` the
@@ -86,7 +87,14 @@ async def build_session_update(
     settings["type"] = "realtime"
     settings.setdefault("output_modalities", ["audio"])
     settings["instructions"] = await agent.get_instructions()
-    settings["tools"] = [
+    # The session's server-side tools (MCP: the server runs them) stay; the agent's own
+    # function tools and handoffs are added to them.
+    hosted = [
+        tool
+        for tool in cast(list[Mapping[str, object]], settings.get("tools") or [])
+        if tool.get("type") == "mcp"
+    ]
+    settings["tools"] = hosted + [
         dump(tool, exclude_unset=False, exclude_none=True) for tool in agent.session_tools()
     ]
     try:
