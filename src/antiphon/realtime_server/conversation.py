@@ -156,6 +156,9 @@ class RealtimeConversation:
 
     ``model`` is the name the client asked for, ``upstream_model`` the engine's name for it.
     ``ids`` makes item, response and event ids (random by default; tests inject a sequence).
+    ``session`` (an ephemeral key's, say) is applied as a ``session.update`` would be, without
+    an event: ``session.created`` shows it. An unsupported one raises
+    :class:`~antiphon.exceptions.InvalidRequestError` naming the field.
     """
 
     def __init__(
@@ -167,6 +170,7 @@ class RealtimeConversation:
         max_history_bytes: int = DEFAULT_MAX_HISTORY_BYTES,
         ids: Callable[[str], str] = short_id,
         today: Callable[[], datetime.date] = datetime.date.today,
+        session: RealtimeSessionCreateRequest | None = None,
     ) -> None:
         self._model = model
         self._upstream_model = upstream_model
@@ -177,6 +181,8 @@ class RealtimeConversation:
         self._session = _Session()
         self._items: list[ConversationItem] = []
         self._response: _Response | None = None
+        if session is not None:
+            self._session_update(SessionUpdateEvent(type="session.update", session=session))
 
     # -- state ---------------------------------------------------------------------------------
 
