@@ -58,11 +58,13 @@ def create_app(
     *,
     store_opener: StoreOpener = open_store,
     upstream_transport: httpx.AsyncBaseTransport | None = None,
+    client_secrets: ClientSecretStore | None = None,
 ) -> Starlette:
     """The Starlette app serving ``settings``.
 
     ``store_opener`` and ``upstream_transport`` (every upstream request goes through it instead
-    of the network) let tests run the whole app in memory.
+    of the network) let tests run the whole app in memory; ``client_secrets`` holds the
+    ephemeral realtime keys (a new store by default; tests inject one with their own clock).
     """
     started = int(time.time())
 
@@ -141,7 +143,7 @@ def create_app(
             )
         )
     # Ephemeral realtime keys live in this process only (one store per worker).
-    client_secrets = ClientSecretStore()
+    client_secrets = ClientSecretStore() if client_secrets is None else client_secrets
     # Always installed: even without an API key, a spent ephemeral key is refused.
     middleware.append(
         Middleware(BearerAuth, api_key=settings.api_key or None, client_secrets=client_secrets)
