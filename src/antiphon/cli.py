@@ -158,6 +158,41 @@ def serve(
             "included, 0 for no limit; default 1800. Env: ANTIPHON_RESPONSE_DEADLINE_SECONDS.",
         ),
     ] = None,
+    realtime_max_frame_bytes: Annotated[
+        int | None,
+        typer.Option(
+            metavar="BYTES",
+            help="Largest client frame on /v1/realtime; a larger one closes the connection "
+            "with code 1009. Default 4194304 (4 MiB). Env: ANTIPHON_REALTIME_MAX_FRAME_BYTES.",
+        ),
+    ] = None,
+    realtime_session_seconds: Annotated[
+        float | None,
+        typer.Option(
+            metavar="SECONDS",
+            help="How long one /v1/realtime session may last, then an error event "
+            "session_expired and a close; 0 for no limit; default 3600. "
+            "Env: ANTIPHON_REALTIME_SESSION_SECONDS.",
+        ),
+    ] = None,
+    realtime_idle_seconds: Annotated[
+        float | None,
+        typer.Option(
+            metavar="SECONDS",
+            help="How long a /v1/realtime client may send nothing while no response runs, then "
+            "an error event idle_timeout and a close; 0 for no limit; default 600. "
+            "Env: ANTIPHON_REALTIME_IDLE_SECONDS.",
+        ),
+    ] = None,
+    realtime_max_sessions: Annotated[
+        int | None,
+        typer.Option(
+            metavar="N",
+            help="/v1/realtime sessions open at once in this process; one more gets an error "
+            "event session_limit_reached and a close with code 1013. Default 100. "
+            "Env: ANTIPHON_REALTIME_MAX_SESSIONS.",
+        ),
+    ] = None,
     model: Annotated[
         str | None,
         typer.Option(
@@ -306,6 +341,10 @@ def serve(
             upstream_max_connections=upstream_max_connections,
             upstream_pool_timeout=upstream_pool_timeout,
             response_deadline_seconds=response_deadline_seconds,
+            realtime_max_frame_bytes=realtime_max_frame_bytes,
+            realtime_session_seconds=realtime_session_seconds,
+            realtime_idle_seconds=realtime_idle_seconds,
+            realtime_max_sessions=realtime_max_sessions,
         )
         settings = resolve_settings(flags, os.environ)
         for route in settings.models:

@@ -301,7 +301,8 @@ async def test_response_create_overrides_and_out_of_band_responses() -> None:
 
 
 async def test_cancel_ends_the_response_cancelled_with_what_streamed() -> None:
-    conversation = make(Spy(TEXT))
+    spy = Spy(TEXT, TEXT)
+    conversation = make(spy)
     error = error_of(send(conversation, {"type": "response.cancel"}))
     assert error["code"] == "response_cancel_not_active"
     send(conversation, user("Hi"))
@@ -328,6 +329,14 @@ async def test_cancel_ends_the_response_cancelled_with_what_streamed() -> None:
     assert response["output"][0]["status"] == "incomplete"
     assert response["output"][0]["content"][0]["text"] == "Hello "
     assert not conversation.responding
+    # The next response sees what was said before the cut.
+    frames = await run(conversation, send(conversation, {"type": "response.create"}))
+    assert frames[-1]["response"]["status"] == "completed"
+    said = spy.requests[-1].history[0].items[-1]
+    assert (said.get("role"), said.get("content")) == (
+        "assistant",
+        [{"type": "output_text", "text": "Hello ", "annotations": []}],
+    )
 
 
 async def test_length_is_incomplete_and_an_engine_failure_is_failed() -> None:

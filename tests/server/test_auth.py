@@ -9,6 +9,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
 from antiphon.server.auth import BearerAuth
+from antiphon.server.client_secrets import ClientSecretStore
 from tests.server.support import serving
 
 _KEY = "sk-test-key"
@@ -61,5 +62,21 @@ async def test_a_websocket_needs_the_key_too() -> None:
                 pass  # pragma: no cover - the handshake fails
         assert refused.value.response.status_code == 403
         async with connect(ws_url, additional_headers={"Authorization": f"Bearer {_KEY}"}) as ws:
+            await ws.send("ping")
+            assert await ws.recv() == "ping"
+
+
+async def test_without_a_key_everything_passes_but_a_dead_ephemeral_key() -> None:
+    store = ClientSecretStore()
+    live = store.issue(60).value
+    async with serving(BearerAuth(_echo, None, store), lifespan="off") as url:
+        async with httpx.AsyncClient(base_url=url) as http:
+            assert (await http.get("/v1/models")).status_code == 200
+        ws_url = url.replace("http://", "ws://") + "/v1/realtime"
+        with pytest.raises(InvalidStatus) as refused:
+            async with connect(ws_url, additional_headers={"Authorization": "Bearer ek_dead"}):
+                pass  # pragma: no cover - the handshake fails
+        assert refused.value.response.status_code == 403
+        async with connect(ws_url, additional_headers={"Authorization": f"Bearer {live}"}) as ws:
             await ws.send("ping")
             assert await ws.recv() == "ping"

@@ -121,8 +121,9 @@ async def test_a_text_turn(base_url: str) -> None:
         await ws.send(json.dumps({"type": "response.create"}))
         frames = await receive_until(ws, "response.done")
         kinds = [frame["type"] for frame in frames]
-        assert kinds[:4] == [
+        assert kinds[:5] == [
             "response.created",
+            "rate_limits.updated",
             "response.output_item.added",
             "conversation.item.added",
             "response.content_part.added",
@@ -168,7 +169,8 @@ async def test_cancel_stops_the_engine_turn_and_a_new_response_can_start(base_ur
         frames = await receive_until(ws, "response.done")
         assert frames[-1]["response"]["status"] == "cancelled"
         await ws.send(json.dumps({"type": "response.create"}))
-        assert (await receive(ws))["type"] == "response.created"
+        first = await receive(ws)
+        assert first["type"] == "response.created", first
 
 
 async def test_a_client_leaving_mid_response_leaves_the_server_serving(base_url: str) -> None:

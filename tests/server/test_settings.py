@@ -125,6 +125,10 @@ def _upstream(name: str) -> Callable[[ServerSettings], object]:
     return lambda settings: getattr(settings.upstream, name)
 
 
+def _realtime(name: str) -> Callable[[ServerSettings], object]:
+    return lambda settings: getattr(settings.realtime, name)
+
+
 def _refresh(settings: ServerSettings) -> object:
     assert settings.discovery is not None
     return settings.discovery.refresh_seconds
@@ -266,6 +270,34 @@ SETTINGS = [
         Value("1800", "1800", 1800.0, 1800.0),
         1800.0,
         _attr("response_deadline_seconds"),
+    ),
+    Setting(
+        "realtime_max_frame_bytes",
+        Value("1024", "1024", 1024, 1024),
+        Value("4194304", "4194304", 4194304, 4194304),
+        4194304,
+        _realtime("max_frame_bytes"),
+    ),
+    Setting(
+        "realtime_session_seconds",
+        Value("0.5", "0.5", 0.5, 0.5),
+        Value("3600", "3600", 3600.0, 3600.0),
+        3600.0,
+        _realtime("session_seconds"),
+    ),
+    Setting(
+        "realtime_idle_seconds",
+        Value("0", "0", 0.0, 0.0),
+        Value("600", "600", 600.0, 600.0),
+        600.0,
+        _realtime("idle_seconds"),
+    ),
+    Setting(
+        "realtime_max_sessions",
+        Value("2", "2", 2, 2),
+        Value("100", "100", 100, 100),
+        100,
+        _realtime("max_sessions"),
     ),
     Setting(
         "code_interpreter_require",
@@ -539,6 +571,10 @@ def test_a_models_own_upstream_limits_beat_the_servers(tmp_path: Path) -> None:
         ("upstream_deadline_seconds = -1", "", "upstream_deadline_seconds must be 0"),
         ("response_deadline_seconds = -1", "", "response_deadline_seconds must be 0"),
         ("upstream_pool_timeout = 'soon'", "", "upstream_pool_timeout must be a number"),
+        ("realtime_idle_seconds = -1", "", "realtime_idle_seconds must be 0 (none) or more"),
+        ("realtime_max_sessions = 0", "", "realtime_max_sessions must be 1 or more"),
+        ("realtime_max_frame_bytes = 0", "", "realtime_max_frame_bytes must be 1 or more"),
+        ("realtime_session_seconds = 'long'", "", "realtime_session_seconds must be a number"),
         ("", "pool_timeout = -1", "model 'm': pool_timeout must be a number of seconds"),
         ("", "max_connections = 1.5", "invalid model entry 'm'"),
     ],

@@ -81,8 +81,10 @@ class RealtimeConversation:
 
     ``model`` is the name the client asked for and ``served`` its engine; ``runtime`` the
     operator's server-side tools; ``limits`` bound each response as for ``POST /v1/responses``.
-    ``session`` is a starting session (from an ephemeral key). ``ids`` makes item, response and
-    event ids (random by default; tests inject a sequence).
+    ``session`` (an ephemeral key's, say) is applied as a ``session.update`` would be, without
+    an event: ``session.created`` shows it; an unsupported one raises
+    :class:`~antiphon.exceptions.InvalidRequestError` naming the field. ``ids`` makes item,
+    response and event ids (random by default; tests inject a sequence).
     """
 
     def __init__(

@@ -155,7 +155,8 @@ class RealtimeSession:
     def validate(self, settings: ResponseSettings, where: str) -> None:
         """Check ``settings`` as a response would run them; errors name ``where.FIELD``."""
         try:
-            self.check(parse_create_body(settings.body(self.model, [])))
+            # Only the settings are checked here: any model name stands for the session's.
+            self.check(parse_create_body(settings.body(self.model or "model", [])))
         except InvalidRequestError as exc:
             exc.param = f"{where}.{exc.param}" if exc.param else where
             raise

@@ -71,10 +71,11 @@ class _Open:
         """A Responses item for this item cut off mid-way, from what streamed of it."""
         text = "".join(self.text)
         if self.kind == "message":
-            content = [{"type": "output_text", "text": text}]
+            content = [{"type": "output_text", "text": text, "annotations": []}]
             return {
                 "type": "message",
                 "id": self.item_id,
+                "role": "assistant",
                 "status": "incomplete",
                 "content": content,
             }

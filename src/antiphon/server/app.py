@@ -29,6 +29,8 @@ from antiphon.responses.runtime import ToolRuntime
 from antiphon.responses.service import ResponsesService
 from antiphon.server import routes
 from antiphon.server.auth import BearerAuth
+from antiphon.server.client_secret_route import create_client_secret
+from antiphon.server.client_secrets import ClientSecretStore
 from antiphon.server.engines import ModelRouter
 from antiphon.server.errors import (
     error_response,
@@ -39,6 +41,7 @@ from antiphon.server.errors import (
 from antiphon.server.guard import RequestGuard, normalize_origin
 from antiphon.server.openapi import openapi_document, render_docs
 from antiphon.server.realtime import realtime_endpoint
+from antiphon.server.realtime_bounds import RealtimeSessions
 from antiphon.server.settings import ServerSettings
 from antiphon.store.base import ResponseStore, StoreLimits
 from antiphon.store.factory import open_store
@@ -56,11 +59,13 @@ def create_app(
     *,
     store_opener: StoreOpener = open_store,
     upstream_transport: httpx.AsyncBaseTransport | None = None,
+    client_secrets: ClientSecretStore | None = None,
 ) -> Starlette:
     """The Starlette app serving ``settings``.
 
     ``store_opener`` and ``upstream_transport`` (every upstream request goes through it instead
-    of the network) let tests run the whole app in memory.
+    of the network) let tests run the whole app in memory; ``client_secrets`` holds the
+    ephemeral realtime keys (a new store by default; tests inject one with their own clock).
     """
     started = int(time.time())
 
@@ -143,8 +148,12 @@ def create_app(
                 allow_headers=["authorization", "content-type"],
             )
         )
-    if settings.api_key:
-        middleware.append(Middleware(BearerAuth, api_key=settings.api_key))
+    # Ephemeral realtime keys live in this process only (one store per worker).
+    client_secrets = ClientSecretStore() if client_secrets is None else client_secrets
+    # Always installed: even without an API key, a spent ephemeral key is refused.
+    middleware.append(
+        Middleware(BearerAuth, api_key=settings.api_key or None, client_secrets=client_secrets)
+    )
     app = Starlette(
         routes=[
             Route("/v1/responses", routes.create, methods=["POST"]),
@@ -154,6 +163,7 @@ def create_app(
             Route("/v1/responses/{response_id}/input_items", routes.input_items, methods=["GET"]),
             Route("/v1/models", models, methods=["GET"]),
             WebSocketRoute("/v1/realtime", realtime_endpoint),
+            Route("/v1/realtime/client_secrets", create_client_secret, methods=["POST"]),
             Route("/health", health, methods=["GET"]),
             Route("/openapi.json", openapi, methods=["GET"]),
             Route("/docs", docs, methods=["GET"]),
@@ -168,6 +178,8 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.keepalive = settings.keepalive
+    app.state.client_secrets = client_secrets
+    app.state.realtime_sessions = RealtimeSessions(settings.realtime)
     app.state.request_limits = RequestLimits(
         allow_private_media_urls=settings.allow_private_media_urls
     )

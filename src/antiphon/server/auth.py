@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import hmac
+from typing import Final
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from antiphon.server.client_secrets import SECRET_PREFIX, ClientSecretStore
 from antiphon.server.errors import error_response
 
-__all__ = ["BearerAuth"]
+__all__ = ["CLIENT_SECRET_SCOPE_KEY", "REALTIME_PATH", "BearerAuth"]
 
 _OPEN_PATHS = frozenset({"/health"})
+#: The only route an ephemeral client secret opens.
+REALTIME_PATH: Final = "/v1/realtime"
+#: Where a WebSocket's still-unredeemed ephemeral secret is handed to the realtime endpoint.
+CLIENT_SECRET_SCOPE_KEY: Final = "antiphon.client_secret"
+_SUBPROTOCOL_PREFIX: Final = "openai-insecure-api-key."
 
 
 class BearerAuth:
@@ -21,12 +28,24 @@ class BearerAuth:
 
     The key is compared with :func:`hmac.compare_digest` so the time taken does not reveal how
     much of a guess was right. ``/health`` stays open for load balancers.
+
+    With ``client_secrets``, a WebSocket to ``/v1/realtime`` may present a live ephemeral secret
+    (``ek_...``, either way) instead of the key. It is only checked here: the endpoint redeems
+    it (one session per secret) once it has room for the session, finding it in the scope under
+    :data:`CLIENT_SECRET_SCOPE_KEY`. On every other route an ephemeral secret is a wrong key.
+    Without ``api_key`` every request passes, but a dead ephemeral secret is still refused.
     """
 
-    def __init__(self, app: ASGIApp, api_key: str) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        api_key: str | None,
+        client_secrets: ClientSecretStore | None = None,
+    ) -> None:
         self._app = app
-        self._expected = f"Bearer {api_key}".encode()
-        self._subprotocol = f"openai-insecure-api-key.{api_key}".encode()
+        self._expected = None if api_key is None else f"Bearer {api_key}".encode()
+        self._subprotocol = None if api_key is None else f"{_SUBPROTOCOL_PREFIX}{api_key}".encode()
+        self._client_secrets = client_secrets
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Pass authorised requests through; answer 401 (or close 1008) otherwise."""
@@ -35,7 +54,17 @@ class BearerAuth:
             return
         headers: list[tuple[bytes, bytes]] = scope.get("headers", [])
         given = next((value for name, value in headers if name == b"authorization"), b"")
-        if hmac.compare_digest(given, self._expected) or self._subprotocol_matches(scope):
+        if self._expected is not None and (
+            hmac.compare_digest(given, self._expected) or self._subprotocol_matches(scope)
+        ):
+            await self._app(scope, receive, send)
+            return
+        secret = self._ephemeral_secret(scope, given)
+        if secret is not None and self._client_secrets is not None:
+            if self._client_secrets.is_valid(secret):
+                await self._app({**scope, CLIENT_SECRET_SCOPE_KEY: secret}, receive, send)
+                return
+        elif self._expected is None:
             await self._app(scope, receive, send)
             return
         if scope["type"] == "websocket":
@@ -47,9 +76,22 @@ class BearerAuth:
         await response(scope, receive, send)
 
     def _subprotocol_matches(self, scope: Scope) -> bool:
-        if scope["type"] != "websocket":
+        if scope["type"] != "websocket" or self._subprotocol is None:
             return False
         offered: list[str] = scope.get("subprotocols", [])
         # Every offer is compared, so the time taken does not depend on which one matched.
         matches = [hmac.compare_digest(p.encode(), self._subprotocol) for p in offered]
         return any(matches)
+
+    def _ephemeral_secret(self, scope: Scope, authorization: bytes) -> str | None:
+        """The ``ek_`` secret a ``/v1/realtime`` WebSocket presents, by header or subprotocol."""
+        if scope["type"] != "websocket" or scope["path"] != REALTIME_PATH:
+            return None
+        bearer = authorization.decode("latin-1")
+        if bearer.startswith(f"Bearer {SECRET_PREFIX}"):
+            return bearer.removeprefix("Bearer ")
+        offered: list[str] = scope.get("subprotocols", [])
+        for protocol in offered:
+            if protocol.startswith(_SUBPROTOCOL_PREFIX + SECRET_PREFIX):
+                return protocol.removeprefix(_SUBPROTOCOL_PREFIX)
+        return None

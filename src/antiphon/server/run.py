@@ -51,6 +51,8 @@ def serve(settings: ServerSettings) -> None:
         create_app(settings.with_port(port)),
         log_level=settings.log_level,
         timeout_graceful_shutdown=5,
+        # A larger /v1/realtime client frame is refused by the protocol layer: close code 1009.
+        ws_max_size=settings.realtime.max_frame_bytes,
     )
     try:
         _Server(config, f"http://{host}:{port}").run(sockets=[sock])

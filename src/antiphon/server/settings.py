@@ -27,6 +27,12 @@ A config file can declare several models, each with its own upstream::
     log_level = "info"          # critical | error | warning | info | debug | trace
     response_deadline_seconds = 1800  # one response, all its turns and tool calls (0: none)
 
+    # /v1/realtime (per process: each worker counts its own sessions and client secrets).
+    realtime_max_frame_bytes = 4194304  # larger client frames close the socket with 1009
+    realtime_session_seconds = 3600     # a session's lifetime, then error session_expired (0: none)
+    realtime_idle_seconds = 600         # no client frame (and no response running) (0: none)
+    realtime_max_sessions = 100         # past it: error session_limit_reached, close 1013
+
     # Every upstream's limits; a [[models]] entry may set its own (same names, no "upstream_").
     upstream_connect_timeout = 10     # seconds to open a connection
     upstream_stall_timeout = 120      # seconds the upstream may send nothing
@@ -90,6 +96,7 @@ __all__ = [
     "UPSTREAM_APIS",
     "ConfigFile",
     "ModelRoute",
+    "RealtimeLimits",
     "ServeOptions",
     "ServerSettings",
     "UpstreamDiscovery",
@@ -117,6 +124,12 @@ DEFAULT_UPSTREAM_POOL_TIMEOUT: Final = 30.0
 DEFAULT_RESPONSE_DEADLINE_SECONDS: Final = 1800.0
 #: Below the store's default record limit (32 MiB), so a body that fits can be stored.
 DEFAULT_MAX_BODY_BYTES: Final = 16 * 1024 * 1024
+#: The realtime core's history bound (4 MiB of JSON): a larger frame could not be kept anyway.
+DEFAULT_REALTIME_MAX_FRAME_BYTES: Final = 4 * 1024 * 1024
+#: The hosted API's session lifetime (60 minutes).
+DEFAULT_REALTIME_SESSION_SECONDS: Final = 3600.0
+DEFAULT_REALTIME_IDLE_SECONDS: Final = 600.0
+DEFAULT_REALTIME_MAX_SESSIONS: Final = 100
 
 _T = TypeVar("_T")
 
@@ -150,6 +163,32 @@ class UpstreamLimits:
             raise ConfigurationError(
                 f"max_connections must be 1 or more, not {self.max_connections}"
             )
+
+
+@dataclass(frozen=True, slots=True)
+class RealtimeLimits:
+    """The bounds of ``/v1/realtime`` connections, per server process.
+
+    A client frame over ``max_frame_bytes`` closes the socket with 1009 (uvicorn's
+    ``ws_max_size``). A session lasts at most ``session_seconds``, and ends after
+    ``idle_seconds`` without a client frame while no response runs (0: no limit, for both).
+    Past ``max_sessions`` open at once, a new connection is told so and closed with 1013.
+    """
+
+    max_frame_bytes: int = DEFAULT_REALTIME_MAX_FRAME_BYTES
+    session_seconds: float = DEFAULT_REALTIME_SESSION_SECONDS
+    idle_seconds: float = DEFAULT_REALTIME_IDLE_SECONDS
+    max_sessions: int = DEFAULT_REALTIME_MAX_SESSIONS
+
+    def __post_init__(self) -> None:
+        for name in ("session_seconds", "idle_seconds"):
+            value: float = getattr(self, name)
+            if not math.isfinite(value) or value < 0:
+                raise ConfigurationError(f"{name} must be 0 (none) or more, not {value}")
+        for name in ("max_frame_bytes", "max_sessions"):
+            count: int = getattr(self, name)
+            if count < 1:
+                raise ConfigurationError(f"{name} must be 1 or more, not {count}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,6 +300,8 @@ class ServerSettings:
     upstream: UpstreamLimits = field(default_factory=UpstreamLimits)
     #: Seconds one response may take in all, every turn and tool call included; 0: no limit.
     response_deadline_seconds: float = DEFAULT_RESPONSE_DEADLINE_SECONDS
+    #: The bounds of ``/v1/realtime`` connections.
+    realtime: RealtimeLimits = field(default_factory=RealtimeLimits)
     extra: dict[str, object] = field(default_factory=dict[str, object])
 
     def __post_init__(self) -> None:
@@ -354,6 +395,10 @@ class ServeOptions:
     upstream_max_connections: int | None = None
     upstream_pool_timeout: float | None = None
     response_deadline_seconds: float | None = None
+    realtime_max_frame_bytes: int | None = None
+    realtime_session_seconds: float | None = None
+    realtime_idle_seconds: float | None = None
+    realtime_max_sessions: int | None = None
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> ServeOptions:
@@ -411,6 +456,10 @@ class ServeOptions:
             upstream_max_connections=typed("upstream_max_connections", int, "an integer"),
             upstream_pool_timeout=typed("upstream_pool_timeout", float, "a number"),
             response_deadline_seconds=typed("response_deadline_seconds", float, "a number"),
+            realtime_max_frame_bytes=typed("realtime_max_frame_bytes", int, "an integer"),
+            realtime_session_seconds=typed("realtime_session_seconds", float, "a number"),
+            realtime_idle_seconds=typed("realtime_idle_seconds", float, "a number"),
+            realtime_max_sessions=typed("realtime_max_sessions", int, "an integer"),
         )
 
 
@@ -443,6 +492,10 @@ SERVER_KEYS = frozenset(
         "upstream_max_connections",
         "upstream_pool_timeout",
         "response_deadline_seconds",
+        "realtime_max_frame_bytes",
+        "realtime_session_seconds",
+        "realtime_idle_seconds",
+        "realtime_max_sessions",
     }
 )
 
@@ -486,6 +539,7 @@ def resolve_settings(flags: ServeOptions, environ: Mapping[str, str]) -> ServerS
     upstream_api_key = _first(flags.upstream_api_key, env.upstream_api_key)
     upstream_stream = _pick(True, flags.upstream_stream, env.upstream_stream)
     upstream = _upstream_limits(flags, env, file)
+    realtime = _realtime_limits(flags, env, file)
     if upstream_url and api != "scripted" and model is None and upstream_model is None:
         discovery = UpstreamDiscovery(
             api,
@@ -559,6 +613,7 @@ def resolve_settings(flags: ServeOptions, environ: Mapping[str, str]) -> ServerS
             env.response_deadline_seconds,
             file.response_deadline_seconds,
         ),
+        realtime=realtime,
     )
 
 
@@ -574,6 +629,20 @@ def _upstream_limits(*layers: ServeOptions) -> UpstreamLimits:
     except ConfigurationError as exc:
         # Its messages start with the field's name; the server-wide option is upstream_NAME.
         raise ConfigurationError(f"upstream_{exc}") from exc
+
+
+def _realtime_limits(*layers: ServeOptions) -> RealtimeLimits:
+    """The ``/v1/realtime`` bounds of ``layers`` (highest first) over the defaults."""
+    given: dict[str, Any] = {}
+    for name in RealtimeLimits.__dataclass_fields__:
+        value = _first(*(getattr(layer, f"realtime_{name}") for layer in layers))
+        if value is not None:
+            given[name] = value
+    try:
+        return RealtimeLimits(**given)
+    except ConfigurationError as exc:
+        # Its messages start with the field's name; the option is realtime_NAME.
+        raise ConfigurationError(f"realtime_{exc}") from exc
 
 
 def _sandbox_policy(required: Sequence[str]) -> SandboxPolicy:
@@ -736,6 +805,10 @@ def _server_options(table: dict[str, object], path: Path) -> ServeOptions:
         upstream_max_connections=integer("upstream_max_connections"),
         upstream_pool_timeout=number("upstream_pool_timeout"),
         response_deadline_seconds=number("response_deadline_seconds"),
+        realtime_max_frame_bytes=integer("realtime_max_frame_bytes"),
+        realtime_session_seconds=number("realtime_session_seconds"),
+        realtime_idle_seconds=number("realtime_idle_seconds"),
+        realtime_max_sessions=integer("realtime_max_sessions"),
     )
 
 

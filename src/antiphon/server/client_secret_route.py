@@ -1,0 +1,225 @@
+"""``POST /v1/realtime/client_secrets``: issue an ephemeral key for one ``/v1/realtime`` session.
+
+The body is the hosted API's (``openai.types.realtime.client_secret_create_params``):
+``expires_after`` (``anchor`` ``"created_at"``, ``seconds`` 10 to 7200, default 600) and an
+optional realtime ``session``. Both are checked strictly (no unknown field at any depth, no
+type coercion) and the session also as a connection would apply it, so a session the endpoint
+could not serve is a 400 naming the field now, not a surprise at connect time. The answer is a
+:class:`~openai.types.realtime.ClientSecretCreateResponse`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Final, Literal, cast
+
+from openai.types.realtime import (
+    ClientSecretCreateResponse,
+    RealtimeSessionCreateRequest,
+)
+from openai.types.realtime.realtime_session_create_response import RealtimeSessionCreateResponse
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from starlette.requests import Request
+from starlette.responses import Response
+
+from antiphon.exceptions import InvalidRequestError
+from antiphon.realtime_server.errors import short_id
+from antiphon.realtime_server.session import RealtimeSession
+from antiphon.responses.catalog import ModelCatalog
+from antiphon.responses.request import CreateResponseBody, RequestLimits, decode_body
+from antiphon.responses.runtime import ToolRuntime
+from antiphon.server.client_secrets import ClientSecret, ClientSecretStore
+from antiphon.wire.json import dump, dump_json
+
+__all__ = [
+    "ClientSecretRequest",
+    "client_secret_response",
+    "create_client_secret",
+    "parse_client_secret_body",
+]
+
+DEFAULT_SECONDS: Final = 600
+MIN_SECONDS: Final = 10
+MAX_SECONDS: Final = 7200
+#: Deeper JSON is refused (a tool's parameter schema needs a handful of levels, not hundreds).
+MAX_DEPTH: Final = 64
+
+
+class _ExpiresAfter(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    anchor: Literal["created_at"] = "created_at"
+    seconds: int = Field(default=DEFAULT_SECONDS, ge=MIN_SECONDS, le=MAX_SECONDS)
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    expires_after: _ExpiresAfter = _ExpiresAfter()
+    session: RealtimeSessionCreateRequest | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ClientSecretRequest:
+    """A checked ``POST /v1/realtime/client_secrets`` body."""
+
+    seconds: int
+    session: RealtimeSessionCreateRequest | None
+
+
+def parse_client_secret_body(raw: object) -> ClientSecretRequest:
+    """Check a decoded body; :class:`InvalidRequestError` (400) names the first bad field."""
+    if not isinstance(raw, dict):
+        raise InvalidRequestError("The request body must be a JSON object.")
+    fields = cast(dict[str, object], raw)  # JSON boundary: decoded objects have string keys
+    _check_values(fields)
+    session = fields.get("session")
+    if isinstance(session, dict) and cast(dict[str, object], session).get("type") == (
+        "transcription"
+    ):
+        raise InvalidRequestError(
+            "Transcription sessions are not supported; use session.type 'realtime'.",
+            param="session.type",
+            code="unsupported_value",
+        )
+    try:
+        body = _Body.model_validate(fields, strict=True)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        param = _field_path(first["loc"])
+        code = "missing_required_parameter" if first["type"] == "missing" else "invalid_value"
+        if first["type"] == "extra_forbidden":
+            code = "unknown_parameter"
+        raise InvalidRequestError(
+            f"Invalid value for '{param}': {first['msg']}.", param=param or None, code=code
+        ) from exc
+    if body.session is not None:
+        _reject_extras(body.session, "session")
+        # Applied as a connection will apply it: what it cannot serve is refused now (its
+        # server-side tools are checked against the operator's by the route).
+        _applied(body.session, "", _any_tools)
+    return ClientSecretRequest(body.expires_after.seconds, body.session)
+
+
+def client_secret_response(secret: ClientSecret) -> ClientSecretCreateResponse:
+    """The hosted API's answer: the secret, its expiry and the session it opens with."""
+    model = secret.session.model if secret.session is not None else None
+    session = RealtimeSession(model or "", _any_tools)
+    if secret.session is not None:
+        session.update(secret.session, {})
+    view = dump(session.view())
+    if model is None:
+        del view["model"]  # no model chosen yet: the connection's ?model= names it
+    view.update(id=short_id("sess"), object="realtime.session")
+    session = RealtimeSessionCreateResponse.model_validate(view)
+    return ClientSecretCreateResponse(
+        value=secret.value, expires_at=secret.expires_at, session=session
+    )
+
+
+async def create_client_secret(request: Request) -> Response:
+    """``POST /v1/realtime/client_secrets`` (needs the server's API key, like every route)."""
+    limits: RequestLimits = request.app.state.request_limits
+    data = await request.body()
+    # The official client sends {} when given nothing; an empty body means the same.
+    parsed = parse_client_secret_body(decode_body(data, limits) if data.strip() else {})
+    model = parsed.session.model if parsed.session is not None else None
+    catalog: ModelCatalog = request.app.state.models
+    if model is not None and await catalog.resolve(model) is None:
+        raise InvalidRequestError(
+            f"The model '{model}' does not exist or is not served here.",
+            param="session.model",
+            code="model_not_found",
+        )
+    if parsed.session is not None:
+        runtime: ToolRuntime = request.app.state.tool_runtime
+        _applied(parsed.session, model or "", runtime.check)
+    store: ClientSecretStore = request.app.state.client_secrets
+    secret = store.issue(parsed.seconds, parsed.session)
+    return Response(dump_json(client_secret_response(secret)), media_type="application/json")
+
+
+def _any_tools(body: CreateResponseBody) -> None:
+    """No check of server-side tools (the route makes it, with the operator's runtime)."""
+
+
+def _applied(
+    session: RealtimeSessionCreateRequest, model: str, check: Callable[[CreateResponseBody], None]
+) -> RealtimeSession:
+    applied = RealtimeSession(model, check)
+    applied.update(session, {})
+    return applied
+
+
+def _check_values(body: dict[str, object]) -> None:
+    """What no JSON encoder can send back (a lone surrogate, an infinity), and deep nesting.
+
+    Iterative: a body nested near the decoder's own limit must not exhaust the stack here.
+    """
+    stack: list[tuple[object, str, int]] = [(body, "", 1)]
+    while stack:
+        value, path, depth = stack.pop()
+        problem = None
+        if depth > MAX_DEPTH:
+            problem = f"nests JSON deeper than {MAX_DEPTH} levels"
+        elif isinstance(value, dict):
+            for key, child in cast(dict[str, object], value).items():
+                stack.append((key, path, depth))  # the key itself is a string to check
+                stack.append((child, f"{path}.{key}" if path else key, depth + 1))
+        elif isinstance(value, list):
+            for index, child in enumerate(cast(list[object], value)):
+                stack.append((child, f"{path}[{index}]", depth + 1))
+        elif isinstance(value, str) and not value.isascii() and not _encodable(value):
+            problem = "the string holds a lone UTF-16 surrogate"
+        elif isinstance(value, float) and not math.isfinite(value):
+            problem = "numbers must be finite"
+        if problem is not None:
+            param = _printable(path)
+            raise InvalidRequestError(
+                f"Invalid value for '{param}': {problem}.", param=param, code="invalid_value"
+            )
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _printable(text: str) -> str:
+    # A key may hold the very surrogate being reported: escape it so the error can be sent.
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _reject_extras(model: BaseModel, path: str) -> None:
+    """The official models accept unknown keys; a key they do not define is refused here."""
+    for name in model.model_extra or {}:
+        where = f"{path}.{name}"
+        raise InvalidRequestError(
+            f"Unrecognized parameter: '{where}'.", param=where, code="unknown_parameter"
+        )
+    for name in type(model).model_fields:
+        _reject_extras_in(getattr(model, name), f"{path}.{name}")
+
+
+def _reject_extras_in(value: object, path: str) -> None:
+    if isinstance(value, BaseModel):
+        _reject_extras(value, path)
+    elif isinstance(value, list):
+        for index, item in enumerate(cast(list[object], value)):
+            _reject_extras_in(item, f"{path}[{index}]")
+
+
+def _field_path(location: Sequence[int | str]) -> str:
+    """``session.tools[0].name`` from a pydantic location, without union members' labels."""
+    path = ""
+    for part in location:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif part[:1].isupper() or "[" in part or part in ("function", "mcp", "int", "str"):
+            continue  # a union member (``RealtimeFunctionTool``, ``literal['inf']``)
+        else:
+            path += f".{part}" if path else part
+    return path
