@@ -25,6 +25,7 @@ from openai.types.realtime import RealtimeClientEvent
 
 from antiphon.exceptions import ConfigurationError, RealtimeError, TransportError
 from antiphon.realtime._queue import DEFAULT_MAX_QUEUED_EVENTS, EventQueue
+from antiphon.realtime._responses import Responses
 from antiphon.realtime._tasks import TaskOwner
 from antiphon.realtime.agent import RealtimeAgent
 from antiphon.realtime.config import RealtimeRunConfig
@@ -33,7 +34,6 @@ from antiphon.realtime.executor import ToolExecutor
 from antiphon.realtime.history import DEFAULT_MAX_HISTORY_ITEMS, ConversationHistory
 from antiphon.realtime.model import RealtimeModel
 from antiphon.realtime.playback import AudioProgress
-from antiphon.realtime.sequencer import ResponseSequencer
 
 __all__ = ["SessionCore", "SessionState"]
 
@@ -71,7 +71,7 @@ class SessionCore:
         self.audio = AudioProgress(config.get("playback_tracker"))
         self.tasks = TaskOwner(on_crash=self._crashed)
         self.executor = ToolExecutor()
-        self.sequencer = ResponseSequencer(self.send, on_auto_rejected=self._auto_rejected)
+        self.sequencer = Responses(self.send, on_auto_rejected=self._auto_rejected)
         self.muted_response_id: str | None = None
         """A response the session cancelled: its late audio is dropped, not played."""
         self._teardown: asyncio.Task[None] | None = None
