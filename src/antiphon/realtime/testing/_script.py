@@ -61,6 +61,11 @@ class ScriptedServer:
         """The client frames that failed strict validation."""
         return self.log.violations
 
+    @property
+    def connection_count(self) -> int:
+        """How many connections were accepted so far."""
+        return self._connections
+
     async def wait_for(
         self, type_: str, count: int = 1, *, within: float = 5.0
     ) -> list[RealtimeClientEvent]:
