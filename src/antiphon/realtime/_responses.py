@@ -30,7 +30,7 @@ Send = Callable[[ResponseCreateEvent], Awaitable[None]]
 class Responses:
     """Owns the session's sequencer and sends what it releases, one create at a time."""
 
-    __slots__ = ("_machine", "_send", "_wake")
+    __slots__ = ("_machine", "_on_rejected", "_send", "_wake")
 
     def __init__(
         self,
@@ -40,6 +40,7 @@ class Responses:
         max_attempts: int = 3,
     ) -> None:
         self._send = send
+        self._on_rejected = on_auto_rejected
         self._machine = ResponseSequencer(
             max_attempts=max_attempts, on_auto_rejected=on_auto_rejected
         )
@@ -60,6 +61,19 @@ class Responses:
         handle = self._machine.request(params, kind=kind)
         self._wake.set()
         return handle
+
+    def request_auto(self) -> None:
+        """Ask for an automatic response; a refusal (a full queue) is reported, not raised.
+
+        Nobody awaits an automatic request, so the refusal goes to ``on_auto_rejected`` like a
+        rejection by the server.
+        """
+        try:
+            self.request()
+        except ResponseRequestRejected as exc:
+            if self._on_rejected is None:
+                raise
+            self._on_rejected(exc)
 
     def on_server_event(self, event: RealtimeServerEvent) -> None:
         """Feed one server event to the machine; a ``response.done`` may release a create."""
