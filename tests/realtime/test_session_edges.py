@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import AsyncIterator
 
 import pytest
@@ -128,10 +127,8 @@ async def test_a_handoff_whose_agent_cannot_be_described_is_answered_as_a_failur
 
 
 async def test_connect_failure_raises_and_leaves_the_session_closed() -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]  # nothing listens on it once the probe is closed
-    session = await RealtimeRunner(AGENT).run(model_config={"url": f"ws://127.0.0.1:{port}/"})
+    stopped = InMemoryRealtimeServer()  # never started: every connect fails
+    session = await RealtimeRunner(AGENT, model_factory=stopped.new_model).run()
     with pytest.raises(TransportError):
         await session.connect()
     assert await read_all(session) == []
