@@ -17,6 +17,7 @@ with :class:`~antiphon.realtime.model.TransportFailed` carrying
 from __future__ import annotations
 
 import asyncio
+import enum
 from collections.abc import AsyncIterator
 from types import TracebackType
 from typing import Self
@@ -167,29 +168,39 @@ class InMemoryRealtimeServer(ScriptedServer):
             self._pipes.remove(pipe)
 
 
+class _State(enum.Enum):
+    NEW = "new"
+    OPEN = "open"
+    CLOSED = "closed"
+
+
 class InMemoryRealtimeModel:
     """A :class:`~antiphon.realtime.model.RealtimeModel` whose far end is an in-memory server.
 
     ``connect`` ignores ``url`` and credentials (there is nothing to reach) but honours
-    ``queue_size``, the bound of each direction of the pipe.
+    ``queue_size``, the bound of each direction of the pipe. States: ``new -> open -> closed``
+    (``close()`` from any state); the pipe records how the connection itself ended.
     """
 
     def __init__(self, server: InMemoryRealtimeServer) -> None:
         self._server = server
+        self._state = _State.NEW
         self._pipe: _Pipe | None = None
-        self._closed = False
 
     async def connect(self, config: RealtimeModelConfig) -> None:
         """Open a connection to the server; raise ``TransportError`` when it is not running."""
-        if self._pipe is not None or self._closed:
-            raise ConfigurationError("connect(): expected state new, found open or closed")
+        if self._state is not _State.NEW:
+            raise ConfigurationError(f"connect(): expected state new, found {self._state.value}")
         self._pipe = self._server.accept(max(1, config.get("queue_size", _DEFAULT_QUEUE_SIZE)))
+        self._state = _State.OPEN
 
     async def send(self, event: RealtimeClientEvent) -> None:
         """Send one client event as JSON text (fields never set stay absent, as on the wire)."""
         pipe = self._pipe
-        if pipe is None or self._closed or pipe.closed:
-            raise TransportError("the connection is closed", context="send failed")
+        if self._state is not _State.OPEN or pipe is None:
+            raise TransportError(f"the model is {self._state.value}", context="send failed")
+        if pipe.closed:
+            raise TransportError("the server closed the connection", context="send failed")
         if not await pipe.to_server.put(dump_json(event)):
             raise TransportError("the connection closed during the send", context="send failed")
 
@@ -205,6 +216,6 @@ class InMemoryRealtimeModel:
 
     async def close(self) -> None:
         """Close; idempotent, never raises, wakes ``events()``."""
-        self._closed = True
+        self._state = _State.CLOSED
         if self._pipe is not None:
             self._pipe.end(TransportEnded(1000, "closed by the client"))
