@@ -1,4 +1,9 @@
-"""Helpers shared by the session tests: a checked fake server, a session on it, event readers."""
+"""Helpers shared by the session tests: a checked in-memory server, a session on it, readers.
+
+Sessions here need no socket: their model is the in-memory one of
+:class:`~antiphon.realtime.testing.InMemoryRealtimeServer`, as strict about frames as the
+WebSocket path (the transport itself is tested over a real socket in ``tests/e2e``).
+"""
 
 from __future__ import annotations
 
@@ -19,30 +24,29 @@ from antiphon.realtime.model import (
 )
 from antiphon.realtime.runner import RealtimeRunner
 from antiphon.realtime.session import RealtimeSession
-from antiphon.realtime.testing import FakeRealtimeServer
-from antiphon.realtime.websocket import WebSocketRealtimeModel
+from antiphon.realtime.testing import InMemoryRealtimeServer
 
 WITHIN = 5.0
 
 
 @asynccontextmanager
-async def checked_server() -> AsyncGenerator[FakeRealtimeServer]:
-    """A fake server whose teardown asserts that every client event validated strictly."""
-    async with FakeRealtimeServer() as server:
+async def checked_server() -> AsyncGenerator[InMemoryRealtimeServer]:
+    """An in-memory server whose teardown asserts that every client event validated strictly."""
+    async with InMemoryRealtimeServer() as server:
         yield server
         assert server.violations == []
 
 
 @asynccontextmanager
 async def open_session(
-    server: FakeRealtimeServer,
+    server: InMemoryRealtimeServer,
     agent: RealtimeAgent,
     config: RealtimeRunConfig | None = None,
     model_factory: RealtimeModelFactory | None = None,
 ) -> AsyncGenerator[RealtimeSession]:
     """A connected session on ``server`` whose first ``session.update`` was received."""
-    runner = RealtimeRunner(agent, config=config, model_factory=model_factory)
-    session = await runner.run(model_config={"url": server.url, "api_key": "sk-test"})
+    runner = RealtimeRunner(agent, config=config, model_factory=model_factory or server.new_model)
+    session = await runner.run(model_config={"url": "memory://", "api_key": "sk-test"})
     async with session:
         await server.wait_for("session.update")
         yield session
@@ -98,21 +102,22 @@ def types_of(events: list[RealtimeSessionEvent], *, noise: bool = False) -> list
     return [event.type for event in events if event.type not in skip]
 
 
-def client_types(server: FakeRealtimeServer) -> list[str]:
+def client_types(server: InMemoryRealtimeServer) -> list[str]:
     """The types of every client event the server received, in order."""
     return [event.type for event in server.events]
 
 
 class WrappedModel:
-    """A real WebSocket model with hooks to make ``send`` or ``close`` fail on purpose."""
+    """A model with hooks to make ``send`` or ``close`` fail on purpose."""
 
     def __init__(
         self,
+        inner: RealtimeModel,
         *,
         fail_send: Callable[[RealtimeClientEvent], BaseException | None] | None = None,
         fail_close: BaseException | None = None,
     ) -> None:
-        self.inner = WebSocketRealtimeModel()
+        self.inner = inner
         self._fail_send = fail_send
         self._fail_close = fail_close
         self.close_calls = 0

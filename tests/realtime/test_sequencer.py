@@ -1,7 +1,6 @@
-from __future__ import annotations
+"""The response sequencer as a pure machine: fed requests and events, drained by the test."""
 
-import asyncio
-from collections.abc import AsyncIterator
+from __future__ import annotations
 
 import pytest
 from openai.types.realtime import (
@@ -11,34 +10,24 @@ from openai.types.realtime import (
 )
 
 from antiphon.exceptions import ProtocolError, ResponseRequestRejected, TransportError
-from antiphon.realtime.model import ServerEventReceived
 from antiphon.realtime.sequencer import RequestKind, ResponseSequencer, SequencerState
-from antiphon.realtime.testing import FakeRealtimeServer, text_reply
 from antiphon.realtime.testing._frames import SERVER_EVENT_ADAPTER
-from antiphon.realtime.websocket import WebSocketRealtimeModel
 
 MANUAL = RequestKind.MANUAL
 
 
 class Wire:
-    """A fake send: records every response.create and lets tests wait for them."""
+    """Drains the machine the way the session's sender does, recording what went out."""
 
-    def __init__(self) -> None:
+    def __init__(self, machine: ResponseSequencer) -> None:
+        self.machine = machine
         self.sent: list[ResponseCreateEvent] = []
-        self.fail_with: Exception | None = None
-        self._changed = asyncio.Condition()
 
-    async def send(self, event: ResponseCreateEvent) -> None:
-        if self.fail_with is not None:
-            raise self.fail_with
-        async with self._changed:
-            self.sent.append(event)
-            self._changed.notify_all()
-
-    async def wait_sent(self, count: int) -> list[str | None]:
-        async with asyncio.timeout(5), self._changed:
-            await self._changed.wait_for(lambda: len(self.sent) >= count)
-        return [event.event_id for event in self.sent]
+    def drain(self) -> list[str | None]:
+        """Send everything the machine releases now; return the event ids sent so far."""
+        while (create := self.machine.next_send()) is not None:
+            self.sent.append(create)
+        return [create.event_id for create in self.sent]
 
 
 def event(type_: str, **fields: object) -> RealtimeServerEvent:
@@ -61,24 +50,20 @@ def rejected(event_id: str | None, code: str = "conversation_already_has_active_
 
 
 @pytest.fixture
-def wire() -> Wire:
-    return Wire()
+def seq() -> ResponseSequencer:
+    return ResponseSequencer()
 
 
 @pytest.fixture
-async def seq(wire: Wire) -> AsyncIterator[ResponseSequencer]:
-    sequencer = ResponseSequencer(wire.send)
-    async with asyncio.TaskGroup() as group:
-        group.create_task(sequencer.run())
-        yield sequencer
-        sequencer.release_all(TransportError("test over"))
+def wire(seq: ResponseSequencer) -> Wire:
+    return Wire(seq)
 
 
 async def test_idle_request_is_sent_at_once_with_a_correlation_id(
     seq: ResponseSequencer, wire: Wire
 ) -> None:
     seq.request(kind=MANUAL)
-    assert await wire.wait_sent(1) == ["antiphon_rc_1"]
+    assert wire.drain() == ["antiphon_rc_1"]
     assert wire.sent[0].model_dump(exclude_unset=True, mode="json") == {
         "type": "response.create",
         "event_id": "antiphon_rc_1",
@@ -88,7 +73,7 @@ async def test_idle_request_is_sent_at_once_with_a_correlation_id(
 
 async def test_manual_parameters_reach_the_wire(seq: ResponseSequencer, wire: Wire) -> None:
     seq.request(RealtimeResponseCreateParams(instructions="greet"), kind=MANUAL)
-    await wire.wait_sent(1)
+    wire.drain()
     assert wire.sent[0].response is not None
     assert wire.sent[0].response.instructions == "greet"
 
@@ -98,12 +83,12 @@ async def test_second_manual_request_waits_for_response_done(
 ) -> None:
     first = seq.request(kind=MANUAL)
     second = seq.request(kind=MANUAL)
-    await wire.wait_sent(1)
+    wire.drain()
     seq.on_server_event(created("resp_1"))
     assert (seq.pending, first.response_id, seq.active_response_id) == (1, "resp_1", "resp_1")
     seq.on_server_event(done("resp_1"))
     assert (await first.wait()).id == "resp_1"
-    assert await wire.wait_sent(2) == ["antiphon_rc_1", "antiphon_rc_2"]
+    assert wire.drain() == ["antiphon_rc_1", "antiphon_rc_2"]
     assert not second.done()
 
 
@@ -114,7 +99,7 @@ async def test_auto_requests_during_a_response_coalesce_into_one_create(
     handles = [seq.request(), seq.request(), seq.request()]
     assert seq.pending == 3
     seq.on_server_event(done("resp_vad"))
-    await wire.wait_sent(1)
+    wire.drain()
     seq.on_server_event(created("resp_2"))
     seq.on_server_event(done("resp_2"))
     outcomes = [await handle.wait() for handle in handles]
@@ -131,7 +116,7 @@ async def test_manual_request_is_never_merged_with_auto_ones(
     later_auto = seq.request()
     seq.on_server_event(done("resp_0"))
     for number, handle in enumerate((auto, manual, later_auto), start=1):
-        await wire.wait_sent(number)
+        assert len(wire.drain()) == number
         seq.on_server_event(created(f"resp_{number}"))
         seq.on_server_event(done(f"resp_{number}"))
         assert (await handle.wait()).id == f"resp_{number}"
@@ -142,13 +127,13 @@ async def test_server_vad_race_retries_the_rejected_create(
     seq: ResponseSequencer, wire: Wire
 ) -> None:
     handle = seq.request(kind=MANUAL)
-    await wire.wait_sent(1)
+    wire.drain()
     seq.on_server_event(created("resp_vad"))  # not ours, though it looks like it
     seq.on_server_event(rejected("antiphon_rc_1"))
     assert seq.state is SequencerState.ACTIVE
     assert seq.pending == 1
     seq.on_server_event(done("resp_vad"))
-    assert await wire.wait_sent(2) == ["antiphon_rc_1", "antiphon_rc_2"]
+    assert wire.drain() == ["antiphon_rc_1", "antiphon_rc_2"]
     seq.on_server_event(created("resp_mine"))
     seq.on_server_event(done("resp_mine"))
     assert (await handle.wait()).id == "resp_mine"
@@ -159,15 +144,15 @@ async def test_rejection_without_event_id_is_matched_by_its_code(
     seq: ResponseSequencer, wire: Wire
 ) -> None:
     handle = seq.request(kind=MANUAL)
-    await wire.wait_sent(1)
+    wire.drain()
     seq.on_server_event(rejected(None))
-    await wire.wait_sent(2)
+    wire.drain()
     assert not handle.done()
 
 
 async def test_errors_about_other_events_are_ignored(seq: ResponseSequencer, wire: Wire) -> None:
     handle = seq.request(kind=MANUAL)
-    await wire.wait_sent(1)
+    wire.drain()
     seq.on_server_event(rejected("someone_else"))
     seq.on_server_event(rejected(None, code="invalid_value"))
     assert seq.state is SequencerState.REQUESTED
@@ -178,13 +163,13 @@ async def test_rejected_coalesced_requests_are_restored_ahead_of_newer_ones(
     seq: ResponseSequencer, wire: Wire
 ) -> None:
     first = seq.request()
-    await wire.wait_sent(1)
+    wire.drain()
     newer = seq.request()
     seq.on_server_event(created("resp_vad"))
     seq.on_server_event(rejected("antiphon_rc_1"))
     assert seq.pending == 2
     seq.on_server_event(done("resp_vad"))
-    await wire.wait_sent(2)
+    wire.drain()
     seq.on_server_event(created("resp_2"))
     seq.on_server_event(done("resp_2"))
     assert [(await first.wait()).id, (await newer.wait()).id] == ["resp_2", "resp_2"]
@@ -194,7 +179,7 @@ async def test_a_request_rejected_for_good_raises_to_its_caller(
     seq: ResponseSequencer, wire: Wire
 ) -> None:
     handle = seq.request(kind=MANUAL)
-    await wire.wait_sent(1)
+    wire.drain()
     seq.on_server_event(rejected("antiphon_rc_1", code="invalid_value"))
     with pytest.raises(ResponseRequestRejected) as caught:
         await handle.wait()
@@ -202,28 +187,24 @@ async def test_a_request_rejected_for_good_raises_to_its_caller(
     assert seq.state is SequencerState.IDLE
 
 
-async def test_retries_stop_after_max_attempts(wire: Wire) -> None:
-    seq = ResponseSequencer(wire.send, max_attempts=2)
-    async with asyncio.TaskGroup() as group:
-        group.create_task(seq.run())
-        handle = seq.request(kind=MANUAL)
-        for number in (1, 2):
-            await wire.wait_sent(number)
-            seq.on_server_event(rejected(f"antiphon_rc_{number}"))
-        with pytest.raises(ResponseRequestRejected):
-            await handle.wait()
-        seq.release_all(TransportError("done"))
+async def test_retries_stop_after_max_attempts() -> None:
+    seq = ResponseSequencer(max_attempts=2)
+    wire = Wire(seq)
+    handle = seq.request(kind=MANUAL)
+    for number in (1, 2):
+        assert len(wire.drain()) == number
+        seq.on_server_event(rejected(f"antiphon_rc_{number}"))
+    assert wire.drain() == ["antiphon_rc_1", "antiphon_rc_2"]  # no third attempt
+    with pytest.raises(ResponseRequestRejected):
+        await handle.wait()
 
 
-async def test_auto_rejection_is_reported_to_the_owner(wire: Wire) -> None:
+async def test_auto_rejection_is_reported_to_the_owner() -> None:
     reports: list[ResponseRequestRejected] = []
-    seq = ResponseSequencer(wire.send, on_auto_rejected=reports.append)
-    async with asyncio.TaskGroup() as group:
-        group.create_task(seq.run())
-        handle = seq.request()
-        await wire.wait_sent(1)
-        seq.on_server_event(rejected("antiphon_rc_1", code="invalid_value"))
-        seq.release_all(TransportError("done"))
+    seq = ResponseSequencer(on_auto_rejected=reports.append)
+    handle = seq.request()
+    Wire(seq).drain()
+    seq.on_server_event(rejected("antiphon_rc_1", code="invalid_value"))
     assert [report.code for report in reports] == ["invalid_value"]
     with pytest.raises(ResponseRequestRejected):
         await handle.wait()
@@ -268,7 +249,7 @@ async def test_release_all_fails_every_waiter_and_later_requests(
     seq: ResponseSequencer, wire: Wire
 ) -> None:
     inflight = seq.request(kind=MANUAL)
-    await wire.wait_sent(1)
+    wire.drain()
     queued = seq.request()
     seq.release_all(TransportError("gone"))
     seq.release_all(TransportError("second error is ignored"))
@@ -280,68 +261,41 @@ async def test_release_all_fails_every_waiter_and_later_requests(
     assert seq.state is SequencerState.CLOSED
 
 
-async def test_send_failure_releases_everything_and_stops_the_loop(wire: Wire) -> None:
-    wire.fail_with = TransportError("socket dead", context="send failed")
-    seq = ResponseSequencer(wire.send)
-    handle = seq.request(kind=MANUAL)
-    async with asyncio.timeout(5):
-        await seq.run()
-    with pytest.raises(TransportError, match="socket dead"):
-        await handle.wait()
+def test_nothing_else_goes_out_while_a_create_is_in_flight(
+    seq: ResponseSequencer, wire: Wire
+) -> None:
+    seq.request(kind=MANUAL)
+    seq.request(kind=MANUAL)
+    assert wire.drain() == ["antiphon_rc_1"]
+    assert not seq.ready
+    seq.on_server_event(created("resp_1"))
+    assert wire.drain() == ["antiphon_rc_1"]
+    seq.on_server_event(done("resp_1"))
+    assert seq.ready
+    assert wire.drain() == ["antiphon_rc_1", "antiphon_rc_2"]
 
 
-async def test_unexpected_send_exception_is_wrapped_and_propagates(wire: Wire) -> None:
-    wire.fail_with = ValueError("bug")
-    seq = ResponseSequencer(wire.send)
-    handle = seq.request(kind=MANUAL)
-    with pytest.raises(ValueError, match="bug"):
-        await seq.run()
-    with pytest.raises(TransportError, match=r"response\.create send failed"):
-        await handle.wait()
+async def test_a_failed_send_releases_everything(seq: ResponseSequencer, wire: Wire) -> None:
+    inflight = seq.request(kind=MANUAL)
+    queued = seq.request(kind=MANUAL)
+    wire.drain()
+    seq.send_failed(TransportError("socket dead", context="send failed"))
+    assert seq.state is SequencerState.CLOSED
+    assert seq.next_send() is None
+    for handle in (inflight, queued):
+        with pytest.raises(TransportError, match="socket dead"):
+            await handle.wait()
 
 
-def test_auto_requests_carry_no_parameters(wire: Wire) -> None:
-    seq = ResponseSequencer(wire.send)
+def test_auto_requests_carry_no_parameters(seq: ResponseSequencer) -> None:
     with pytest.raises(ProtocolError):
         seq.request(RealtimeResponseCreateParams(instructions="x"))
 
 
-def test_manual_requests_are_bounded(wire: Wire) -> None:
-    seq = ResponseSequencer(wire.send, max_pending=2)
+def test_manual_requests_are_bounded() -> None:
+    seq = ResponseSequencer(max_pending=2)
     seq.request(kind=MANUAL)
     seq.request(kind=MANUAL)
     with pytest.raises(ResponseRequestRejected) as caught:
         seq.request(kind=MANUAL)
     assert caught.value.code == "antiphon_queue_full"
-
-
-async def test_server_vad_race_over_a_real_socket_loses_no_request() -> None:
-    async with FakeRealtimeServer() as server:
-        model = WebSocketRealtimeModel()
-        await model.connect({"url": server.url})
-        await server.wait_connected()
-        seq = ResponseSequencer(model.send)
-        answer = server.respond_with_text("mine")
-        vad = server.start_response(text_reply("server vad"), hold=True)
-        await vad.wait_started()
-        handle = seq.request(kind=MANUAL)  # sent before the client saw response.created
-
-        async def pump() -> None:
-            async for received in model.events():
-                if isinstance(received, ServerEventReceived):
-                    seq.on_server_event(received.event)
-                    if received.event.type == "error":
-                        vad.release()
-
-        async with asyncio.timeout(5), asyncio.TaskGroup() as group:
-            group.create_task(seq.run())
-            reader = group.create_task(pump())
-            outcome = await handle.wait()
-            seq.release_all(TransportError("test over"))
-            reader.cancel()
-        await answer.wait_finished()
-        await model.close()
-    creates = server.log.of_type("response.create")
-    assert [create.event_id for create in creates] == ["antiphon_rc_1", "antiphon_rc_2"]
-    assert outcome.status == "completed"
-    assert outcome.id != await vad.wait_started()

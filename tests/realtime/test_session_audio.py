@@ -25,7 +25,7 @@ from antiphon.realtime.events import (
 )
 from antiphon.realtime.guardrails import GuardrailResult, output_guardrail
 from antiphon.realtime.playback import AudioProgress, TruncatePoint
-from antiphon.realtime.testing import FakeRealtimeServer
+from antiphon.realtime.testing import InMemoryRealtimeServer
 from tests.realtime.session_support import (
     checked_server,
     client_types,
@@ -35,14 +35,12 @@ from tests.realtime.session_support import (
     read_until,
 )
 
-pytestmark = pytest.mark.e2e
-
 AUDIO = bytes(range(256)) * 18 + bytes(192)  # 4800 bytes: 100 ms of PCM16 at 24 kHz
 AGENT = RealtimeAgent(name="voice", instructions="Speak.")
 
 
 @pytest.fixture
-async def server() -> AsyncIterator[FakeRealtimeServer]:
+async def server() -> AsyncIterator[InMemoryRealtimeServer]:
     async with checked_server() as server:
         yield server
 
@@ -57,7 +55,7 @@ class FixedTracker:
         return self.played
 
 
-async def test_audio_is_delivered_decoded_then_ended(server: FakeRealtimeServer) -> None:
+async def test_audio_is_delivered_decoded_then_ended(server: InMemoryRealtimeServer) -> None:
     server.respond_with_audio(AUDIO, "hello", chunks=4)
     async with open_session(server, AGENT) as session:
         await session.send_message("speak")
@@ -70,7 +68,7 @@ async def test_audio_is_delivered_decoded_then_ended(server: FakeRealtimeServer)
 
 
 async def interrupted_truncate(
-    server: FakeRealtimeServer, config: RealtimeRunConfig | None = None
+    server: InMemoryRealtimeServer, config: RealtimeRunConfig | None = None
 ) -> tuple[ConversationItemTruncateEvent, AudioInterruptedEvent]:
     control = server.respond_with_audio(AUDIO, "hello there", chunks=4, hold=True)
     async with open_session(server, AGENT, config) as session:
@@ -88,7 +86,7 @@ async def interrupted_truncate(
 
 
 async def test_interrupt_truncates_at_the_received_audio_and_cancels(
-    server: FakeRealtimeServer,
+    server: InMemoryRealtimeServer,
 ) -> None:
     truncate, interrupted = await interrupted_truncate(server)
     assert truncate.audio_end_ms == 25  # 1200 bytes received / 48 bytes per ms
@@ -98,17 +96,21 @@ async def test_interrupt_truncates_at_the_received_audio_and_cancels(
     assert cancel.response_id is not None
 
 
-async def test_interrupt_uses_the_application_playback_tracker(server: FakeRealtimeServer) -> None:
+async def test_interrupt_uses_the_application_playback_tracker(
+    server: InMemoryRealtimeServer,
+) -> None:
     truncate, _ = await interrupted_truncate(server, {"playback_tracker": FixedTracker(10.0)})
     assert truncate.audio_end_ms == 10
 
 
-async def test_playback_report_is_clamped_to_the_received_audio(server: FakeRealtimeServer) -> None:
+async def test_playback_report_is_clamped_to_the_received_audio(
+    server: InMemoryRealtimeServer,
+) -> None:
     truncate, _ = await interrupted_truncate(server, {"playback_tracker": FixedTracker(5000.0)})
     assert truncate.audio_end_ms == 25
 
 
-async def test_interrupt_when_nothing_plays_sends_nothing(server: FakeRealtimeServer) -> None:
+async def test_interrupt_when_nothing_plays_sends_nothing(server: InMemoryRealtimeServer) -> None:
     async with open_session(server, AGENT) as session:
         await session.interrupt()
         await session.send_message("ping")
@@ -118,7 +120,7 @@ async def test_interrupt_when_nothing_plays_sends_nothing(server: FakeRealtimeSe
 
 
 async def test_server_vad_barge_in_stops_playback_without_cancelling(
-    server: FakeRealtimeServer,
+    server: InMemoryRealtimeServer,
 ) -> None:
     control = server.respond_with_audio(AUDIO, "hello", chunks=4, hold=True)
     async with open_session(server, AGENT) as session:
@@ -157,7 +159,7 @@ GUARDED = RealtimeAgent(name="guarded", instructions="Talk.", output_guardrails=
 
 @pytest.mark.parametrize("kind", ["text", "audio"])
 async def test_tripped_guardrail_cancels_and_recovers_out_of_band(
-    server: FakeRealtimeServer, kind: str
+    server: InMemoryRealtimeServer, kind: str
 ) -> None:
     if kind == "text":
         server.respond_with_text("the secret plan", hold=True)
@@ -180,7 +182,9 @@ async def test_tripped_guardrail_cancels_and_recovers_out_of_band(
     assert len(user_items) == 1  # no fake "guardrail triggered" user message
 
 
-async def test_a_raising_guardrail_is_reported_and_never_trips(server: FakeRealtimeServer) -> None:
+async def test_a_raising_guardrail_is_reported_and_never_trips(
+    server: InMemoryRealtimeServer,
+) -> None:
     server.respond_with_text("harmless words", chunks=2)
     agent = RealtimeAgent(name="g", instructions="x", output_guardrails=[broken])
     async with open_session(server, agent, {"guardrail_debounce_chars": 3}) as session:
@@ -192,7 +196,7 @@ async def test_a_raising_guardrail_is_reported_and_never_trips(server: FakeRealt
     assert "response.cancel" not in client_types(server)
 
 
-async def test_run_config_guardrails_apply_to_every_agent(server: FakeRealtimeServer) -> None:
+async def test_run_config_guardrails_apply_to_every_agent(server: InMemoryRealtimeServer) -> None:
     server.respond_with_text("a secret", hold=True)
     config: RealtimeRunConfig = {
         "output_guardrails": [no_secrets],

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import AsyncIterator
 
 import pytest
@@ -13,7 +12,7 @@ from antiphon.realtime.agent import RealtimeAgent
 from antiphon.realtime.events import ErrorEvent, RawModelEvent, ToolEndEvent
 from antiphon.realtime.model import UnknownServerEvent
 from antiphon.realtime.runner import RealtimeRunner
-from antiphon.realtime.testing import FakeRealtimeServer
+from antiphon.realtime.testing import InMemoryRealtimeServer
 from tests.realtime.session_support import (
     WrappedModel,
     checked_server,
@@ -24,19 +23,17 @@ from tests.realtime.session_support import (
     read_until,
 )
 
-pytestmark = pytest.mark.e2e
-
 AGENT = RealtimeAgent(name="plain", instructions="Be plain.")
 
 
 @pytest.fixture
-async def server() -> AsyncIterator[FakeRealtimeServer]:
+async def server() -> AsyncIterator[InMemoryRealtimeServer]:
     async with checked_server() as server:
         yield server
 
 
 async def test_raw_events_are_opt_in_and_unknown_types_are_not_fatal(
-    server: FakeRealtimeServer,
+    server: InMemoryRealtimeServer,
 ) -> None:
     async with open_session(server, AGENT, {"raw_model_events": True}) as session:
         await server.send_event({"type": "response.brand_new_event", "event_id": "evt_new"})
@@ -53,7 +50,9 @@ async def test_raw_events_are_opt_in_and_unknown_types_are_not_fatal(
     assert any(isinstance(e, RawModelEvent) and e.event.type == "response.done" for e in rest)
 
 
-async def test_without_raw_events_an_unknown_type_is_ignored(server: FakeRealtimeServer) -> None:
+async def test_without_raw_events_an_unknown_type_is_ignored(
+    server: InMemoryRealtimeServer,
+) -> None:
     async with open_session(server, AGENT) as session:
         await server.send_event({"type": "response.brand_new_event", "event_id": "evt_new"})
         await session.send_message("hello")
@@ -62,7 +61,7 @@ async def test_without_raw_events_an_unknown_type_is_ignored(server: FakeRealtim
 
 
 async def test_undecodable_audio_is_reported_and_the_session_goes_on(
-    server: FakeRealtimeServer,
+    server: InMemoryRealtimeServer,
 ) -> None:
     async with open_session(server, AGENT) as session:
         await server.send_event(
@@ -85,7 +84,7 @@ async def test_undecodable_audio_is_reported_and_the_session_goes_on(
     assert "audio" in error.error.context
 
 
-async def test_a_function_call_without_any_id_is_reported(server: FakeRealtimeServer) -> None:
+async def test_a_function_call_without_any_id_is_reported(server: InMemoryRealtimeServer) -> None:
     async with open_session(server, AGENT) as session:
         await server.send_event(
             {
@@ -111,7 +110,7 @@ HANDS_OFF = RealtimeAgent(name="front", instructions="Front desk.", handoffs=[BR
 
 
 async def test_a_handoff_whose_agent_cannot_be_described_is_answered_as_a_failure(
-    server: FakeRealtimeServer,
+    server: InMemoryRealtimeServer,
 ) -> None:
     server.respond_with_tool_call("transfer_to_broken", {}, call_id="call_x")
     async with open_session(server, HANDS_OFF) as session:
@@ -128,10 +127,8 @@ async def test_a_handoff_whose_agent_cannot_be_described_is_answered_as_a_failur
 
 
 async def test_connect_failure_raises_and_leaves_the_session_closed() -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]  # nothing listens on it once the probe is closed
-    session = await RealtimeRunner(AGENT).run(model_config={"url": f"ws://127.0.0.1:{port}/"})
+    stopped = InMemoryRealtimeServer()  # never started: every connect fails
+    session = await RealtimeRunner(AGENT, model_factory=stopped.new_model).run()
     with pytest.raises(TransportError):
         await session.connect()
     assert await read_all(session) == []
@@ -146,10 +143,10 @@ def failing_tool_output(event: RealtimeClientEvent) -> BaseException | None:
 
 
 async def test_a_failed_background_send_ends_the_session_with_its_error(
-    server: FakeRealtimeServer,
+    server: InMemoryRealtimeServer,
 ) -> None:
     server.respond_with_tool_call("unknown_tool", {}, call_id="call_y")
-    model = WrappedModel(fail_send=failing_tool_output)
+    model = WrappedModel(server.new_model(), fail_send=failing_tool_output)
     async with open_session(server, AGENT, model_factory=factory(model)) as session:
         await session.send_message("go")
         with pytest.raises(TransportError, match="socket gone"):
@@ -157,9 +154,9 @@ async def test_a_failed_background_send_ends_the_session_with_its_error(
 
 
 async def test_close_error_does_not_mask_the_applications_exception(
-    server: FakeRealtimeServer,
+    server: InMemoryRealtimeServer,
 ) -> None:
-    model = WrappedModel(fail_close=OSError("socket stuck"))
+    model = WrappedModel(server.new_model(), fail_close=OSError("socket stuck"))
     with pytest.raises(KeyError, match="app bug"):
         async with open_session(server, AGENT, model_factory=factory(model)):
             raise KeyError("app bug")

@@ -6,12 +6,11 @@ import gc
 import json
 import tracemalloc
 
-import pytest
 from pydantic import TypeAdapter
 
 from antiphon.realtime.agent import RealtimeAgent
 from antiphon.realtime.session import RealtimeSession
-from antiphon.realtime.testing import FakeRealtimeServer
+from antiphon.realtime.testing import InMemoryRealtimeServer
 from antiphon.realtime.tools import function_tool
 from tests.realtime.session_support import checked_server, open_session, read_until
 
@@ -31,8 +30,6 @@ def lookup(key: str) -> str:
 
 AGENT = RealtimeAgent(name="long", instructions="Keep talking.", tools=[lookup])
 
-pytestmark = pytest.mark.e2e
-
 
 def fill_the_json_string_cache() -> None:
     """Bring pydantic-core's JSON string cache to its steady state before the baseline.
@@ -51,7 +48,7 @@ def traced_memory() -> int:
     return tracemalloc.get_traced_memory()[0]
 
 
-async def one_turn(server: FakeRealtimeServer, session: RealtimeSession, turn: int) -> None:
+async def one_turn(server: InMemoryRealtimeServer, session: RealtimeSession, turn: int) -> None:
     if turn % 10 == 0:
         server.respond_with_tool_call("lookup", {"key": f"k{turn}"})
         server.respond_with_text(f"looked up {turn}", chunks=3)

@@ -12,7 +12,7 @@ from antiphon.realtime._queue import EventQueue
 from antiphon.realtime.agent import RealtimeAgent
 from antiphon.realtime.config import RealtimeRunConfig
 from antiphon.realtime.events import AudioEvent, AudioInterruptedEvent, ErrorEvent
-from antiphon.realtime.testing import FakeRealtimeServer
+from antiphon.realtime.testing import InMemoryRealtimeServer
 from tests.realtime.session_support import checked_server, of_type, open_session, read_until
 
 AGENT = RealtimeAgent(name="voice", instructions="Speak.")
@@ -94,13 +94,13 @@ def test_queue_limit_must_be_positive() -> None:
 
 
 @pytest.fixture
-async def server() -> AsyncIterator[FakeRealtimeServer]:
+async def server() -> AsyncIterator[InMemoryRealtimeServer]:
     async with checked_server() as server:
         yield server
 
 
 async def test_a_session_nobody_reads_drops_audio_but_keeps_control_events(
-    server: FakeRealtimeServer,
+    server: InMemoryRealtimeServer,
 ) -> None:
     control_reply = server.respond_with_audio(bytes(9600), "a long answer", chunks=40)
     config: RealtimeRunConfig = {"max_queued_events": 8, "raw_model_events": False}

@@ -17,7 +17,7 @@ from antiphon.exceptions import ToolExecutionError, ToolTimeoutError
 from antiphon.realtime.agent import RealtimeAgent, realtime_handoff
 from antiphon.realtime.config import RealtimeRunConfig
 from antiphon.realtime.events import ErrorEvent, HandoffEvent, RealtimeSessionEvent, ToolEndEvent
-from antiphon.realtime.testing import FakeRealtimeServer, ResponseWriter
+from antiphon.realtime.testing import InMemoryRealtimeServer, ResponseWriter
 from antiphon.realtime.tools import ToolContext, function_tool
 from tests.realtime.session_support import (
     checked_server,
@@ -28,8 +28,6 @@ from tests.realtime.session_support import (
     read_all,
     read_until,
 )
-
-pytestmark = pytest.mark.e2e
 
 runs: list[str] = []
 
@@ -102,14 +100,14 @@ MAIN = RealtimeAgent(
 
 
 @pytest.fixture
-async def server() -> AsyncIterator[FakeRealtimeServer]:
+async def server() -> AsyncIterator[InMemoryRealtimeServer]:
     runs.clear()
     Started.event = asyncio.Event()
     async with checked_server() as server:
         yield server
 
 
-def outputs(server: FakeRealtimeServer) -> list[RealtimeConversationItemFunctionCallOutput]:
+def outputs(server: InMemoryRealtimeServer) -> list[RealtimeConversationItemFunctionCallOutput]:
     found: list[RealtimeConversationItemFunctionCallOutput] = []
     for event in server.events:
         if isinstance(event, ConversationItemCreateEvent) and isinstance(
@@ -119,7 +117,7 @@ def outputs(server: FakeRealtimeServer) -> list[RealtimeConversationItemFunction
     return found
 
 
-def after_output(server: FakeRealtimeServer) -> list[str]:
+def after_output(server: InMemoryRealtimeServer) -> list[str]:
     """Client event types sent after the first function_call_output."""
     kinds = client_types(server)
     index = next(
@@ -132,7 +130,7 @@ def after_output(server: FakeRealtimeServer) -> list[str]:
 
 
 async def failed_call(
-    server: FakeRealtimeServer,
+    server: InMemoryRealtimeServer,
     name: str,
     arguments: dict[str, object],
     config: RealtimeRunConfig | None = None,
@@ -148,7 +146,7 @@ async def failed_call(
     return events, end, error
 
 
-async def test_tool_failure_still_answers_the_model(server: FakeRealtimeServer) -> None:
+async def test_tool_failure_still_answers_the_model(server: InMemoryRealtimeServer) -> None:
     _, end, error = await failed_call(server, "explode", {"reason": "test"})
     (output,) = outputs(server)
     assert output.call_id == "call_1"
@@ -160,7 +158,7 @@ async def test_tool_failure_still_answers_the_model(server: FakeRealtimeServer) 
     assert runs == ["explode"]
 
 
-async def test_tool_timeout_still_answers_the_model(server: FakeRealtimeServer) -> None:
+async def test_tool_timeout_still_answers_the_model(server: InMemoryRealtimeServer) -> None:
     _, end, error = await failed_call(server, "sleepy", {})
     (output,) = outputs(server)
     assert "timed out" in output.output
@@ -169,7 +167,7 @@ async def test_tool_timeout_still_answers_the_model(server: FakeRealtimeServer) 
     assert "response.create" in after_output(server)
 
 
-async def test_unknown_tool_is_answered_the_same_way(server: FakeRealtimeServer) -> None:
+async def test_unknown_tool_is_answered_the_same_way(server: InMemoryRealtimeServer) -> None:
     _, end, error = await failed_call(server, "no_such_tool", {})
     (output,) = outputs(server)
     assert "no_such_tool" in output.output
@@ -180,7 +178,7 @@ async def test_unknown_tool_is_answered_the_same_way(server: FakeRealtimeServer)
 
 @pytest.mark.parametrize("name", ["bad_handoff", "odd_handoff"])
 async def test_failed_handoff_still_answers_and_keeps_the_agent(
-    server: FakeRealtimeServer, name: str
+    server: InMemoryRealtimeServer, name: str
 ) -> None:
     server.respond_with_tool_call(name, {}, call_id="call_h")
     async with open_session(server, MAIN) as session:
@@ -197,7 +195,7 @@ async def test_failed_handoff_still_answers_and_keeps_the_agent(
 
 
 async def test_handoff_updates_the_session_before_the_transfer_output(
-    server: FakeRealtimeServer,
+    server: InMemoryRealtimeServer,
 ) -> None:
     server.respond_with_tool_call("transfer_to_specialist", {}, call_id="call_t")
     async with open_session(server, MAIN) as session:
@@ -222,7 +220,7 @@ async def test_handoff_updates_the_session_before_the_transfer_output(
 
 
 async def test_raise_policy_answers_then_raises_from_the_iterator(
-    server: FakeRealtimeServer,
+    server: InMemoryRealtimeServer,
 ) -> None:
     server.respond_with_tool_call("explode", {"reason": "fatal"}, call_id="call_r")
     async with open_session(server, MAIN, {"tool_failure": "raise"}) as session:
@@ -235,13 +233,13 @@ async def test_raise_policy_answers_then_raises_from_the_iterator(
 
 
 async def test_raise_policy_ignores_timeouts_configured_as_results(
-    server: FakeRealtimeServer,
+    server: InMemoryRealtimeServer,
 ) -> None:
     _, _, error = await failed_call(server, "sleepy", {}, {"tool_failure": "raise"})
     assert isinstance(error.error, ToolTimeoutError)
 
 
-async def test_raise_policy_applies_to_strict_timeouts(server: FakeRealtimeServer) -> None:
+async def test_raise_policy_applies_to_strict_timeouts(server: InMemoryRealtimeServer) -> None:
     server.respond_with_tool_call("sleepy_strict", {}, call_id="call_s")
     async with open_session(server, MAIN, {"tool_failure": "raise"}) as session:
         await session.send_message("go")
@@ -250,7 +248,7 @@ async def test_raise_policy_applies_to_strict_timeouts(server: FakeRealtimeServe
     assert [o.call_id for o in outputs(server)] == ["call_s"]
 
 
-async def test_duplicate_call_id_never_runs_the_tool_twice(server: FakeRealtimeServer) -> None:
+async def test_duplicate_call_id_never_runs_the_tool_twice(server: InMemoryRealtimeServer) -> None:
     async def twice(writer: ResponseWriter) -> None:
         await writer.tool_call("count", {"n": 1}, call_id="call_dup")
         await writer.tool_call("count", {"n": 1}, call_id="call_dup")
@@ -264,7 +262,7 @@ async def test_duplicate_call_id_never_runs_the_tool_twice(server: FakeRealtimeS
 
 
 async def test_close_during_a_tool_call_cancels_it_without_an_answer(
-    server: FakeRealtimeServer,
+    server: InMemoryRealtimeServer,
 ) -> None:
     server.respond_with_tool_call("blocker", {}, call_id="call_b")
     async with open_session(server, MAIN) as session:
@@ -275,7 +273,7 @@ async def test_close_during_a_tool_call_cancels_it_without_an_answer(
     assert runs == ["blocker"]
 
 
-async def test_a_slow_tool_does_not_block_other_events(server: FakeRealtimeServer) -> None:
+async def test_a_slow_tool_does_not_block_other_events(server: InMemoryRealtimeServer) -> None:
     server.respond_with_tool_call("blocker", {}, call_id="call_slow")
     async with open_session(server, MAIN) as session:
         await session.send_message("block")
@@ -287,7 +285,7 @@ async def test_a_slow_tool_does_not_block_other_events(server: FakeRealtimeServe
     assert response.status == "completed"
 
 
-async def test_tool_end_and_error_carry_the_same_exception(server: FakeRealtimeServer) -> None:
+async def test_tool_end_and_error_carry_the_same_exception(server: InMemoryRealtimeServer) -> None:
     events, end, error = await failed_call(server, "explode", {"reason": "same"})
     assert end.error is error.error
     assert events.index(end) < events.index(error)

@@ -18,7 +18,7 @@ from antiphon.realtime.agent import RealtimeAgent
 from antiphon.realtime.events import AgentEndEvent, ErrorEvent
 from antiphon.realtime.runner import RealtimeRunner
 from antiphon.realtime.session import RealtimeSession
-from antiphon.realtime.testing import FakeRealtimeServer, ResponseWriter
+from antiphon.realtime.testing import InMemoryRealtimeServer, ResponseWriter
 from tests.realtime.session_support import (
     WrappedModel,
     checked_server,
@@ -30,8 +30,6 @@ from tests.realtime.session_support import (
     read_until,
 )
 
-pytestmark = pytest.mark.e2e
-
 AGENT = RealtimeAgent(name="plain", instructions="Be plain.")
 
 
@@ -42,12 +40,14 @@ async def collect_types(session: RealtimeSession, seen: list[str]) -> None:
 
 
 @pytest.fixture
-async def server() -> AsyncIterator[FakeRealtimeServer]:
+async def server() -> AsyncIterator[InMemoryRealtimeServer]:
     async with checked_server() as server:
         yield server
 
 
-async def test_malformed_json_is_raised_after_the_queued_events(server: FakeRealtimeServer) -> None:
+async def test_malformed_json_is_raised_after_the_queued_events(
+    server: InMemoryRealtimeServer,
+) -> None:
     control = server.respond_with_text("hello")
     seen: list[str] = []
     async with open_session(server, AGENT) as session:
@@ -61,7 +61,9 @@ async def test_malformed_json_is_raised_after_the_queued_events(server: FakeReal
     assert "agent_end" in seen
 
 
-async def test_an_event_that_does_not_validate_ends_the_session(server: FakeRealtimeServer) -> None:
+async def test_an_event_that_does_not_validate_ends_the_session(
+    server: InMemoryRealtimeServer,
+) -> None:
     async with open_session(server, AGENT) as session:
         await server.send_event({"type": "response.output_text.delta", "event_id": "evt_bad"})
         with pytest.raises(TransportError) as raised:
@@ -70,7 +72,7 @@ async def test_an_event_that_does_not_validate_ends_the_session(server: FakeReal
 
 
 async def test_abrupt_close_raises_transport_closed_with_its_code(
-    server: FakeRealtimeServer,
+    server: InMemoryRealtimeServer,
 ) -> None:
     async with open_session(server, AGENT) as session:
         await server.close_connection(1011, "server exploded")
@@ -79,7 +81,7 @@ async def test_abrupt_close_raises_transport_closed_with_its_code(
     assert (raised.value.code, raised.value.reason) == (1011, "server exploded")
 
 
-async def test_dropped_connection_raises_transport_closed(server: FakeRealtimeServer) -> None:
+async def test_dropped_connection_raises_transport_closed(server: InMemoryRealtimeServer) -> None:
     async with open_session(server, AGENT) as session:
         server.abort_connection()
         with pytest.raises(TransportClosed) as raised:
@@ -87,24 +89,26 @@ async def test_dropped_connection_raises_transport_closed(server: FakeRealtimeSe
     assert raised.value.code in (1006, None)
 
 
-async def test_clean_close_ends_the_iteration_normally(server: FakeRealtimeServer) -> None:
+async def test_clean_close_ends_the_iteration_normally(server: InMemoryRealtimeServer) -> None:
     async with open_session(server, AGENT) as session:
         await server.close_connection(1000, "session cap reached")
         events = await read_all(session)
     assert all(not isinstance(event, ErrorEvent) for event in events)
 
 
-async def test_close_wakes_a_blocked_iterator(server: FakeRealtimeServer) -> None:
+async def test_close_wakes_a_blocked_iterator(server: InMemoryRealtimeServer) -> None:
     async with open_session(server, AGENT) as session, asyncio.TaskGroup() as group:
         reader = group.create_task(read_all(session))
         await session.close()
     assert isinstance(reader.result(), list)
 
 
-async def test_iterators_end_even_when_closing_the_socket_fails(server: FakeRealtimeServer) -> None:
-    model = WrappedModel(fail_close=OSError("socket stuck"))
+async def test_iterators_end_even_when_closing_the_socket_fails(
+    server: InMemoryRealtimeServer,
+) -> None:
+    model = WrappedModel(server.new_model(), fail_close=OSError("socket stuck"))
     runner = RealtimeRunner(AGENT, model_factory=factory(model))
-    session = await runner.run(model_config={"url": server.url, "api_key": "sk-test"})
+    session = await runner.run(model_config={"url": "memory://", "api_key": "sk-test"})
     await session.connect()
     async with asyncio.TaskGroup() as group:
         reader = group.create_task(read_all(session))
@@ -122,9 +126,9 @@ def failing_item_create(event: RealtimeClientEvent) -> BaseException | None:
 
 
 async def test_a_failed_send_raises_to_the_caller_and_from_the_iterator(
-    server: FakeRealtimeServer,
+    server: InMemoryRealtimeServer,
 ) -> None:
-    model = WrappedModel(fail_send=failing_item_create)
+    model = WrappedModel(server.new_model(), fail_send=failing_item_create)
     async with open_session(server, AGENT, model_factory=factory(model)) as session:
         with pytest.raises(TransportError, match="socket gone") as sent:
             await session.send_message("hi")
@@ -140,7 +144,9 @@ async def busy(writer: ResponseWriter) -> None:
     await writer.error("conversation_already_has_active_response", "busy")
 
 
-async def test_active_response_rejection_is_retried_not_lost(server: FakeRealtimeServer) -> None:
+async def test_active_response_rejection_is_retried_not_lost(
+    server: InMemoryRealtimeServer,
+) -> None:
     server.respond(busy)
     server.respond_with_text("second try")
     async with open_session(server, AGENT) as session:
@@ -151,7 +157,7 @@ async def test_active_response_rejection_is_retried_not_lost(server: FakeRealtim
     assert response.id == server.sent[-1]["response"]["id"]  # type: ignore[index]
 
 
-async def test_other_rejection_is_reported_to_the_caller(server: FakeRealtimeServer) -> None:
+async def test_other_rejection_is_reported_to_the_caller(server: InMemoryRealtimeServer) -> None:
     server.respond_with_error("invalid_value", "no such voice")
     async with open_session(server, AGENT) as session:
         handle = await session.create_response(instructions="x")
@@ -166,7 +172,7 @@ async def test_other_rejection_is_reported_to_the_caller(server: FakeRealtimeSer
 
 
 async def test_rejected_automatic_request_reaches_the_application(
-    server: FakeRealtimeServer,
+    server: InMemoryRealtimeServer,
 ) -> None:
     server.respond_with_error("invalid_value", "bad turn")
     async with open_session(server, AGENT) as session:
@@ -178,14 +184,15 @@ async def test_rejected_automatic_request_reaches_the_application(
     assert any(isinstance(e, ErrorEvent) and isinstance(e.error, ServerError) for e in events)
 
 
-async def test_close_before_connect_and_twice_is_harmless(server: FakeRealtimeServer) -> None:
-    session = await RealtimeRunner(AGENT).run(model_config={"url": server.url})
+async def test_close_before_connect_and_twice_is_harmless(server: InMemoryRealtimeServer) -> None:
+    runner = RealtimeRunner(AGENT, model_factory=server.new_model)
+    session = await runner.run(model_config={"url": "memory://"})
     await session.close()
     await session.close()
     assert await read_all(session) == []
 
 
-async def test_agent_end_carries_the_response_status(server: FakeRealtimeServer) -> None:
+async def test_agent_end_carries_the_response_status(server: InMemoryRealtimeServer) -> None:
     server.respond_with_text("done")
     async with open_session(server, AGENT) as session:
         await session.send_message("hi")

@@ -20,7 +20,7 @@ from openai.types.realtime.realtime_session_create_request import RealtimeSessio
 from antiphon.exceptions import ArgumentTypeError, ConfigurationError
 from antiphon.realtime.agent import RealtimeAgent
 from antiphon.realtime.events import HistoryUpdatedEvent, ToolEndEvent
-from antiphon.realtime.testing import FakeRealtimeServer
+from antiphon.realtime.testing import InMemoryRealtimeServer
 from antiphon.realtime.tools import function_tool
 from tests.realtime.session_support import (
     checked_server,
@@ -31,8 +31,6 @@ from tests.realtime.session_support import (
     read_until,
     types_of,
 )
-
-pytestmark = pytest.mark.e2e
 
 calls: list[str] = []
 
@@ -48,13 +46,15 @@ WEATHER = RealtimeAgent(name="weather", instructions="Answer about weather.", to
 
 
 @pytest.fixture
-async def server() -> AsyncIterator[FakeRealtimeServer]:
+async def server() -> AsyncIterator[InMemoryRealtimeServer]:
     calls.clear()
     async with checked_server() as server:
         yield server
 
 
-async def test_connect_sends_the_agent_as_a_ga_session_update(server: FakeRealtimeServer) -> None:
+async def test_connect_sends_the_agent_as_a_ga_session_update(
+    server: InMemoryRealtimeServer,
+) -> None:
     async with open_session(server, WEATHER):
         (update,) = await server.wait_for("session.update")
     assert isinstance(update, SessionUpdateEvent)
@@ -70,7 +70,7 @@ async def test_connect_sends_the_agent_as_a_ga_session_update(server: FakeRealti
     assert tool.parameters is not None
 
 
-async def test_text_turn_with_a_tool_call_completes(server: FakeRealtimeServer) -> None:
+async def test_text_turn_with_a_tool_call_completes(server: InMemoryRealtimeServer) -> None:
     server.respond_with_tool_call("get_weather", {"city": "Paris"}, call_id="call_w")
     server.respond_with_text("It is sunny in Paris.", chunks=3)
     async with open_session(server, WEATHER) as session:
@@ -101,7 +101,9 @@ async def test_text_turn_with_a_tool_call_completes(server: FakeRealtimeServer) 
     assert last.content[0].text == "It is sunny in Paris."
 
 
-async def test_streamed_text_emits_history_updated_per_delta(server: FakeRealtimeServer) -> None:
+async def test_streamed_text_emits_history_updated_per_delta(
+    server: InMemoryRealtimeServer,
+) -> None:
     server.respond_with_text("abcdef", chunks=3)
     async with open_session(server, WEATHER) as session:
         await session.send_message("hi")
@@ -120,7 +122,7 @@ async def test_streamed_text_emits_history_updated_per_delta(server: FakeRealtim
 
 
 async def test_two_messages_during_a_response_share_one_response_create(
-    server: FakeRealtimeServer,
+    server: InMemoryRealtimeServer,
 ) -> None:
     held = server.respond_with_text("first", hold=True)
     server.respond_with_text("second")
@@ -136,7 +138,7 @@ async def test_two_messages_during_a_response_share_one_response_create(
 
 
 async def test_create_response_without_arguments_sends_no_response_object(
-    server: FakeRealtimeServer,
+    server: InMemoryRealtimeServer,
 ) -> None:
     async with open_session(server, WEATHER) as session:
         handle = await session.create_response()
@@ -148,7 +150,7 @@ async def test_create_response_without_arguments_sends_no_response_object(
 
 
 async def test_create_response_sends_only_the_given_fields_and_keeps_the_agent(
-    server: FakeRealtimeServer,
+    server: InMemoryRealtimeServer,
 ) -> None:
     async with open_session(server, WEATHER) as session:
         handle = await session.create_response(instructions="Say hello.")
@@ -169,7 +171,7 @@ async def test_create_response_sends_only_the_given_fields_and_keeps_the_agent(
 
 @pytest.mark.parametrize("metadata", [{"n": 1}, {1: "x"}, ["x"]])
 async def test_create_response_rejects_non_string_metadata_before_sending(
-    server: FakeRealtimeServer, metadata: object
+    server: InMemoryRealtimeServer, metadata: object
 ) -> None:
     async with open_session(server, WEATHER) as session:
         with pytest.raises(ArgumentTypeError, match="str") as raised:
@@ -178,7 +180,7 @@ async def test_create_response_rejects_non_string_metadata_before_sending(
     assert "response.create" not in client_types(server)
 
 
-async def test_manual_requests_are_never_merged(server: FakeRealtimeServer) -> None:
+async def test_manual_requests_are_never_merged(server: InMemoryRealtimeServer) -> None:
     async with open_session(server, WEATHER) as session:
         first = await session.create_response(instructions="one")
         second = await session.create_response(instructions="two")
@@ -187,7 +189,9 @@ async def test_manual_requests_are_never_merged(server: FakeRealtimeServer) -> N
     assert client_types(server).count("response.create") == 2
 
 
-async def test_update_agent_sends_its_instructions_and_tools(server: FakeRealtimeServer) -> None:
+async def test_update_agent_sends_its_instructions_and_tools(
+    server: InMemoryRealtimeServer,
+) -> None:
     other = RealtimeAgent(name="other", instructions="Be brief.")
     async with open_session(server, WEATHER) as session:
         await session.update_agent(other)
@@ -199,7 +203,9 @@ async def test_update_agent_sends_its_instructions_and_tools(server: FakeRealtim
     assert update.session.tools == []
 
 
-async def test_tool_end_reports_exactly_what_the_model_received(server: FakeRealtimeServer) -> None:
+async def test_tool_end_reports_exactly_what_the_model_received(
+    server: InMemoryRealtimeServer,
+) -> None:
     server.respond_with_tool_call("get_weather", {"city": "Oslo"})
     async with open_session(server, WEATHER) as session:
         await session.send_message("Oslo?")
@@ -209,7 +215,9 @@ async def test_tool_end_reports_exactly_what_the_model_received(server: FakeReal
     assert (end.tool_name, end.output, end.error) == ("get_weather", "sunny in Oslo", None)
 
 
-async def test_send_audio_appends_base64_and_commits_on_request(server: FakeRealtimeServer) -> None:
+async def test_send_audio_appends_base64_and_commits_on_request(
+    server: InMemoryRealtimeServer,
+) -> None:
     async with open_session(server, WEATHER) as session:
         await session.send_audio(b"\x00\x01" * 10)
         await session.send_audio(b"\x00\x01", commit=True)
@@ -221,14 +229,14 @@ async def test_send_audio_appends_base64_and_commits_on_request(server: FakeReal
     ]
 
 
-async def test_methods_refuse_a_session_that_is_not_open(server: FakeRealtimeServer) -> None:
+async def test_methods_refuse_a_session_that_is_not_open(server: InMemoryRealtimeServer) -> None:
     async with open_session(server, WEATHER) as session:
         pass
     with pytest.raises(ConfigurationError, match="expected open session, found closed"):
         await session.send_message("late")
 
 
-async def test_send_message_accepts_a_conversation_item(server: FakeRealtimeServer) -> None:
+async def test_send_message_accepts_a_conversation_item(server: InMemoryRealtimeServer) -> None:
     item = RealtimeConversationItemUserMessage(
         type="message", role="user", content=[Content(type="input_text", text="as an item")]
     )

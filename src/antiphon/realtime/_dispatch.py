@@ -1,10 +1,13 @@
 """The reader: pulls transport events and turns each server event into session effects.
 
 :func:`pump` is the session's one reader task. For every server event :class:`Dispatcher` feeds
-the sequencer, the history and the raw-event stream, then runs the handler for that event type
-(a dict lookup, so the per-event cost does not grow with the number of types handled). Nothing
-slow runs here: tool calls and guardrails start owned tasks, so a slow tool never stalls audio.
-The transport's end (clean or failed) ends the session through :meth:`SessionCore.end`.
+the response component, the history and the raw-event stream, then runs the handler for that
+event type (a dict lookup, so the per-event cost does not grow with the number of types
+handled). Nothing slow runs here: tool calls and guardrails start owned tasks, so a slow tool
+never stalls audio. The transport's end (clean or failed) ends the session through ``end``.
+
+The dispatcher owns the session's :class:`~antiphon.realtime.history.ConversationHistory`: it is
+the only writer, and the session reads it through :attr:`Dispatcher.history_items`.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import binascii
 from collections.abc import Awaitable, Callable
 
 from openai.types.realtime import (
+    ConversationItem,
     RealtimeConversationItemFunctionCall,
     RealtimeErrorEvent,
     RealtimeServerEvent,
@@ -28,9 +32,12 @@ from openai.types.realtime import (
 )
 
 from antiphon.exceptions import ServerError, TransportError
-from antiphon.realtime._core import SessionCore
+from antiphon.realtime._agent_slot import AgentSlot
 from antiphon.realtime._guarding import GuardrailRunner
-from antiphon.realtime._interrupt import interrupt
+from antiphon.realtime._interrupt import Interrupter
+from antiphon.realtime._link import Link
+from antiphon.realtime._queue import EventQueue
+from antiphon.realtime._responses import Responses
 from antiphon.realtime._tool_calls import ToolCallRunner
 from antiphon.realtime.events import (
     AgentEndEvent,
@@ -41,6 +48,7 @@ from antiphon.realtime.events import (
     RawModelEvent,
     RealtimeSessionEvent,
 )
+from antiphon.realtime.history import ConversationHistory
 from antiphon.realtime.model import ServerEventReceived, TransportFailed, UnknownServerEvent
 from antiphon.realtime.sequencer import ACTIVE_RESPONSE_CODE
 
@@ -53,20 +61,22 @@ _SEQUENCER_TYPES = frozenset({"response.created", "response.done", "error"})
 """The only events the sequencer reacts to (see ``ResponseSequencer.on_server_event``)."""
 
 
-async def pump(core: SessionCore, dispatcher: Dispatcher) -> None:
+async def pump(
+    link: Link, dispatcher: Dispatcher, end: Callable[[BaseException | None], None]
+) -> None:
     """Read the transport until it ends, then end the session (with its error, if any)."""
-    async for model_event in core.model.events():
+    async for model_event in link.events():
         if isinstance(model_event, ServerEventReceived):
             await dispatcher.handle(model_event.event)
         elif isinstance(model_event, UnknownServerEvent):
             dispatcher.unknown(model_event)  # newer than our openai package: never fatal
         elif isinstance(model_event, TransportFailed):
-            core.end(model_event.error)
+            end(model_event.error)
             return
         else:
-            core.end(None)  # a clean close (code 1000, or the one we asked for)
+            end(None)  # a clean close (code 1000, or the one we asked for)
             return
-    core.end(None)
+    end(None)
 
 
 class Dispatcher:
@@ -77,11 +87,26 @@ class Dispatcher:
     deltas) this saves a coroutine per event.
     """
 
-    def __init__(self, core: SessionCore) -> None:
-        self._core = core
-        self._tools = ToolCallRunner(core)
-        self._guardrails = GuardrailRunner(core)
-        self._raw = core.config.get("raw_model_events", False)
+    def __init__(
+        self,
+        *,
+        history: ConversationHistory,
+        responses: Responses,
+        agent: AgentSlot,
+        interrupter: Interrupter,
+        tools: ToolCallRunner,
+        guardrails: GuardrailRunner,
+        events: EventQueue,
+        raw: bool,
+    ) -> None:
+        self._history = history
+        self._responses = responses
+        self._agent = agent
+        self._interrupter = interrupter
+        self._tools = tools
+        self._guardrails = guardrails
+        self._events = events
+        self._raw = raw
         self._handlers: dict[str, Handler] = {
             "response.created": self._response_created,
             "response.done": self._response_done,
@@ -98,25 +123,30 @@ class Dispatcher:
             "input_audio_buffer.speech_started": self._speech_started,
         }
 
+    @property
+    def history_items(self) -> tuple[ConversationItem, ...]:
+        """A snapshot of the conversation so far, oldest first."""
+        return self._history.items
+
     async def handle(self, event: RealtimeServerEvent) -> None:
         """Apply one server event."""
-        core = self._core
+        events = self._events
         kind = event.type
         if kind in _SEQUENCER_TYPES:
-            core.sequencer.on_server_event(event)
+            self._responses.on_server_event(event)
         if self._raw:
-            core.queue.offer(RawModelEvent(event))
-        change = core.history.apply(event)
+            events.offer(RawModelEvent(event))
+        change = self._history.apply(event)
         if change is not None:
             if change.type == "history_updated":
-                core.queue.offer(change)  # lossy: no need to go through the awaiting path
+                events.offer(change)  # lossy: no need to go through the awaiting path
             else:
-                await core.queue.put(change)
+                await events.put(change)
         handler = self._handlers.get(kind)
         if handler is not None:
             control = handler(event)
             if control is not None:
-                await core.queue.put(control)
+                await events.put(control)
             return
         async_handler = self._async_handlers.get(kind)
         if async_handler is not None:
@@ -125,11 +155,11 @@ class Dispatcher:
     def unknown(self, event: UnknownServerEvent) -> None:
         """An event type the installed ``openai`` package does not know: raw event only."""
         if self._raw:
-            self._core.queue.offer(RawModelEvent(event))
+            self._events.offer(RawModelEvent(event))
 
     def _response_created(self, event: RealtimeServerEvent) -> RealtimeSessionEvent | None:
         if isinstance(event, ResponseCreatedEvent):
-            return AgentStartEvent(self._core.agent, event.response.id)
+            return AgentStartEvent(self._agent.current, event.response.id)
         return None
 
     def _response_done(self, event: RealtimeServerEvent) -> RealtimeSessionEvent | None:
@@ -138,20 +168,19 @@ class Dispatcher:
         response = event.response
         if response.id is not None:
             self._guardrails.forget(response.id)
-        return AgentEndEvent(self._core.agent, response.id, response.status)
+        return AgentEndEvent(self._agent.current, response.id, response.status)
 
     def _audio_delta(self, event: RealtimeServerEvent) -> RealtimeSessionEvent | None:
         if not isinstance(event, ResponseAudioDeltaEvent):
             return None
-        core = self._core
-        if event.response_id == core.muted_response_id:
+        if self._interrupter.is_muted(event.response_id):
             return None  # audio of a response we cancelled: the listener must not hear it
         try:
             audio = binascii.a2b_base64(event.delta, strict_mode=True)
         except binascii.Error as exc:
             return ErrorEvent(TransportError(f"invalid base64 audio: {exc}", context=event.type))
-        core.audio.on_audio(event.item_id, event.content_index, len(audio))
-        core.queue.offer(AudioEvent(audio, event.item_id, event.content_index, event.response_id))
+        self._interrupter.on_audio(event.item_id, event.content_index, len(audio))
+        self._events.offer(AudioEvent(audio, event.item_id, event.content_index, event.response_id))
         return None
 
     def _audio_done(self, event: RealtimeServerEvent) -> RealtimeSessionEvent | None:
@@ -187,6 +216,6 @@ class Dispatcher:
         # Server VAD heard the user: stop playback and cut what was not heard. The server
         # cancels the response itself (turn_detection.interrupt_response defaults to true).
         try:
-            await interrupt(self._core, cancel=False, background=True)
+            await self._interrupter.interrupt(cancel=False)
         except TransportError:
             return  # the failed send already ended the session with its error

@@ -21,9 +21,13 @@ from __future__ import annotations
 from openai.types.realtime import RealtimeResponseCreateParams
 
 from antiphon.exceptions import ResponseRequestRejected, TransportError
-from antiphon.realtime._core import SessionCore
-from antiphon.realtime._interrupt import cancel_response, interrupt
+from antiphon.realtime._agent_slot import AgentSlot
+from antiphon.realtime._interrupt import Interrupter
+from antiphon.realtime._queue import EventQueue
+from antiphon.realtime._responses import Responses
+from antiphon.realtime._tasks import TaskOwner
 from antiphon.realtime.agent import RealtimeAgent
+from antiphon.realtime.config import RealtimeRunConfig
 from antiphon.realtime.events import ErrorEvent, GuardrailTrippedEvent
 from antiphon.realtime.guardrails import GuardrailGate, OutputGuardrail, run_guardrails
 from antiphon.realtime.sequencer import RequestKind
@@ -37,11 +41,23 @@ DEFAULT_RECOVERY_INSTRUCTIONS = (
 
 
 class GuardrailRunner:
-    """Debounces transcript text and runs output guardrails in owned tasks."""
+    """Debounces transcript text and runs output guardrails in owned tasks; owns the gate."""
 
-    def __init__(self, core: SessionCore) -> None:
-        self._core = core
-        config = core.config
+    def __init__(
+        self,
+        *,
+        agent: AgentSlot,
+        interrupter: Interrupter,
+        responses: Responses,
+        events: EventQueue,
+        tasks: TaskOwner,
+        config: RealtimeRunConfig,
+    ) -> None:
+        self._agent = agent
+        self._interrupter = interrupter
+        self._responses = responses
+        self._events = events
+        self._tasks = tasks
         self._gate = GuardrailGate(config.get("guardrail_debounce_chars", 100))
         self._extra = tuple(config.get("output_guardrails", ()))
         self._recovery = config.get(
@@ -54,7 +70,7 @@ class GuardrailRunner:
 
     def on_delta(self, response_id: str, item_id: str, delta: str) -> None:
         """Account for one transcript delta; start a check when enough new text arrived."""
-        agent = self._core.agent
+        agent = self._agent.current
         if not (agent.output_guardrails or self._extra):
             return  # the common case: no guardrails, no bookkeeping
         if self._gate.feed(response_id, item_id, delta):
@@ -63,7 +79,7 @@ class GuardrailRunner:
     def on_item_end(self, response_id: str, item_id: str) -> None:
         """The item's text is complete: check the part no run has seen yet."""
         if self._gate.finish(response_id, item_id):
-            self._start(self._core.agent, response_id, item_id)
+            self._start(self._agent.current, response_id, item_id)
 
     def forget(self, response_id: str) -> None:
         """The response is done: drop its accumulated text."""
@@ -71,29 +87,28 @@ class GuardrailRunner:
 
     def _start(self, agent: RealtimeAgent, response_id: str, item_id: str) -> None:
         text = self._gate.text(response_id, item_id)
-        self._core.tasks.spawn(
+        self._tasks.spawn(
             self._check(agent, response_id, item_id, text), name=f"antiphon-guardrail-{item_id}"
         )
 
     async def _check(self, agent: RealtimeAgent, response_id: str, item_id: str, text: str) -> None:
-        core = self._core
         checks = await run_guardrails(self._guardrails(agent), agent, text)
         for check in checks:
             if check.error is not None:
-                await core.queue.put(ErrorEvent(check.error))
+                await self._events.put(ErrorEvent(check.error))
         names = tuple(check.guardrail.name for check in checks if check.tripped)
         if not names or not self._gate.trip(response_id):
             return
         try:
-            if core.sequencer.active_response_id == response_id:
-                await interrupt(core, cancel=False, background=True)
-            await cancel_response(core, response_id)
+            if self._responses.active_response_id == response_id:
+                await self._interrupter.interrupt(cancel=False)
+            await self._interrupter.cancel_response(response_id)
         except TransportError:
             return  # the session is ending with that error
-        await core.queue.put(GuardrailTrippedEvent(names, text, response_id, item_id))
+        await self._events.put(GuardrailTrippedEvent(names, text, response_id, item_id))
         if self._recovery is not None:
             params = RealtimeResponseCreateParams(instructions=self._recovery)
             try:
-                core.sequencer.request(params, kind=RequestKind.MANUAL)
+                self._responses.request(params, kind=RequestKind.MANUAL)
             except ResponseRequestRejected as exc:
-                await core.queue.put(ErrorEvent(exc))
+                await self._events.put(ErrorEvent(exc))

@@ -73,7 +73,8 @@ class ResponseHandle:
         """Wait for the ``response.done`` payload of the response this request started.
 
         Raises :class:`~antiphon.ResponseRequestRejected` when the server rejected the request
-        for good, or the error given to :meth:`ResponseSequencer.release_all`.
+        for good, or the error given to :meth:`ResponseSequencer.release_all` (the session's
+        close, or a dead transport).
         """
         await self._outcome.settled.wait()
         if self._outcome.error is not None:

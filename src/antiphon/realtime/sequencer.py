@@ -2,9 +2,12 @@
 
 Every response request of a session goes through :class:`ResponseSequencer`: automatic ones
 (after user input, after tool outputs, after a handoff) and manual ones (``create_response``).
-The sequencer is a small state machine fed with server events (:meth:`on_server_event`, called
-by the session's reader) plus one sending loop (:meth:`run`, owned by the session's task group).
-It never touches a socket itself: it is given an async ``send`` callable.
+The sequencer is a pure state machine (no I/O, no ``await``, no task): it is fed requests
+(:meth:`request`), server events (:meth:`on_server_event`, from the session's reader) and the
+outcome of its sends, and its owner drains it: :meth:`next_send` hands over the next
+``response.create`` to put on the wire, if one may go now, and :meth:`send_failed` reports a send
+that did not happen. The session's :class:`~antiphon.realtime._responses.Responses` does the
+sending; tests drive the machine directly, one call at a time.
 
 Rules (the server accepts one active response per conversation and rejects a ``response.create``
 that arrives while one is active):
@@ -32,11 +35,10 @@ are serialised like the others, and a second ``response.created`` while one is a
 
 from __future__ import annotations
 
-import asyncio
 import enum
 import itertools
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from openai.types.realtime import (
@@ -49,7 +51,7 @@ from openai.types.realtime import (
     ResponseDoneEvent,
 )
 
-from antiphon.exceptions import ProtocolError, ResponseRequestRejected, TransportError
+from antiphon.exceptions import ProtocolError, ResponseRequestRejected
 from antiphon.realtime._response_handle import Outcome, RequestKind, ResponseHandle
 
 __all__ = [
@@ -90,22 +92,17 @@ class _InFlight:
     attributed: bool = False  # whether the active response is (provisionally) ours
 
 
-Send = Callable[[ResponseCreateEvent], Awaitable[None]]
-
-
 class ResponseSequencer:
     """Serialises ``response.create`` for one connection (see the module docstring)."""
 
     def __init__(
         self,
-        send: Send,
         *,
         max_attempts: int = 3,
         max_pending: int = 64,
         event_id_prefix: str = "antiphon_rc_",
         on_auto_rejected: Callable[[ResponseRequestRejected], None] | None = None,
     ) -> None:
-        self._send = send
         self._max_attempts = max_attempts
         self._max_pending = max_pending
         self._prefix = event_id_prefix
@@ -116,7 +113,6 @@ class ResponseSequencer:
         self._inflight: _InFlight | None = None
         self._active_id: str | None = None
         self._closed_error: BaseException | None = None
-        self._wake = asyncio.Event()
 
     @property
     def state(self) -> SequencerState:
@@ -160,7 +156,6 @@ class ResponseSequencer:
                     code="antiphon_queue_full",
                 )
             self._queue.append(_Batch(kind, params, [handle]))
-        self._wake.set()
         return ResponseHandle(handle)
 
     def on_server_event(self, event: RealtimeServerEvent) -> None:
@@ -192,7 +187,7 @@ class ResponseSequencer:
         self._move({SequencerState.CANCELLING}, SequencerState.ACTIVE)
 
     def release_all(self, error: BaseException) -> None:
-        """Fail every queued and in-flight request with ``error`` and stop :meth:`run`.
+        """Fail every queued and in-flight request with ``error``; nothing is sent any more.
 
         Called on disconnect or close; idempotent (the first error wins). Later requests fail
         at once with the same error.
@@ -209,19 +204,20 @@ class ResponseSequencer:
         for batch in batches:
             for handle in batch.handles:
                 handle.fail(error)
-        self._wake.set()
 
-    async def run(self) -> None:
-        """Send queued creates one at a time until :meth:`release_all`; run it in a task group."""
-        while self._state is not SequencerState.CLOSED:
-            if self._state is SequencerState.IDLE and self._queue:
-                await self._send_next()
-                continue
-            # Every state change sets the event, and nothing awaits between the check and clear.
-            self._wake.clear()
-            await self._wake.wait()
+    @property
+    def ready(self) -> bool:
+        """Whether :meth:`next_send` would hand over a ``response.create`` now."""
+        return self._state is SequencerState.IDLE and bool(self._queue)
 
-    async def _send_next(self) -> None:
+    def next_send(self) -> ResponseCreateEvent | None:
+        """The next ``response.create`` to send, or ``None`` when none may go now.
+
+        Handing it over puts it in flight (state ``REQUESTED``): the caller must send it, or
+        report with :meth:`send_failed` that it could not.
+        """
+        if not self.ready:
+            return None
         batch = self._queue.popleft()
         batch.attempts += 1
         event_id = f"{self._prefix}{next(self._ids)}"
@@ -233,14 +229,15 @@ class ResponseSequencer:
         if batch.params is not None:
             # Set only when given, so `exclude_unset` keeps an absent `response` absent.
             event.response = batch.params
-        try:
-            await self._send(event)
-        except TransportError as exc:
-            # The model's send fails only when the socket is dead: nothing can be sent later.
-            self.release_all(exc)
-        except Exception as exc:
-            self.release_all(TransportError(repr(exc), context="response.create send failed"))
-            raise
+        return event
+
+    def send_failed(self, error: BaseException) -> None:
+        """The create :meth:`next_send` handed over could not be sent: release everything.
+
+        A send fails only when the transport is dead, so nothing could be sent later either;
+        every request (the one in flight included) fails with ``error``.
+        """
+        self.release_all(error)
 
     def _on_created(self, response_id: str | None) -> None:
         if self._state is SequencerState.REQUESTED and self._inflight is not None:
@@ -303,7 +300,6 @@ class ResponseSequencer:
             head.attempts = max(head.attempts, batch.attempts)
         else:
             self._queue.appendleft(batch)
-        self._wake.set()
 
     def _move(self, expected: set[SequencerState], new: SequencerState) -> None:
         if self._state not in expected:
@@ -313,4 +309,3 @@ class ResponseSequencer:
                 f"expected {names}, found {self._state.value}"
             )
         self._state = new
-        self._wake.set()

@@ -1,9 +1,11 @@
 """The application's handle on one realtime conversation: ``async with`` it, iterate its events.
 
-:class:`RealtimeSession` is a thin facade: the state lives in ``_core``, server events are
-handled by ``_dispatch`` (tools in ``_tool_calls``, guardrails in ``_guarding``, interrupts in
-``_interrupt``), and every ``response.create`` goes through the
-:class:`~antiphon.realtime.sequencer.ResponseSequencer`. Each session owns its transport.
+:class:`RealtimeSession` is a thin facade over components that each own their state (built in
+``_parts``): the lifecycle (``_lifecycle``), the transport link (``_link``), the responses
+(``_responses``: every ``response.create`` goes through the pure
+:class:`~antiphon.realtime.sequencer.ResponseSequencer`), the reader (``_dispatch``, which owns
+the history), tools (``_tool_calls``), guardrails (``_guarding``) and interrupts with the audio
+progress (``_interrupt``). Each session owns its transport.
 
 Event delivery (``async for event in session``), one consumer at a time:
 
@@ -41,10 +43,10 @@ from openai.types.realtime import (
 from openai.types.realtime.realtime_conversation_item_user_message import Content
 
 from antiphon.exceptions import ArgumentTypeError, TransportError
-from antiphon.realtime._core import SessionCore, SessionState
-from antiphon.realtime._dispatch import Dispatcher, pump
-from antiphon.realtime._interrupt import interrupt
-from antiphon.realtime._tool_calls import request_response
+from antiphon.realtime._dispatch import pump
+from antiphon.realtime._lifecycle import SessionState
+from antiphon.realtime._parts import SessionParts, build_parts
+from antiphon.realtime._queue import EventQueue
 from antiphon.realtime.agent import RealtimeAgent
 from antiphon.realtime.config import RealtimeRunConfig, build_session_update
 from antiphon.realtime.events import RealtimeSessionEvent
@@ -70,23 +72,23 @@ class RealtimeSession:
         config: RealtimeRunConfig,
         model_config: RealtimeModelConfig,
     ) -> None:
-        self._core = SessionCore(model, agent, config)
+        self._parts: SessionParts = build_parts(model, agent, config)
         self._model_config = model_config
 
     @property
     def agent(self) -> RealtimeAgent:
         """The agent currently speaking."""
-        return self._core.agent
+        return self._parts.agent.current
 
     @property
     def history(self) -> tuple[ConversationItem, ...]:
         """The conversation so far, oldest first (bounded by ``max_history_items``)."""
-        return self._core.history.items
+        return self._parts.dispatcher.history_items
 
     @property
     def dropped_events(self) -> int:
         """Lossy events dropped because the application did not read fast enough."""
-        return self._core.queue.dropped
+        return self._parts.events.dropped
 
     async def __aenter__(self) -> RealtimeSession:
         await self.connect()
@@ -110,58 +112,62 @@ class RealtimeSession:
 
         Raises :class:`~antiphon.TransportError` when the connection cannot be opened.
         """
-        core = self._core
-        core.require("connect", SessionState.NEW)
-        update = await build_session_update(core.agent, core.config)
+        parts = self._parts
+        lifecycle = parts.lifecycle
+        lifecycle.require("connect", SessionState.NEW)
+        update = await build_session_update(parts.agent.current, parts.config)
         try:
-            await core.model.connect(self._model_config)
+            await parts.link.connect(self._model_config)
         except BaseException:
-            core.end(None)
+            lifecycle.end(None)
             raise
-        core.state = SessionState.OPEN
-        core.tasks.spawn(pump(core, Dispatcher(core)), name="antiphon-session-reader")
-        core.tasks.spawn(core.sequencer.run(), name="antiphon-response-sequencer")
-        await core.send(update)
+        lifecycle.open()
+        reader = pump(parts.link, parts.dispatcher, lifecycle.end)
+        parts.tasks.spawn(reader, name="antiphon-session-reader")
+        parts.tasks.spawn(parts.responses.run(), name="antiphon-response-sequencer")
+        await parts.link.send(update)
 
     def __aiter__(self) -> _EventIterator:
-        return _EventIterator(self._core)
+        return _EventIterator(self._parts.events)
 
     async def send_message(self, message: str | ConversationItem) -> None:
         """Add a user message (text, or any conversation item) and ask for a response."""
-        core = self._core
-        core.require("send_message", SessionState.OPEN)
+        parts = self._parts
+        parts.lifecycle.require("send_message", SessionState.OPEN)
         if isinstance(message, str):
             content = [Content(type="input_text", text=message)]
             message = RealtimeConversationItemUserMessage(
                 type="message", role="user", content=content
             )
-        await core.send(ConversationItemCreateEvent(type="conversation.item.create", item=message))
-        request_response(core)
+        await parts.link.send(
+            ConversationItemCreateEvent(type="conversation.item.create", item=message)
+        )
+        parts.responses.request_auto()
 
     async def send_audio(self, audio: bytes, *, commit: bool = False) -> None:
         """Append input audio (PCM16 24 kHz mono by default); ``commit`` ends the user turn."""
-        core = self._core
-        core.require("send_audio", SessionState.OPEN)
+        parts = self._parts
+        parts.lifecycle.require("send_audio", SessionState.OPEN)
         encoded = base64.b64encode(audio).decode("ascii")
-        await core.send(
+        await parts.link.send(
             InputAudioBufferAppendEvent(type="input_audio_buffer.append", audio=encoded)
         )
         if commit:
-            await core.send(InputAudioBufferCommitEvent(type="input_audio_buffer.commit"))
+            await parts.link.send(InputAudioBufferCommitEvent(type="input_audio_buffer.commit"))
 
     async def interrupt(self) -> None:
         """Stop the assistant: truncate its audio at what was played and cancel the response."""
-        core = self._core
-        core.require("interrupt", SessionState.OPEN)
-        await interrupt(core, cancel=True)
+        parts = self._parts
+        parts.lifecycle.require("interrupt", SessionState.OPEN)
+        await parts.interrupter.interrupt(cancel=True)
 
     async def update_agent(self, agent: RealtimeAgent) -> None:
         """Make ``agent`` current: its instructions and tools are sent in a ``session.update``."""
-        core = self._core
-        core.require("update_agent", SessionState.OPEN)
-        update = await build_session_update(agent, core.config)
-        core.agent = agent
-        await core.send(update)
+        parts = self._parts
+        parts.lifecycle.require("update_agent", SessionState.OPEN)
+        update = await build_session_update(agent, parts.config)
+        parts.agent.switch(agent)
+        await parts.link.send(update)
 
     async def create_response(
         self, *, instructions: str | None = None, metadata: dict[str, str] | None = None
@@ -177,8 +183,8 @@ class RealtimeSession:
                 it is also a ``TypeError``.
         """
         _check_metadata(metadata)
-        core = self._core
-        core.require("create_response", SessionState.OPEN)
+        parts = self._parts
+        parts.lifecycle.require("create_response", SessionState.OPEN)
         params: RealtimeResponseCreateParams | None = None
         if instructions is not None or metadata is not None:
             params = RealtimeResponseCreateParams()
@@ -187,7 +193,7 @@ class RealtimeSession:
                 params.instructions = instructions
             if metadata is not None:
                 params.metadata = dict(metadata)
-        return core.sequencer.request(params, kind=RequestKind.MANUAL)
+        return parts.responses.request(params, kind=RequestKind.MANUAL)
 
     async def close(self) -> None:
         """End the session: wake iterators, cancel and await its tasks, close the transport.
@@ -195,11 +201,11 @@ class RealtimeSession:
         Idempotent. Raises :class:`~antiphon.TransportError` if closing the socket failed
         (after everything else was released).
         """
-        core = self._core
-        core.end(None)
-        await core.closed()
-        if core.close_error is not None:
-            error, core.close_error = core.close_error, None
+        lifecycle = self._parts.lifecycle
+        lifecycle.end(None)
+        await lifecycle.closed()
+        error = lifecycle.take_close_error()
+        if error is not None:
             raise TransportError(repr(error), context="closing the transport failed") from error
 
 
@@ -218,13 +224,13 @@ def _check_metadata(metadata: object) -> None:
 class _EventIterator:
     """Reads the session's queue; ends when the session ends (or raises its error)."""
 
-    __slots__ = ("_core",)
+    __slots__ = ("_events",)
 
-    def __init__(self, core: SessionCore) -> None:
-        self._core = core
+    def __init__(self, events: EventQueue) -> None:
+        self._events = events
 
     def __aiter__(self) -> _EventIterator:
         return self
 
     async def __anext__(self) -> RealtimeSessionEvent:
-        return await self._core.queue.get()
+        return await self._events.get()

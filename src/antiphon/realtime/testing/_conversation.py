@@ -1,11 +1,17 @@
-"""One connection of the fake server: answers client events and runs one response at a time."""
+"""One connection of the fake server: answers client events and runs one response at a time.
+
+A :class:`Conversation` knows nothing of the transport: it reads and writes text frames through
+a :class:`Peer` (a WebSocket connection, or one end of the in-memory pair), so both transports
+share every rule of the fake GA server.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import json
-from typing import TYPE_CHECKING
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Protocol
 
 from openai.types.realtime import (
     ConversationItemCreateEvent,
@@ -18,8 +24,6 @@ from openai.types.realtime import (
     ResponseCreateEvent,
     SessionUpdateEvent,
 )
-from websockets.asyncio.server import ServerConnection
-from websockets.exceptions import ConnectionClosed
 
 from antiphon.exceptions import ConfigurationError
 from antiphon.realtime.testing._frames import (
@@ -33,18 +37,42 @@ from antiphon.realtime.testing._writer import Reply, ReplyState, ResponseCancell
 from antiphon.wire.json import dump
 
 if TYPE_CHECKING:
-    from antiphon.realtime.testing._server import FakeRealtimeServer
+    from antiphon.realtime.testing._script import ScriptedServer
 
-__all__ = ["Conversation"]
+__all__ = ["Conversation", "Peer", "PeerClosed"]
+
+
+class PeerClosed(Exception):
+    """The connection is gone: nothing more can be sent (a transport's own error, translated)."""
+
+
+class Peer(Protocol):
+    """The server's end of one connection, whatever carries it."""
+
+    def incoming(self) -> AsyncIterator[str | bytes]:
+        """Client frames in order; ends (or raises :class:`PeerClosed`) when the client left."""
+        ...
+
+    async def send_text(self, text: str) -> None:
+        """Send one text frame; raise :class:`PeerClosed` when the connection is gone."""
+        ...
+
+    async def close(self, code: int, reason: str) -> None:
+        """Close with a close frame carrying ``code`` and ``reason``."""
+        ...
+
+    def abort(self) -> None:
+        """Drop the connection without a close frame (the client sees 1006)."""
+        ...
 
 
 class Conversation:
     """The server side of one WebSocket: its session, its items, its active response."""
 
-    def __init__(self, websocket: ServerConnection, server: FakeRealtimeServer, ids: Ids) -> None:
+    def __init__(self, peer: Peer, server: ScriptedServer, ids: Ids) -> None:
         self.ids = ids
         self.session: Frame = {"type": "realtime", "model": server.model}
-        self._websocket = websocket
+        self._peer = peer
         self._server = server
         self._items: list[str] = []
         self._active: ResponseWriter | None = None
@@ -56,9 +84,9 @@ class Conversation:
         async with asyncio.TaskGroup() as group:
             self._group = group
             try:
-                async for message in self._websocket:
+                async for message in self._peer.incoming():
                     await self._receive(message)
-            except ConnectionClosed:
+            except PeerClosed:
                 pass  # the client went away: nothing left to answer
             finally:
                 self._group = None
@@ -70,19 +98,19 @@ class Conversation:
         if validate:
             SERVER_EVENT_ADAPTER.validate_python(frame)
         self._server.record_sent(frame)
-        await self._websocket.send(json.dumps(frame))
+        await self._peer.send_text(json.dumps(frame))
 
     async def send_text(self, text: str) -> None:
         """Send raw text, unchecked."""
-        await self._websocket.send(text)
+        await self._peer.send_text(text)
 
     async def close(self, code: int, reason: str) -> None:
         """Close the connection with a close frame."""
-        await self._websocket.close(code, reason)
+        await self._peer.close(code, reason)
 
     def abort(self) -> None:
         """Drop the TCP connection without a close frame."""
-        self._websocket.transport.abort()
+        self._peer.abort()
 
     def append_item(self, item_id: str) -> str | None:
         """Record a conversation item; return the id of the item before it."""
@@ -108,9 +136,9 @@ class Conversation:
     async def _run(self, reply: Reply, writer: ResponseWriter) -> None:
         try:
             # Cancelled: finish() reports "cancelled"; closed: finish() sends nothing.
-            with contextlib.suppress(ResponseCancelled, ConnectionClosed):
+            with contextlib.suppress(ResponseCancelled, PeerClosed):
                 await reply(writer)
-            with contextlib.suppress(ConnectionClosed):
+            with contextlib.suppress(PeerClosed):
                 await writer.finish()
         finally:
             writer.abandon()  # also when the connection's task group cancels us

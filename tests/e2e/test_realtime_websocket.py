@@ -1,3 +1,6 @@
+"""The WebSocket model over a real socket: the model contract, then what only a socket has
+(handshake headers, TCP back-pressure, the closing handshake)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -5,25 +8,27 @@ import base64
 import hashlib
 import json
 import re
+from collections.abc import AsyncGenerator
+from contextlib import asynccontextmanager
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 from openai.types.realtime import ResponseCreateEvent
 
 from antiphon import __version__
-from antiphon.exceptions import ConfigurationError, TransportClosed, TransportError
+from antiphon.exceptions import ConfigurationError, TransportError
 from antiphon.realtime import websocket as websocket_module
 from antiphon.realtime.model import (
     ModelEvent,
+    RealtimeModel,
     RealtimeModelConfig,
     ServerEventReceived,
     TransportEnded,
-    TransportFailed,
-    UnknownServerEvent,
 )
 from antiphon.realtime.testing import FakeRealtimeServer
 from antiphon.realtime.websocket import WebSocketRealtimeModel, decode_server_frame
+from tests.realtime.model_contract import Far, Harness, ModelContract
+
+pytestmark = pytest.mark.e2e
 
 _WS_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"  # RFC 6455's key suffix
 
@@ -31,6 +36,27 @@ _WS_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"  # RFC 6455's key suffix
 async def drain(model: WebSocketRealtimeModel) -> list[ModelEvent]:
     async with asyncio.timeout(5):
         return [event async for event in model.events()]
+
+
+@asynccontextmanager
+async def websocket_harness() -> AsyncGenerator[tuple[RealtimeModel, Far]]:
+    async with FakeRealtimeServer() as server:
+        model = WebSocketRealtimeModel()
+        await model.connect({"url": server.url, "api_key": "sk-test"})
+        await server.wait_connected()
+        far = Far(
+            server.close_connection, server.send_raw, server.send_event, server.abort_connection
+        )
+        try:
+            yield model, far
+        finally:
+            await model.close()
+
+
+class TestWebSocketModel(ModelContract):
+    @pytest.fixture
+    def harness(self) -> Harness:
+        return websocket_harness
 
 
 async def test_api_key_becomes_a_bearer_header_with_our_user_agent() -> None:
@@ -65,46 +91,6 @@ async def test_unset_response_stays_absent_on_the_wire() -> None:
         await model.close()
     assert json.loads(server.log.raw[0]) == {"type": "response.create", "event_id": "rc_1"}
     assert server.violations == []
-
-
-async def test_unknown_event_type_passes_through_and_the_stream_goes_on() -> None:
-    async with FakeRealtimeServer() as server:
-        model = WebSocketRealtimeModel()
-        await model.connect({"url": server.url})
-        await server.wait_connected()
-        await server.send_event({"type": "response.brand_new", "event_id": "e", "x": 1})
-        await server.close_connection(1000, "bye")
-        events = await drain(model)
-        await model.close()
-    assert events[1] == UnknownServerEvent(
-        "response.brand_new", {"type": "response.brand_new", "event_id": "e", "x": 1}
-    )
-    assert events[-1] == TransportEnded(1000, "bye")
-
-
-@pytest.mark.parametrize(("code", "clean"), [(1001, True), (4000, False)])
-async def test_close_codes_are_classified(code: int, clean: bool) -> None:
-    async with FakeRealtimeServer() as server:
-        model = WebSocketRealtimeModel()
-        await model.connect({"url": server.url})
-        await server.wait_connected()
-        await server.close_connection(code, "why")
-        last = (await drain(model))[-1]
-        await model.close()
-    assert isinstance(last, TransportEnded) is clean
-
-
-async def test_dropped_connection_fails_with_1006() -> None:
-    async with FakeRealtimeServer() as server:
-        model = WebSocketRealtimeModel()
-        await model.connect({"url": server.url})
-        await server.wait_connected()
-        server.abort_connection()
-        last = (await drain(model))[-1]
-        await model.close()
-    assert isinstance(last, TransportFailed)
-    assert isinstance(last.error, TransportClosed)
-    assert last.error.code == 1006
 
 
 async def test_a_held_consumer_stops_the_reader_at_the_bound_and_loses_nothing(
@@ -166,20 +152,6 @@ async def test_a_held_consumer_stops_the_reader_at_the_bound_and_loses_nothing(
     assert model.stats.decode_microseconds_per_frame > 0
 
 
-async def test_send_on_a_socket_the_server_closed_raises_and_ends_events() -> None:
-    async with FakeRealtimeServer() as server:
-        model = WebSocketRealtimeModel()
-        await model.connect({"url": server.url})
-        await server.wait_connected()
-        await server.close_connection(1011, "gone")
-        last = (await drain(model))[-1]
-        with pytest.raises(TransportError) as caught:
-            await model.send(ResponseCreateEvent(type="response.create"))
-        await model.close()
-    assert isinstance(last, TransportFailed)
-    assert caught.value.context == "send failed"
-
-
 async def test_connect_failure_is_a_transport_error() -> None:
     async with FakeRealtimeServer() as server:
         url = server.url
@@ -196,30 +168,6 @@ async def test_connect_is_guarded() -> None:
     with pytest.raises(ConfigurationError, match="expected state new, found closed"):
         await model.connect({"url": "ws://127.0.0.1:9"})
     assert isinstance((await drain(model))[-1], TransportEnded)
-
-
-def test_a_json_value_that_is_not_an_event_is_invalid() -> None:
-    result = decode_server_frame("[1, 2]")
-    assert isinstance(result, TransportFailed)
-    assert result.error.context == "invalid server event"
-
-
-@given(st.one_of(st.text(), st.binary()))
-def test_decoding_never_raises(frame: str | bytes) -> None:
-    assert isinstance(
-        decode_server_frame(frame),
-        ServerEventReceived | UnknownServerEvent | TransportFailed,
-    )
-
-
-@given(st.dictionaries(st.text(max_size=8), st.integers() | st.text(max_size=8), max_size=4))
-def test_objects_with_a_known_type_but_bad_fields_fail_with_that_type(
-    fields: dict[str, int | str],
-) -> None:
-    fields.pop("response", None)
-    result = decode_server_frame(json.dumps({**fields, "type": "response.created"}))
-    assert isinstance(result, TransportFailed)
-    assert result.error.context == "invalid server event response.created"
 
 
 async def test_close_completes_the_handshake_even_when_nobody_reads_a_full_queue() -> None:

@@ -1,3 +1,5 @@
+"""The fake GA server as a raw WebSocket client sees it: the frames of each scripted reply."""
+
 from __future__ import annotations
 
 import asyncio
@@ -12,6 +14,8 @@ from websockets.exceptions import ConnectionClosedError
 from antiphon.exceptions import ConfigurationError
 from antiphon.realtime.testing import FakeRealtimeServer, ResponseWriter
 from antiphon.realtime.testing._frames import SERVER_EVENT_ADAPTER
+
+pytestmark = pytest.mark.e2e
 
 USER_ITEM = {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "hi"}]}
 
