@@ -71,7 +71,9 @@ class _Open:
         """A Responses item for this item cut off mid-way, from what streamed of it."""
         text = "".join(self.text)
         if self.kind == "message":
-            content = [{"type": "output_text", "text": text, "annotations": []}]
+            content: list[dict[str, object]] = [
+                {"type": "output_text", "text": text, "annotations": []}
+            ]
             return {
                 "type": "message",
                 "id": self.item_id,
