@@ -4,7 +4,10 @@ added under load, and server CPU per server event.
 Run::
 
     python bench/bench_realtime_server.py [--idle 1000] [--active 200] [--turns 5]
-        [--tokens 20] [--pace 0.02] [--repeat 2] [--compression deflate|none] [--json]
+        [--tokens 20] [--pace 0.02] [--think 0] [--repeat 2] [--compression deflate|none]
+        [--json]
+
+Quick check: ``--idle 100 --active 20 --turns 2 --repeat 1``.
 
 A real ``antiphon serve`` child (SQLite store in a temporary directory, as a default install
 does) routes model ``bench`` to the stand-in chat upstream (:mod:`antiphon.testing.upstream`, a
@@ -15,18 +18,23 @@ as the OpenAI SDK and browsers do (``--compression none`` to compare). Measured 
 1. Idle sessions: the server's RSS (``/proc/PID/status`` VmRSS) before and after ``--idle``
    sessions are open (each has received ``session.created``), per session. Target: <= 100 KiB.
    Also printed: the RSS once they are closed again.
-2. Active sessions: ``--active`` sessions run ``--turns`` text turns each, back to back
-   (``conversation.item.create`` then ``response.create``; starts spread over one turn's
-   length). Latency is from sending ``response.create`` to the first
-   ``response.output_text.delta``. The floor is the chat engine itself (the server's own
-   engine, in this process) running the same turns at the same concurrency against the same
-   stand-in: time from ``stream()`` to its first ``ItemDelta``. Phases alternate
-   floor / realtime / Responses ``--repeat`` times, so drift in machine load hits all alike.
-   Target: <= 5 ms added at p99.
+2. Active sessions: ``--active`` sessions run ``--turns`` text turns each
+   (``conversation.item.create`` then ``response.create``), ``--think`` seconds apart (0: back
+   to back), their starts spread over one turn's length. Latency is from sending
+   ``response.create`` to the first ``response.output_text.delta``. The floor is the chat
+   engine itself (the server's own engine, in this process) running the same turns at the same
+   concurrency against the same stand-in: time from ``stream()`` to its first ``ItemDelta``.
+   Phases alternate floor / realtime / Responses ``--repeat`` times, so drift in machine load
+   hits all alike. Target: <= 5 ms added at p99.
 3. CPU: the server's user+system CPU (``/proc/PID/stat``) over the realtime phases divided by
    the server events the clients received; beside it the same for the Responses SSE path
    (``POST /v1/responses`` streamed, which also stores every event) at the same load, and the
    engine floor's CPU (this process's, per engine event) for what the engine alone costs.
+   Per turn too (the three count different events), and CPU seconds per second of each phase:
+   the server is one event loop, so near 1.0 it is saturated and every latency grows.
+
+Keep the machine otherwise idle: the stand-in, the server and these clients share its cores,
+and a starved floor says nothing about what the server adds.
 
 Figures only; nothing is asserted. The children are stopped on any exit (SIGTERM included).
 """
@@ -108,6 +116,7 @@ class Phase:
     events: int = 0
     turns: int = 0
     cpu: float = 0.0  # seconds: the server's, or this process's for the engine floor
+    wall: float = 0.0  # seconds the rounds took
     failures: list[str] = field(default_factory=list[str])
 
     def p50_ms(self) -> float:
@@ -124,6 +133,9 @@ class Phase:
             "events": self.events,
             "cpu_us_per_event": self.cpu / self.events * 1e6 if self.events else None,
             "cpu_us_per_turn": self.cpu / self.turns * 1e6 if self.turns else None,
+            "events_per_second": self.events / self.wall if self.wall else None,
+            # 1.0: the process was on a core the whole time (one event loop can do no more).
+            "cpu_share": self.cpu / self.wall if self.wall else None,
             "failures": len(self.failures),
             "first_failure": self.failures[0] if self.failures else None,
         }
@@ -242,22 +254,29 @@ async def run_round(
     clients: int,
     turns: int,
     spread: float,
+    think: float,
     cpu: Callable[[], float],
 ) -> None:
-    """``clients`` loops of ``turns`` turns each, starts spread over ``spread`` seconds."""
+    """``clients`` loops of ``turns`` turns each, ``think`` seconds apart; the loops start spread
+    over ``spread`` seconds."""
+    started = time.perf_counter()
 
     async def loop(index: int) -> None:
         await asyncio.sleep(spread * index / clients)
-        for _ in range(turns):
+        for number in range(turns):
+            if number and think:
+                await asyncio.sleep(think)
             try:
                 await turn_once(index)
             except Exception as exc:  # a failure is a figure; the others go on
                 phase.turns += 1
-                phase.failures.append(f"{type(exc).__name__}: {exc}")
+                at = time.perf_counter() - started
+                phase.failures.append(f"{type(exc).__name__} {exc} (turn {number}, at {at:.2f} s)")
 
     before = cpu()
     await asyncio.gather(*(loop(index) for index in range(clients)))
     phase.cpu += cpu() - before
+    phase.wall += time.perf_counter() - started
 
 
 # -- the run -----------------------------------------------------------------------------------
@@ -270,6 +289,7 @@ class Settings:
     turns: int
     tokens: int
     pace: float
+    think: float
     repeat: int
     compression: str | None
 
@@ -280,9 +300,13 @@ async def measure(
     ws_url = server.replace("http://", "ws://") + f"/v1/realtime?model={MODEL}"
     frames = chat_chunks(content=[f" w{i}" for i in range(settings.tokens)])
     scripted = turn(frames, interval=settings.pace)
-    spread = settings.pace * (len(frames) - 1)  # one turn's length
+    spread = settings.pace * (len(frames) - 1) + settings.think  # one turn's length
     active = settings.active
-    limits = httpx.Limits(max_connections=active, max_keepalive_connections=active)
+    # Kept-alive connections expire before uvicorn's 5 s keep-alive timeout closes them, so
+    # none is reused just as the server closes it (a ReadError that is the client's race).
+    limits = httpx.Limits(
+        max_connections=active, max_keepalive_connections=active, keepalive_expiry=2.0
+    )
     engine = ChatEngine(UpstreamConfig(upstream.base_url, max_connections=active))
     result: dict[str, Any] = {}
     async with (
@@ -347,7 +371,9 @@ async def measure(
             for _ in range(settings.repeat):
                 for phase, turn_once, cpu in rounds:
                     await control.script(MODEL, [scripted] * (active * settings.turns))
-                    await run_round(phase, turn_once, active, settings.turns, spread, cpu)
+                    await run_round(
+                        phase, turn_once, active, settings.turns, spread, settings.think, cpu
+                    )
             result["active_rss_kib"] = rss_kib(pid)
         finally:
             await close_sessions(sessions)
@@ -385,14 +411,15 @@ def report(settings: Settings, result: dict[str, Any]) -> None:
     )
     print(
         f"  {'':24s} {'first text p50':>14s} {'p99':>8s} {'turns':>6s} {'events':>8s} "
-        f"{'CPU us/event':>12s} {'us/turn':>8s} {'failed':>6s}"
+        f"{'CPU us/event':>12s} {'us/turn':>8s} {'events/s':>8s} {'CPU':>5s} {'failed':>6s}"
     )
     for name, phase in result["phases"].items():
         per_event, per_turn = phase["cpu_us_per_event"], phase["cpu_us_per_turn"]
         print(
             f"  {name:24s} {phase['first_text_p50_ms']:11.2f} ms {phase['first_text_p99_ms']:8.2f}"
             f" {phase['turns']:6d} {phase['events']:8d} "
-            f"{per_event or 0:12.1f} {per_turn or 0:8.0f} {phase['failures']:6d}"
+            f"{per_event or 0:12.1f} {per_turn or 0:8.0f} {phase['events_per_second'] or 0:8.0f} "
+            f"{phase['cpu_share'] or 0:5.2f} {phase['failures']:6d}"
         )
         if phase["first_failure"]:
             print(f"    first failure: {phase['first_failure']}")
@@ -402,8 +429,8 @@ def report(settings: Settings, result: dict[str, Any]) -> None:
         "  (target <= 5 ms p99)"
     )
     print(
-        "  CPU: the server's for /v1/realtime and /v1/responses; this process's for the floor "
-        "(the engine alone)"
+        "  CPU: the server's for /v1/realtime and /v1/responses, this process's for the floor "
+        "(the engine alone); CPU column: CPU seconds per second of the phase"
     )
 
 
@@ -418,6 +445,7 @@ def main() -> None:
     parser.add_argument("--turns", type=int, default=5, help="turns per session per round")
     parser.add_argument("--tokens", type=int, default=20, help="content chunks per turn")
     parser.add_argument("--pace", type=float, default=0.02, help="seconds between chunks")
+    parser.add_argument("--think", type=float, default=0.0, help="seconds between turns")
     parser.add_argument("--repeat", type=int, default=2, help="rounds of the three phases")
     parser.add_argument("--compression", choices=("deflate", "none"), default="deflate")
     parser.add_argument("--store", default="", help="memory, or a path (default: a temp file)")
@@ -429,6 +457,7 @@ def main() -> None:
         turns=args.turns,
         tokens=args.tokens,
         pace=args.pace,
+        think=args.think,
         repeat=args.repeat,
         compression=None if args.compression == "none" else args.compression,
     )
