@@ -17,7 +17,7 @@ as the OpenAI SDK and browsers do (``--compression none`` to compare). Measured 
 
 1. Idle sessions: the server's RSS (``/proc/PID/status`` VmRSS) before and after ``--idle``
    sessions are open (each has received ``session.created``), per session. Target: <= 100 KiB.
-   Also printed: the RSS once they are closed again.
+   Also printed: the RSS once they are closed, and with as many open again (a leak grows it).
 2. Active sessions: ``--active`` sessions run ``--turns`` text turns each
    (``conversation.item.create`` then ``response.create``), ``--think`` seconds apart (0: back
    to back), their starts spread over one turn's length. Latency is from sending
@@ -339,6 +339,11 @@ async def measure(
         await asyncio.sleep(1.0)
         closed = rss_kib(pid)
         opened = len(sessions)
+        # Once more: the RSS a second batch reaches tells a leak from memory kept for reuse.
+        again, _ = await open_sessions(ws_url, settings.idle, settings.compression)
+        await asyncio.sleep(1.0)
+        reopened = rss_kib(pid)
+        await close_sessions(again)
         result["idle"] = {
             "sessions": settings.idle,
             "opened": opened,
@@ -348,6 +353,7 @@ async def measure(
             "rss_before_kib": before,
             "rss_open_kib": after,
             "rss_closed_kib": closed,
+            "rss_reopened_kib": reopened,
             "kib_per_session": (after - before) / opened if opened else None,
         }
 
@@ -399,7 +405,8 @@ def report(settings: Settings, result: dict[str, Any]) -> None:
         f"idle: {idle['opened']} of {idle['sessions']} sessions open "
         f"({idle['failed']} failed) in {idle['open_seconds']:.1f} s; server RSS "
         f"{idle['rss_before_kib'] / mib:.1f} -> {idle['rss_open_kib'] / mib:.1f} MiB, "
-        f"{idle['rss_closed_kib'] / mib:.1f} MiB once closed"
+        f"{idle['rss_closed_kib'] / mib:.1f} MiB once closed, "
+        f"{idle['rss_reopened_kib'] / mib:.1f} MiB with as many open again"
     )
     if per is not None:
         print(f"  {per:.1f} KiB per idle session  (target <= 100 KiB)")
