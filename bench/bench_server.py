@@ -86,12 +86,17 @@ def standin_upstream() -> Generator[str]:
 
 @contextmanager
 def antiphon_server(
-    upstream_url: str, directory: Path, store: str, profile: str = ""
+    upstream_url: str, directory: Path, store: str, profile: str = "", route: str = ""
 ) -> Generator[tuple[str, int]]:
-    """``antiphon serve`` routing model ``bench`` to the stand-in; yields (URL, pid)."""
+    """``antiphon serve`` routing model ``bench`` to the stand-in; yields (URL, pid).
+
+    ``route`` is more TOML for the model's ``[[models]]`` table (``max_connections = 256``).
+    The server is stopped on any exit: terminated, then killed if it does not exit in 60 s.
+    """
     config = directory / "bench.toml"
     config.write_text(
-        f'[[models]]\nname = "bench"\nupstream_api = "chat"\nupstream_url = "{upstream_url}"\n',
+        f'[[models]]\nname = "bench"\nupstream_api = "chat"\nupstream_url = "{upstream_url}"\n'
+        + (f"{route}\n" if route else ""),
         encoding="utf-8",
     )
     profiler = ["-c", _PROFILED.format(path=profile)] if profile else ["-m", "antiphon"]
@@ -109,7 +114,11 @@ def antiphon_server(
         yield line[len(READY) :].strip(), process.pid
     finally:
         process.terminate()
-        process.wait(60)
+        try:
+            process.wait(60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def cpu_seconds(pid: int) -> float:

@@ -8,6 +8,7 @@ chat and harmony engines runs in-process in ``tests/engines``.
 from __future__ import annotations
 
 import socket
+import time
 from collections.abc import AsyncIterator
 from contextlib import aclosing
 
@@ -89,6 +90,21 @@ async def test_chat_turns_reuse_one_upstream_connection(
         await collect(chat, _ask(model))
     peers = {str(record["peer"]) for record in await control.requests(model)}
     assert len(peers) == 1  # each body was read past [DONE], so its connection went back
+
+
+async def test_a_paced_chat_turn_spaces_its_frames(
+    chat: ChatEngine, control: UpstreamControl, model: str
+) -> None:
+    frames = chat_chunks(content=["a", "b", "c"])  # role, 3 pieces, finish: 4 gaps
+    await control.script(model, [turn(frames, interval=0.05)])
+    started = time.perf_counter()
+    events = await collect(chat, _ask(model))
+    assert time.perf_counter() - started >= 4 * 0.05
+    assert [event for event in events if isinstance(event, ItemDelta)] == [
+        ItemDelta("a"),
+        ItemDelta("b"),
+        ItemDelta("c"),
+    ]
 
 
 async def test_refused_connection_is_a_connect_error() -> None:

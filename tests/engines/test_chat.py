@@ -316,6 +316,6 @@ async def test_interleaved_tool_call_pieces_are_rejected(
 async def test_the_in_process_upstream_refuses_what_needs_a_socket(
     upstream: ScriptedUpstream,
 ) -> None:
-    for fault in ({"stall_after": 1}, {"cut_after": 1}):
+    for fault in ({"stall_after": 1}, {"cut_after": 1}, {"interval": 0.02}):
         with pytest.raises(ConfigurationError, match="needs a real socket"):
             await upstream.script("m", [{**turn(chat_chunks()), **fault}])

@@ -13,9 +13,11 @@ turns that tests register per model name through the control endpoints under ``/
 * ``POST /_control/release/{model}`` releases the model's stalled streams.
 
 A turn is ``{"frames": [...], "status": int, "error": str, "cut_after": n, "stall_after": n,
-"done": bool}``: JSON-object frames go out as ``data:`` lines, string frames verbatim (malformed
-input); ``status`` answers an error before any byte; ``cut_after`` closes the connection after
-``n`` frames; ``stall_after`` goes silent after ``n`` frames until released or disconnected.
+"interval": seconds, "done": bool}``: JSON-object frames go out as ``data:`` lines, string frames
+verbatim (malformed input); ``status`` answers an error before any byte; ``cut_after`` closes the
+connection after ``n`` frames; ``stall_after`` goes silent after ``n`` frames until released or
+disconnected; ``interval`` paces the frames (that many seconds between two, as a model emits
+tokens; benchmarks use it).
 """
 
 from __future__ import annotations
@@ -75,7 +77,10 @@ class _ScriptedStream(Response):
         frames = encode_frames(self._turn)
         cut_after = as_int(self._turn.get("cut_after"))
         stall_after = as_int(self._turn.get("stall_after"))
+        interval = _seconds(self._turn.get("interval"))
         for index in range(len(frames) + 1):
+            if interval and 0 < index < len(frames):
+                await asyncio.sleep(interval)
             if index == stall_after:
                 await self._release.wait()
             if index == cut_after:
@@ -86,6 +91,13 @@ class _ScriptedStream(Response):
             await send({"type": "http.response.body", "body": DONE_FRAME, "more_body": True})
         await send({"type": "http.response.body", "body": b"", "more_body": False})
         return "completed"
+
+
+def _seconds(value: object) -> float:
+    """A turn's ``interval``: a number of seconds, 0 when absent or not a number."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return 0.0
+    return float(value)
 
 
 async def _wait_disconnect(receive: Receive) -> None:

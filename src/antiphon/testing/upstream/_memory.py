@@ -22,7 +22,7 @@ __all__ = ["ScriptedUpstream"]
 
 #: The base URL an in-process upstream's clients use; nothing resolves or dials it.
 BASE_URL: Final = "http://upstream.test/v1"
-_SOCKET_ONLY: Final = ("cut_after", "stall_after")
+_SOCKET_ONLY: Final = ("cut_after", "stall_after", "interval")
 
 
 class _Frames(httpx.AsyncByteStream):
@@ -58,7 +58,7 @@ class ScriptedUpstream:
         """Queue ``turns`` for ``model``: each request for it plays the next one.
 
         Raises:
-            ConfigurationError: a turn asks for a stall or a cut, which need a real socket
+            ConfigurationError: a turn asks for a stall, a cut or a pace, which need a real socket
                 (use :class:`~antiphon.testing.upstream.UpstreamProcess`).
         """
         for turn in turns:

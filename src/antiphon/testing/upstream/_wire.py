@@ -150,6 +150,7 @@ def turn(
     error: str | None = None,
     cut_after: int | None = None,
     stall_after: int | None = None,
+    interval: float | None = None,
     done: bool = True,
 ) -> JSONObject:
     """One scripted turn for the control API (see :mod:`antiphon.testing.upstream._app`)."""
@@ -159,6 +160,7 @@ def turn(
         "error": error,
         "cut_after": cut_after,
         "stall_after": stall_after,
+        "interval": interval,
     }
     data.update({key: value for key, value in optional.items() if value is not None})
     return data
