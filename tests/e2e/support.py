@@ -8,6 +8,7 @@ while the client's own ``responses.stream()`` helper accumulates it.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -19,6 +20,8 @@ from openai import AsyncOpenAI
 from openai.lib.streaming.responses import AsyncResponseStreamManager
 from openai.types.responses import Response
 
+from antiphon.realtime.events import RealtimeSessionEvent
+from antiphon.realtime.session import RealtimeSession
 from antiphon.server.run import READY_PREFIX
 from antiphon.testing._child import ReadyChild
 from antiphon.wire.sse import SSEDecoder
@@ -204,3 +207,23 @@ async def checked_stream(
         raw = await client.responses.with_raw_response.retrieve(final.id)
         same_response(final, raw.http_response.text)
     return final, payloads
+
+
+async def session_events_until(
+    session: RealtimeSession, done: str | type[object], count: int = 1, within: float = 15.0
+) -> list[RealtimeSessionEvent]:
+    """The events of an ``antiphon.realtime`` session up to the ``count``-th ``done``.
+
+    ``done`` is an event type name or class; the session ending first is an AssertionError.
+    """
+    seen: list[RealtimeSessionEvent] = []
+    async with asyncio.timeout(within):
+        async for event in session:
+            seen.append(event)
+            if isinstance(done, str):
+                matched = sum(1 for e in seen if e.type == done)
+            else:
+                matched = sum(1 for e in seen if isinstance(e, done))
+            if matched >= count:
+                return seen
+    raise AssertionError(f"the session ended before {done}")

@@ -24,7 +24,6 @@ from antiphon.realtime.config import RealtimeRunConfig
 from antiphon.realtime.events import (
     GuardrailTrippedEvent,
     HandoffEvent,
-    RealtimeSessionEvent,
     ToolEndEvent,
 )
 from antiphon.realtime.guardrails import GuardrailResult, output_guardrail
@@ -32,7 +31,7 @@ from antiphon.realtime.runner import RealtimeRunner
 from antiphon.realtime.session import RealtimeSession
 from antiphon.realtime.tools import function_tool
 from antiphon.testing.mcp_servers import stdio_command
-from tests.e2e.support import ServerProcess, write_config
+from tests.e2e.support import ServerProcess, session_events_until, write_config
 
 pytestmark = pytest.mark.e2e
 
@@ -101,23 +100,6 @@ def _url(server: ServerProcess) -> str:
     return server.url.replace("http://", "ws://") + "/v1/realtime?model=agents"
 
 
-async def _until(
-    session: RealtimeSession, done: type[object] | str, count: int = 1
-) -> list[RealtimeSessionEvent]:
-    seen: list[RealtimeSessionEvent] = []
-    async with asyncio.timeout(WITHIN):
-        async for event in session:
-            seen.append(event)
-            matches = [
-                e
-                for e in seen
-                if (e.type == done if isinstance(done, str) else isinstance(e, done))
-            ]
-            if len(matches) >= count:
-                return seen
-    raise AssertionError(f"the session ended before {done}")
-
-
 def _last_text(session: RealtimeSession) -> str:
     last = session.history[-1]
     assert last.type == "message"
@@ -164,7 +146,7 @@ async def test_a_handoff_then_a_function_tool(
 ) -> None:
     session, calls = agents_session
     await session.send_message("Weather in Paris?")
-    events = await _until(session, "agent_end", count=3)
+    events = await session_events_until(session, "agent_end", count=3)
     handoffs = [event for event in events if isinstance(event, HandoffEvent)]
     assert [(h.from_agent.name, h.to_agent.name) for h in handoffs] == [("concierge", "weather")]
     assert calls == ["Paris"]
@@ -177,7 +159,7 @@ async def test_a_server_side_mcp_tool_runs_in_one_response(
 ) -> None:
     session, _ = agents_session
     await session.send_message("What is 2 + 3?")
-    events = await _until(session, "agent_end")
+    events = await session_events_until(session, "agent_end")
     assert not [event for event in events if event.type == "error"]
     kinds = [item.type for item in session.history]
     assert kinds[-3:] == ["mcp_list_tools", "mcp_call", "message"]
@@ -192,7 +174,7 @@ async def test_a_failing_tool_still_answers_the_model(
 ) -> None:
     session, _ = agents_session
     await session.send_message("Break it")
-    events = await _until(session, "agent_end", count=2)
+    events = await session_events_until(session, "agent_end", count=2)
     [end] = [event for event in events if isinstance(event, ToolEndEvent)]
     assert end.error is not None
     assert "exploded" in end.output
@@ -204,7 +186,7 @@ async def test_an_output_guardrail_trips_on_the_streamed_text(
 ) -> None:
     session, _ = agents_session
     await session.send_message("Tell me the secret")
-    events = await _until(session, GuardrailTrippedEvent)
+    events = await session_events_until(session, GuardrailTrippedEvent)
     [tripped] = [event for event in events if isinstance(event, GuardrailTrippedEvent)]
     assert tripped.guardrail_names == ("no_secrets",)
     assert "swordfish" in tripped.transcript

@@ -13,11 +13,10 @@ from openai.types.realtime import RealtimeFunctionToolParam
 
 from antiphon.realtime.agent import RealtimeAgent
 from antiphon.realtime.config import RealtimeRunConfig
-from antiphon.realtime.events import RealtimeSessionEvent, ToolEndEvent
+from antiphon.realtime.events import ToolEndEvent
 from antiphon.realtime.runner import RealtimeRunner
-from antiphon.realtime.session import RealtimeSession
 from antiphon.realtime.tools import function_tool
-from tests.e2e.support import ServerProcess
+from tests.e2e.support import ServerProcess, session_events_until
 
 pytestmark = pytest.mark.e2e
 
@@ -115,18 +114,6 @@ async def test_the_openai_client_does_a_function_call_turn(openai_client: AsyncO
         assert text == ["It is sunny in Paris."]
 
 
-async def _read_until(
-    session: RealtimeSession, type_: str, count: int = 1
-) -> list[RealtimeSessionEvent]:
-    seen: list[RealtimeSessionEvent] = []
-    async with asyncio.timeout(WITHIN):
-        async for event in session:
-            seen.append(event)
-            if sum(1 for e in seen if e.type == type_) >= count:
-                return seen
-    raise AssertionError(f"the session ended before {type_}")
-
-
 def _sdk_url(server: ServerProcess, model: str) -> str:
     return server.url.replace("http://", "ws://") + f"/v1/realtime?model={model}"
 
@@ -137,7 +124,7 @@ async def test_the_realtime_sdk_does_a_text_turn(server: ServerProcess) -> None:
     session = await runner.run(model_config={"url": _sdk_url(server, "scripted-text")})
     async with session:
         await session.send_message("Hello?")
-        events = await _read_until(session, "agent_end")
+        events = await session_events_until(session, "agent_end")
     assert not [event for event in events if event.type == "error"]
     assistant = [
         item for item in session.history if item.type == "message" and item.role == "assistant"
@@ -159,7 +146,7 @@ async def test_the_realtime_sdk_runs_a_function_tool(server: ServerProcess) -> N
     session = await runner.run(model_config={"url": _sdk_url(server, "scripted-weather")})
     async with session:
         await session.send_message("Weather in Paris?")
-        events = await _read_until(session, "agent_end", count=2)
+        events = await session_events_until(session, "agent_end", count=2)
     assert cities == ["Paris"]
     ends = [event for event in events if isinstance(event, ToolEndEvent)]
     assert [end.output for end in ends] == ["sunny in Paris"]

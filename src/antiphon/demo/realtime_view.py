@@ -7,8 +7,6 @@ SDK's events (the handoff, the tool results, which agent is speaking).
 
 from __future__ import annotations
 
-from collections.abc import Generator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from openai.types.realtime import (
@@ -20,11 +18,11 @@ from openai.types.realtime import (
     ResponseOutputItemDoneEvent,
     ResponseTextDeltaEvent,
 )
-from rich.console import Console, Group
-from rich.live import Live
+from rich.console import Group
 from rich.panel import Panel
 from rich.text import Text
 
+from antiphon.demo.view import LiveView
 from antiphon.realtime import (
     AgentStartEvent,
     HandoffEvent,
@@ -46,7 +44,7 @@ class _Panel:
     status: str = "in_progress"
 
 
-class RealtimeView:
+class RealtimeView(LiveView):
     """Collects session events and renders them; use :meth:`live` around the event loop."""
 
     def __init__(self, title: str, agent: str) -> None:
@@ -59,18 +57,6 @@ class RealtimeView:
         self._server_events = 0
         self._sdk_events = 0
         self._last = ""
-        self._live: Live | None = None
-
-    @contextmanager
-    def live(self, console: Console) -> Generator[None]:
-        """Refresh the view on the console while the block runs."""
-        with Live(self.render(), console=console, refresh_per_second=20) as live:
-            self._live = live
-            try:
-                yield
-            finally:
-                live.update(self.render())
-                self._live = None
 
     def add(self, event: RealtimeSessionEvent) -> None:
         """Take one session event into the view."""
@@ -82,8 +68,7 @@ class RealtimeView:
             self._sdk_events += 1
             self._last = f"sdk {event.type}"
             self._sdk(event)
-        if self._live is not None:
-            self._live.update(self.render())
+        self.refresh()
 
     def _server(self, raw: RawModelEvent) -> None:
         event = raw.event

@@ -45,15 +45,14 @@ class _Item:
     status: str = "in_progress"
 
 
-class StreamView:
-    """Collects events and renders them; use :meth:`live` around the event loop."""
+class LiveView:
+    """A picture refreshed on the console while a block runs (:meth:`live`)."""
 
-    def __init__(self, title: str) -> None:
-        self._title = title
-        self._items: dict[int, _Item] = {}
-        self._events = 0
-        self._last = ""
-        self._live: Live | None = None
+    _live: Live | None = None
+
+    def render(self) -> Group:
+        """The current picture."""
+        raise NotImplementedError
 
     @contextmanager
     def live(self, console: Console) -> Generator[None]:
@@ -65,6 +64,21 @@ class StreamView:
             finally:
                 live.update(self.render())
                 self._live = None
+
+    def refresh(self) -> None:
+        """Show the current picture (when live)."""
+        if self._live is not None:
+            self._live.update(self.render())
+
+
+class StreamView(LiveView):
+    """Collects events and renders them; use :meth:`live` around the event loop."""
+
+    def __init__(self, title: str) -> None:
+        self._title = title
+        self._items: dict[int, _Item] = {}
+        self._events = 0
+        self._last = ""
 
     def add(self, event: ResponseStreamEvent) -> None:
         """Take one event into the view."""
@@ -91,8 +105,7 @@ class StreamView:
                 shown.text.append(f"  ->  {event.item.output or event.item.error}")
             elif event.item.type == "mcp_list_tools":
                 shown.text.append(", ".join(tool.name for tool in event.item.tools))
-        if self._live is not None:
-            self._live.update(self.render())
+        self.refresh()
 
     def render(self) -> Group:
         """The current picture."""
