@@ -13,11 +13,11 @@ from typing import Final
 from openai.types.realtime import RealtimeError, RealtimeErrorEvent
 from pydantic import ValidationError
 
-__all__ = ["error_event", "short_id", "validation_error"]
+__all__ = ["error_event", "field_path", "short_id", "validation_error"]
 
 # Tags pydantic puts in a location inside a discriminated union of items or tools.
 _ITEM_TAGS: Final = frozenset(
-    {"message", "function_call", "function_call_output", "function", "mcp"}
+    {"message", "function_call", "function_call_output", "function", "mcp", "int", "str"}
 )
 
 
@@ -62,17 +62,17 @@ def validation_error(
             ids=ids,
         )
     # The first location is the event type (the union's tag): the field follows it.
-    field_path = _field_path(first["loc"][1:])
+    where = field_path(first["loc"][1:])
     return error_event(
-        f"Invalid value for '{field_path}': {first['msg']}.",
+        f"Invalid value for '{where}': {first['msg']}.",
         code="invalid_value",
-        param=field_path,
+        param=where,
         client_event_id=client_event_id,
         ids=ids,
     )
 
 
-def _field_path(location: Sequence[int | str]) -> str:
+def field_path(location: Sequence[int | str]) -> str:
     """``session.tools[0].name`` from a pydantic location, without the union members' labels."""
     path = ""
     for part in location:

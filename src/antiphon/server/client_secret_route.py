@@ -11,7 +11,7 @@ could not serve is a 400 naming the field now, not a surprise at connect time. T
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final, Literal, cast
 
@@ -25,7 +25,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from antiphon.exceptions import InvalidRequestError
-from antiphon.realtime_server.errors import short_id
+from antiphon.realtime_server.errors import field_path, short_id
 from antiphon.realtime_server.session import RealtimeSession
 from antiphon.responses.catalog import ModelCatalog
 from antiphon.responses.request import CreateResponseBody, RequestLimits, decode_body
@@ -86,7 +86,7 @@ def parse_client_secret_body(raw: object) -> ClientSecretRequest:
         body = _Body.model_validate(fields, strict=True)
     except ValidationError as exc:
         first = exc.errors(include_url=False)[0]
-        param = _field_path(first["loc"])
+        param = field_path(first["loc"])
         code = "missing_required_parameter" if first["type"] == "missing" else "invalid_value"
         if first["type"] == "extra_forbidden":
             code = "unknown_parameter"
@@ -210,16 +210,3 @@ def _reject_extras_in(value: object, path: str) -> None:
     elif isinstance(value, list):
         for index, item in enumerate(cast(list[object], value)):
             _reject_extras_in(item, f"{path}[{index}]")
-
-
-def _field_path(location: Sequence[int | str]) -> str:
-    """``session.tools[0].name`` from a pydantic location, without union members' labels."""
-    path = ""
-    for part in location:
-        if isinstance(part, int):
-            path += f"[{part}]"
-        elif part[:1].isupper() or "[" in part or part in ("function", "mcp", "int", "str"):
-            continue  # a union member (``RealtimeFunctionTool``, ``literal['inf']``)
-        else:
-            path += f".{part}" if path else part
-    return path
