@@ -21,11 +21,12 @@ ALLOWED: dict[str, frozenset[str]] = {
     "harmony": frozenset(),
     "store": frozenset({"wire"}),
     "tools": frozenset({"wire"}),
+    "speech": frozenset({"wire"}),
     "engines": frozenset({"wire", "harmony"}),
     "responses": frozenset({"wire", "harmony", "store", "tools", "engines"}),
-    "realtime_server": frozenset({"wire", "harmony", "tools", "engines", "responses"}),
+    "realtime_server": frozenset({"wire", "harmony", "tools", "engines", "responses", "speech"}),
     "server": frozenset(
-        {"wire", "harmony", "store", "tools", "engines", "responses", "realtime_server"}
+        {"wire", "harmony", "store", "tools", "engines", "responses", "realtime_server", "speech"}
     ),
     "cli": frozenset(
         {
@@ -36,6 +37,7 @@ ALLOWED: dict[str, frozenset[str]] = {
             "engines",
             "responses",
             "realtime_server",
+            "speech",
             "server",
             "demo",
         }
@@ -49,6 +51,7 @@ ALLOWED: dict[str, frozenset[str]] = {
             "engines",
             "responses",
             "realtime_server",
+            "speech",
             "server",
             "testing",
             "realtime",

@@ -58,6 +58,8 @@ __all__ = [
     "SandboxError",
     "ScriptExhausted",
     "ServerError",
+    "SpeechError",
+    "SpeechUnavailable",
     "StoreError",
     "StoreLimitError",
     "StoreStateError",
@@ -224,6 +226,22 @@ class UpstreamTimeout(EngineError):
 
 class ScriptExhausted(EngineError):
     """The scripted engine has no turn left that matches the request."""
+
+
+class SpeechError(AntiphonError):
+    """A speech engine (detection, transcription, synthesis) failed or timed out.
+
+    ``engine`` names it (``"pocketsphinx"``, ``"espeak-ng"``, ``"remote"``); the realtime server
+    reports the failure as an event and the session goes on.
+    """
+
+    def __init__(self, message: str, *, engine: str) -> None:
+        super().__init__(f"{engine}: {message}")
+        self.engine = engine
+
+
+class SpeechUnavailable(SpeechError):
+    """A local speech engine's package is not installed (``pip install 'antiphon[speech]'``)."""
 
 
 class RealtimeError(AntiphonError):
