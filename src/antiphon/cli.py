@@ -245,6 +245,30 @@ def serve(
             "LABEL=stdio:COMMAND ARGS; repeat for more. Env: ANTIPHON_MCP_SERVER, one per line.",
         ),
     ] = None,
+    speech: Annotated[
+        bool | None,
+        typer.Option(
+            "--speech/--no-speech",
+            help="Voice on /v1/realtime (speech in and out); default on when the speech extra "
+            "is installed or --stt-url/--tts-url are given. Env: ANTIPHON_SPEECH.",
+        ),
+    ] = None,
+    stt_url: Annotated[
+        str | None,
+        typer.Option(
+            metavar="URL",
+            help="An OpenAI-compatible speech-to-text server (POST URL/audio/transcriptions, "
+            "e.g. vLLM serving Whisper) instead of the local PocketSphinx. Env: ANTIPHON_STT_URL.",
+        ),
+    ] = None,
+    tts_url: Annotated[
+        str | None,
+        typer.Option(
+            metavar="URL",
+            help="An OpenAI-compatible text-to-speech server (POST URL/audio/speech) instead of "
+            "the local eSpeak NG. Env: ANTIPHON_TTS_URL.",
+        ),
+    ] = None,
     code_interpreter: Annotated[
         bool | None,
         typer.Option(
@@ -316,6 +340,9 @@ def serve(
             store=store,
             api_key=api_key,
             code_interpreter=code_interpreter,
+            speech=speech,
+            stt_url=stt_url,
+            tts_url=tts_url,
             code_interpreter_require=None
             if code_interpreter_require is None
             else tuple(code_interpreter_require),

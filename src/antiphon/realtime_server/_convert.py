@@ -100,14 +100,24 @@ def _mcp_input(
     return data
 
 
-def realtime_item(output: Mapping[str, object], status: Status) -> ConversationItem | None:
-    """The realtime item for a Responses output item (None for reasoning)."""
+def realtime_item(
+    output: Mapping[str, object], status: Status, *, spoken: bool = False
+) -> ConversationItem | None:
+    """The realtime item for a Responses output item (None for reasoning).
+
+    A ``spoken`` message carries its text as the transcript of its audio.
+    """
     kind = output.get("type")
     item_id = str(output.get("id") or "")
     if kind == "message":
         parts = cast(list[Mapping[str, object]], output.get("content") or [])
         text = "".join(str(part.get("text") or "") for part in parts)
-        content = [{"type": "output_text", "text": text}] if status != "in_progress" else []
+        part = (
+            {"type": "output_audio", "transcript": text}
+            if spoken
+            else {"type": "output_text", "text": text}
+        )
+        content = [part] if status != "in_progress" else []
         return _ITEMS.validate_python(
             {
                 "id": item_id,

@@ -39,7 +39,7 @@ from antiphon.realtime_server.session import (
     merge_tools,
     tool_choice,
 )
-from antiphon.realtime_server.translate import Ending, ResponseTranslator
+from antiphon.realtime_server.translate import Ending, ResponseTranslator, Voice
 from antiphon.responses.catalog import ServedModel
 from antiphon.responses.history import normalize_input
 from antiphon.responses.plan import TurnLimits, plan_response
@@ -136,8 +136,13 @@ class ResponsePlanner:
             exc.param = _realtime_param(exc.param)
             raise
         ledger.start()
+        voice = self._session.voice
         translator = ResponseTranslator(
-            self._ids("resp"), conversation == "auto", self._items, self._ids
+            self._ids("resp"),
+            conversation == "auto",
+            self._items,
+            self._ids,
+            Voice(voice.voice, voice.speed) if settings.modalities == ("audio",) else None,
         )
         planned = Planned([], translator, turn, settings, metadata)
         self._asked[translator.response_id] = planned

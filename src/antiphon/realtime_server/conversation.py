@@ -21,13 +21,16 @@ import json
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Annotated, Final, Literal, cast
+from typing import Annotated, Final, cast
 
 from openai.types.realtime import (
     ConversationItemCreateEvent,
     ConversationItemDeleteEvent,
     ConversationItemRetrieveEvent,
     ConversationItemTruncateEvent,
+    InputAudioBufferAppendEvent,
+    InputAudioBufferClearEvent,
+    InputAudioBufferCommitEvent,
     RealtimeClientEvent,
     RealtimeServerEvent,
     RealtimeSessionCreateRequest,
@@ -43,12 +46,16 @@ from antiphon.realtime_server._responses import ResponsePlanner
 from antiphon.realtime_server.errors import error_event, short_id, validation_error
 from antiphon.realtime_server.item_events import ItemEvents
 from antiphon.realtime_server.items import ConversationItems
+from antiphon.realtime_server.listening import Heard, Listening
+from antiphon.realtime_server.responder import Responder
 from antiphon.realtime_server.session import RealtimeSession, take_code_tools
-from antiphon.realtime_server.translate import Ending, ResponseTranslator
+from antiphon.realtime_server.translate import Outgoing
+from antiphon.realtime_server.voice import SpeakJob, TranscribeJob
 from antiphon.responses.catalog import ServedModel
 from antiphon.responses.plan import TurnLimits
 from antiphon.responses.runtime import ToolRuntime
 from antiphon.responses.turn import TurnLoop
+from antiphon.speech.base import SpeechPipeline
 
 __all__ = ["CLIENT_EVENTS", "RealtimeConversation", "Step", "error_event", "short_id"]
 
@@ -74,6 +81,8 @@ class Step:
     turn: TurnLoop | None = None
     response_id: str = ""
     cancel: bool = False
+    #: Committed utterances to transcribe (feed :meth:`RealtimeConversation.transcribed`).
+    transcribe: list[TranscribeJob] = field(default_factory=list[TranscribeJob])
 
 
 class RealtimeConversation:
@@ -95,6 +104,7 @@ class RealtimeConversation:
         runtime: ToolRuntime | None = None,
         limits: TurnLimits | None = None,
         session: RealtimeSessionCreateRequest | None = None,
+        speech: SpeechPipeline | None = None,
         max_items: int = DEFAULT_MAX_ITEMS,
         max_history_bytes: int = DEFAULT_MAX_HISTORY_BYTES,
         ids: Callable[[str], str] = short_id,
@@ -103,24 +113,26 @@ class RealtimeConversation:
         runtime = runtime or ToolRuntime()
         self._ids = ids
         self._items = ConversationItems(max_items=max_items, max_history_bytes=max_history_bytes)
-        self._session = RealtimeSession(model, runtime.check)
+        self._session = RealtimeSession(model, runtime.check, speaks=speech is not None)
+        self._listening = Listening(speech, self._items, ids) if speech is not None else None
         self._item_events = ItemEvents(self._items, ids)
-        self._planner = ResponsePlanner(
+        planner = ResponsePlanner(
             model, served, runtime, self._session, self._items, limits or TurnLimits(), ids, clock
         )
-        self._active: ResponseTranslator | None = None
+        self._planner = planner
+        self._responder = Responder(planner)
         if session is not None:
             self._session.update(session, {})
 
     @property
     def responding(self) -> bool:
         """True between ``response.created`` and ``response.done``."""
-        return self._active is not None
+        return self._responder.active is not None
 
     @property
     def active_response_id(self) -> str | None:
         """The id of the active response, or None when idle."""
-        return self._active.response_id if self._active is not None else None
+        return self._responder.active.response_id if self._responder.active is not None else None
 
     @property
     def items(self) -> ConversationItems:
@@ -182,6 +194,8 @@ class RealtimeConversation:
             return self._response_create(event, code_tools)
         if isinstance(event, ResponseCancelEvent):
             return self._response_cancel(event)
+        if self._listening is not None:
+            return self._audio_event(self._listening, event)
         # What is left is audio: input_audio_buffer.* and output_audio_buffer.clear.
         raise InvalidRequestError(
             f"{event.type} is not supported: this server has no speech pipeline configured "
@@ -190,76 +204,94 @@ class RealtimeConversation:
             code="unsupported_event",
         )
 
+    def _audio_event(self, listening: Listening, event: RealtimeClientEvent) -> Step:
+        voice = self._session.voice
+        if isinstance(event, InputAudioBufferAppendEvent):
+            return self._heard(listening.append(event.audio, voice))
+        if isinstance(event, InputAudioBufferCommitEvent):
+            return self._heard(listening.commit(voice))
+        if isinstance(event, InputAudioBufferClearEvent):
+            return Step(listening.clear())
+        raise InvalidRequestError(
+            f"{event.type} is for WebRTC connections; over a WebSocket the client owns playback "
+            "(send conversation.item.truncate to say what was heard).",
+            param="type",
+            code="unsupported_event",
+        )
+
+    def _heard(self, heard: Heard) -> Step:
+        step = Step(heard.events, transcribe=heard.transcribe)
+        if heard.interrupt and self._responder.active is not None:
+            step.cancel = True  # the user spoke over the answer (interrupt_response)
+        if heard.respond:
+            self._respond(step)
+        return step
+
+    def _respond(self, step: Step) -> None:
+        """Start the response server VAD asks for, unless one is running."""
+        if self._responder.active is not None:
+            return
+        planned = self._responder.create(ResponseCreateEvent(type="response.create"), {})
+        step.events += planned.events
+        step.turn, step.response_id = planned.turn, planned.translator.response_id
+
+    # -- speech side ---------------------------------------------------------------------------
+
+    def transcribed(self, job: TranscribeJob, text: str) -> Step:
+        """The transcript of a committed utterance (and the response it starts, if any)."""
+        assert self._listening is not None
+        try:
+            return self._heard(self._listening.transcribed(job, text, self._session.voice))
+        except InvalidRequestError as exc:  # the planned response cannot run
+            return Step([self._error(exc.message, None, param=exc.param, code=exc.code)])
+
+    def transcription_failed(self, job: TranscribeJob, message: str) -> list[RealtimeServerEvent]:
+        """The transcriber failed on ``job``: a failed transcription, the session goes on."""
+        assert self._listening is not None
+        return self._listening.transcription_failed(job, message)
+
+    def audio_delta(self, job: SpeakJob, pcm: bytes) -> RealtimeServerEvent | None:
+        """The event for a piece of spoken answer (PCM16, 24 kHz); None once it is over."""
+        if self._listening is None or not self._responder.is_current(job.response_id):
+            return None
+        return self._listening.audio_delta(job, pcm, self._session.voice)
+
+    def spoken(self, job: SpeakJob, duration_ms: int) -> None:
+        """A sentence went out as ``duration_ms`` of audio."""
+        if self._listening is not None:
+            self._listening.spoken(job, duration_ms)
+
+    def speech_failed(self, job: SpeakJob, message: str) -> RealtimeServerEvent:
+        """The synthesizer failed on a sentence: an ``error``; the transcript still goes out."""
+        return error_event(
+            f"Speech synthesis failed: {message}",
+            code="speech_synthesis_failed",
+            ids=self._ids,
+        )
+
     def _response_create(
         self, event: ResponseCreateEvent, code_tools: Mapping[int, Mapping[str, object]]
     ) -> Step:
-        if self._active is not None:
-            raise InvalidRequestError(
-                "Conversation already has an active response in progress: "
-                f"{self._active.response_id}. Wait until the response is finished before "
-                "creating a new one.",
-                code="conversation_already_has_active_response",
-            )
-        planned = self._planner.plan(event, code_tools)
-        self._active = planned.translator
+        planned = self._responder.create(event, code_tools)
         return Step(planned.events, turn=planned.turn, response_id=planned.translator.response_id)
 
     def _response_cancel(self, event: ResponseCancelEvent) -> Step:
-        active = self._active
-        if active is None or (
-            event.response_id is not None and event.response_id != active.response_id
-        ):
-            raise InvalidRequestError(
-                "Cancellation failed: no active response found",
-                code="response_cancel_not_active",
-            )
+        self._responder.check_cancel(event)
         return Step(cancel=True)
 
     # -- run side ------------------------------------------------------------------------------
 
-    def run_events(
-        self, response_id: str, batch: list[ResponseStreamEvent]
-    ) -> list[RealtimeServerEvent]:
+    def run_events(self, response_id: str, batch: list[ResponseStreamEvent]) -> list[Outgoing]:
         """The server events for one batch of the run of ``response_id`` (a late one: none)."""
-        active = self._current(response_id)
-        if active is None:
-            return []
-        events: list[RealtimeServerEvent] = []
-        for event in batch:
-            events += active.feed(event)
-        ending = active.ending
-        if ending is not None:
-            events += self._finish(active, ending)
-        return events
+        return self._responder.run_events(response_id, batch)
 
-    def failed(self, response_id: str, message: str) -> list[RealtimeServerEvent]:
+    def failed(self, response_id: str, message: str) -> list[Outgoing]:
         """The run ended without its terminal event (it raised): the response ends ``failed``."""
-        active = self._current(response_id)
-        if active is None:
-            return []
-        return self._finish(active, Ending("failed", error=message))
+        return self._responder.failed(response_id, message)
 
-    def cancelled(self, response_id: str) -> list[RealtimeServerEvent]:
-        """The run was cancelled (``response.cancel``): the response ends ``cancelled``."""
-        active = self._current(response_id)
-        if active is None:
-            return []
-        return self._finish(active, None)
-
-    def _current(self, response_id: str) -> ResponseTranslator | None:
-        active = self._active
-        return active if active is not None and active.response_id == response_id else None
-
-    def _finish(
-        self, active: ResponseTranslator, ending: Ending | None
-    ) -> list[RealtimeServerEvent]:
-        events = active.close_open()
-        self._active = None
-        status: Literal["completed", "incomplete", "failed", "cancelled"] = (
-            ending.status if ending is not None else "cancelled"
-        )
-        events.append(self._planner.done_event(active, status, ending))
-        return events
+    def cancelled(self, response_id: str) -> list[Outgoing]:
+        """The run was cancelled (``response.cancel``, or the user spoke over it)."""
+        return self._responder.cancelled(response_id)
 
     def _error(
         self,

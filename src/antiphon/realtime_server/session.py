@@ -22,6 +22,7 @@ from typing import Final, Literal, cast
 from openai.types.realtime import RealtimeSessionCreateRequest
 
 from antiphon.exceptions import InvalidRequestError
+from antiphon.realtime_server.voice_settings import VoiceSettings, voice_settings
 from antiphon.responses.request import CreateResponseBody, parse_create_body
 from antiphon.wire.json import Dumpable, dump
 
@@ -107,12 +108,15 @@ class RealtimeSession:
     """The session's settings and echo (see the module docstring).
 
     ``check`` validates a create body's server-side tools against the operator's (it raises
-    :class:`InvalidRequestError` naming ``tools[N]``).
+    :class:`InvalidRequestError` naming ``tools[N]``). ``speaks``: a speech pipeline is
+    configured, so audio output (``output_modalities: ["audio"]``) can be asked for.
     """
 
     model: str
     check: Callable[[CreateResponseBody], None]
+    speaks: bool = False
     settings: ResponseSettings = field(default_factory=ResponseSettings)
+    voice: VoiceSettings = field(default_factory=VoiceSettings)
     _echo: dict[str, object] = field(default_factory=dict[str, object])
 
     def update(
@@ -137,20 +141,30 @@ class RealtimeSession:
             new = replace(new, reasoning_effort=session.reasoning.effort)
         self.check_modalities(new.modalities, "session.output_modalities")
         self.validate(new, "session")
+        self.voice = voice_settings(session, self.voice)
         self.settings = new
         self._echo.update(dump(session, exclude_unset=True))
         if code:
             self._echo["tools"] = list(new.tools)
 
     def check_modalities(self, modalities: Sequence[str], param: str) -> None:
-        """Only text output: no speech pipeline is configured."""
-        if list(modalities) != ["text"]:
+        """``["text"]``, or ``["audio"]`` (spoken, with its transcript) given a speech pipeline."""
+        if list(modalities) == ["text"]:
+            return
+        if list(modalities) == ["audio"] and self.speaks:
+            return
+        if self.speaks:
             raise InvalidRequestError(
-                f"{param} must be ['text']: this server has no speech pipeline configured, so "
-                "audio output is not supported.",
+                f"{param} must be ['text'] or ['audio'] (audio comes with its transcript).",
                 param=param,
-                code="unsupported_modality",
+                code="invalid_value",
             )
+        raise InvalidRequestError(
+            f"{param} must be ['text']: this server has no speech pipeline configured, so "
+            "audio output is not supported.",
+            param=param,
+            code="unsupported_modality",
+        )
 
     def validate(self, settings: ResponseSettings, where: str) -> None:
         """Check ``settings`` as a response would run them; errors name ``where.FIELD``."""

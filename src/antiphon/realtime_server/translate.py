@@ -20,6 +20,7 @@ from typing import Literal, cast, get_args
 from openai.types.realtime import (
     ConversationItem,
     RealtimeServerEvent,
+    ResponseAudioTranscriptDeltaEvent,
     ResponseFunctionCallArgumentsDeltaEvent,
     ResponseTextDeltaEvent,
 )
@@ -37,9 +38,10 @@ from pydantic import BaseModel
 
 from antiphon.realtime_server._convert import Status, realtime_item
 from antiphon.realtime_server.items import ConversationItems
+from antiphon.realtime_server.voice import Sentences, SpeakJob
 from antiphon.wire.json import dump
 
-__all__ = ["Ending", "ResponseTranslator"]
+__all__ = ["Ending", "Outgoing", "ResponseTranslator", "Voice"]
 
 
 # Each GA server event class by its type: validating against the one class is several times
@@ -52,6 +54,18 @@ def _classes() -> dict[str, type[BaseModel]]:
 _CLASSES: dict[str, type[BaseModel]] = _classes()  # Annotated[Union[...]] unwrapped
 # Responses events whose realtime twin carries the same fields under the same name.
 _SAME: frozenset[str] = frozenset({"response.mcp_call.completed", "response.mcp_call.failed"})
+
+
+@dataclass(frozen=True, slots=True)
+class Voice:
+    """How a spoken response sounds."""
+
+    voice: str = "alloy"
+    speed: float = 1.0
+
+
+Outgoing = RealtimeServerEvent | SpeakJob
+"""What the translator hands out, in order: events to send, and sentences to speak."""
 
 
 @dataclass(slots=True)
@@ -72,6 +86,7 @@ class _Open:
     call_id: str = ""
     name: str = ""
     text: list[str] = field(default_factory=list[str])  # what streamed: text or arguments
+    sentences: Sentences = field(default_factory=Sentences)  # for speaking it
 
     def partial(self) -> Mapping[str, object]:
         """A Responses item for this item cut off mid-way, from what streamed of it."""
@@ -107,12 +122,14 @@ class ResponseTranslator:
     in_conversation: bool
     items: ConversationItems
     ids: Callable[[str], str]
+    #: Set when the response is spoken: its messages carry audio and their transcript.
+    voice: Voice | None = None
     output: list[ConversationItem] = field(default_factory=list[ConversationItem])
     ending: Ending | None = None
     _open: dict[int, _Open] = field(default_factory=dict[int, _Open])
     _hidden: set[int] = field(default_factory=set[int])
 
-    def feed(self, event: ResponseStreamEvent) -> list[RealtimeServerEvent]:
+    def feed(self, event: ResponseStreamEvent) -> list[Outgoing]:
         """The realtime events for one Responses event (often none)."""
         kind = event.type
         index: object = getattr(event, "output_index", None)
@@ -129,16 +146,14 @@ class ResponseTranslator:
         if opened is None:
             return []
         if kind == "response.output_text.delta":
-            return [self._text_delta(opened, _text(event, "delta"))]
+            return self._text_delta(opened, _text(event, "delta"))
         if kind == "response.function_call_arguments.delta":
             return [self._arguments_delta(opened, _text(event, "delta"))]
         if isinstance(event, ResponseOutputItemDoneEvent):
             return self._done(opened, dump(event.item))
         return self._other(kind, opened, event)
 
-    def _other(
-        self, kind: str, opened: _Open, event: ResponseStreamEvent
-    ) -> list[RealtimeServerEvent]:
+    def _other(self, kind: str, opened: _Open, event: ResponseStreamEvent) -> list[Outgoing]:
         fields: dict[str, object] = {
             "response_id": self.response_id,
             "item_id": opened.item_id,
@@ -155,6 +170,8 @@ class ResponseTranslator:
         if kind == "response.code_interpreter_call_code.done":
             return self._calling(fields, json.dumps({"code": _text(event, "code")}))
         text_part = {"content_index": 0, **fields}
+        if self.voice is not None and opened.kind == "message":
+            return self._spoken(kind, opened, event, text_part)
         if kind == "response.content_part.added" and opened.kind == "message":
             return [self._event(kind, {**text_part, "part": {"type": "text", "text": ""}})]
         if kind == "response.output_text.done":
@@ -176,7 +193,36 @@ class ResponseTranslator:
             ]
         return []  # a Responses-only event (reasoning text, code deltas, queued, in_progress)
 
-    def _calling(self, fields: dict[str, object], arguments: str) -> list[RealtimeServerEvent]:
+    def _spoken(
+        self, kind: str, opened: _Open, event: ResponseStreamEvent, part: dict[str, object]
+    ) -> list[Outgoing]:
+        """A message's closing events when it is spoken: audio, then transcript, then part."""
+        if kind == "response.content_part.added":
+            return [self._event(kind, {**part, "part": {"type": "audio", "transcript": ""}})]
+        if kind == "response.output_text.done":
+            rest = opened.sentences.flush()
+            events: list[Outgoing] = [self._speak(opened, rest)] if rest else []
+            transcript = _text(event, "text")
+            events.append(self._event("response.output_audio.done", part))
+            events.append(
+                self._event(
+                    "response.output_audio_transcript.done", {**part, "transcript": transcript}
+                )
+            )
+            return events
+        if kind == "response.content_part.done":
+            text = _text(getattr(event, "part", None), "text")
+            return [self._event(kind, {**part, "part": {"type": "audio", "transcript": text}})]
+        return []
+
+    def _speak(self, opened: _Open, text: str) -> SpeakJob:
+        voice = self.voice
+        assert voice is not None
+        return SpeakJob(
+            self.response_id, opened.item_id, opened.index, text, voice.voice, voice.speed
+        )
+
+    def _calling(self, fields: dict[str, object], arguments: str) -> list[Outgoing]:
         # Realtime shows a call in progress once its arguments are complete and it runs
         # (Responses opens it with the item, before the arguments stream).
         return [
@@ -184,8 +230,8 @@ class ResponseTranslator:
             self._event("response.mcp_call.in_progress", fields),
         ]
 
-    def _added(self, item: Mapping[str, object], source: int | None) -> list[RealtimeServerEvent]:
-        shown = realtime_item(item, "in_progress")
+    def _added(self, item: Mapping[str, object], source: int | None) -> list[Outgoing]:
+        shown = realtime_item(item, "in_progress", spoken=self.voice is not None)
         if shown is None or source is None:
             if source is not None:
                 self._hidden.add(source)
@@ -199,7 +245,7 @@ class ResponseTranslator:
         )
         self._open[source] = opened
         self.output.append(shown)
-        events: list[RealtimeServerEvent] = [
+        events: list[Outgoing] = [
             self._event(
                 "response.output_item.added",
                 {
@@ -219,13 +265,13 @@ class ResponseTranslator:
             )
         return events
 
-    def _done(self, opened: _Open, item: Mapping[str, object]) -> list[RealtimeServerEvent]:
+    def _done(self, opened: _Open, item: Mapping[str, object]) -> list[Outgoing]:
         del self._open[next(k for k, v in self._open.items() if v is opened)]
         status: Status = "incomplete" if item.get("status") == "incomplete" else "completed"
-        done = realtime_item(item, status)
+        done = realtime_item(item, status, spoken=self.voice is not None)
         assert done is not None  # it was shown when it opened
         self.output[opened.index] = done
-        events: list[RealtimeServerEvent] = []
+        events: list[Outgoing] = []
         fields = {"response_id": self.response_id, "item_id": opened.item_id}
         if opened.kind == "code_interpreter_call":
             ended = "failed" if item.get("status") == "failed" else "completed"
@@ -243,9 +289,9 @@ class ResponseTranslator:
         )
         return events
 
-    def close_open(self) -> list[RealtimeServerEvent]:
+    def close_open(self) -> list[Outgoing]:
         """End the items still open as ``incomplete`` (the response was cut short)."""
-        events: list[RealtimeServerEvent] = []
+        events: list[Outgoing] = []
         for opened in list(self._open.values()):
             if opened.kind in ("message", "function_call"):
                 events += self._done(opened, opened.partial())
@@ -263,17 +309,33 @@ class ResponseTranslator:
             response.usage,
         )
 
-    def _text_delta(self, opened: _Open, delta: str) -> RealtimeServerEvent:
+    def _text_delta(self, opened: _Open, delta: str) -> list[Outgoing]:
         opened.text.append(delta)
-        return ResponseTextDeltaEvent(
-            type="response.output_text.delta",
-            event_id=self.ids("event"),
-            response_id=self.response_id,
-            item_id=opened.item_id,
-            output_index=opened.index,
-            content_index=0,
-            delta=delta,
-        )
+        if self.voice is None:
+            return [
+                ResponseTextDeltaEvent(
+                    type="response.output_text.delta",
+                    event_id=self.ids("event"),
+                    response_id=self.response_id,
+                    item_id=opened.item_id,
+                    output_index=opened.index,
+                    content_index=0,
+                    delta=delta,
+                )
+            ]
+        spoken: list[Outgoing] = [
+            ResponseAudioTranscriptDeltaEvent(
+                type="response.output_audio_transcript.delta",
+                event_id=self.ids("event"),
+                response_id=self.response_id,
+                item_id=opened.item_id,
+                output_index=opened.index,
+                content_index=0,
+                delta=delta,
+            )
+        ]
+        spoken += [self._speak(opened, text) for text in opened.sentences.feed(delta)]
+        return spoken
 
     def _arguments_delta(self, opened: _Open, delta: str) -> RealtimeServerEvent:
         opened.text.append(delta)

@@ -27,6 +27,7 @@ from antiphon.exceptions import InvalidRequestError
 from antiphon.responses.plan import TurnLimits
 from antiphon.responses.request import RequestLimits
 from antiphon.responses.runtime import ToolRuntime
+from antiphon.server.speech_setup import open_speech
 from antiphon.responses.service import ResponsesService
 from antiphon.server import routes
 from antiphon.server.auth import BearerAuth
@@ -105,6 +106,7 @@ def create_app(
             app.state.turn_limits = TurnLimits(
                 settings.max_tool_loops, settings.response_deadline_seconds
             )
+            app.state.speech = open_speech(settings.speech)
             # Everything built so far lives as long as the server: moved out of the collector's
             # reach, a full collection under load no longer walks (and stalls every stream on)
             # the ~200k objects of the imported libraries (measured: 200 ms pauses, gone).

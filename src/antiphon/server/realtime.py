@@ -28,7 +28,9 @@ from openai.types.realtime import RealtimeServerEvent
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from antiphon.exceptions import InvalidRequestError
-from antiphon.realtime_server.conversation import RealtimeConversation, error_event
+from antiphon.realtime_server.conversation import RealtimeConversation, Step, error_event
+from antiphon.realtime_server.translate import Outgoing
+from antiphon.realtime_server.voice import SpeakJob
 from antiphon.responses.catalog import ModelCatalog
 from antiphon.responses.turn import TurnLoop
 from antiphon.server.auth import CLIENT_SECRET_SCOPE_KEY
@@ -40,7 +42,9 @@ from antiphon.server.realtime_bounds import (
     session_expired,
     session_limit_reached,
 )
+from antiphon.server.realtime_voice import Voice
 from antiphon.server.settings import RealtimeLimits
+from antiphon.speech.base import SpeechPipeline
 from antiphon.wire.json import dump_json
 
 __all__ = ["realtime_endpoint"]
@@ -95,17 +99,19 @@ async def _serve(websocket: WebSocket, limits: RealtimeLimits) -> None:
         return
     try:
         state = websocket.app.state
+        speech: SpeechPipeline | None = state.speech
         conversation = RealtimeConversation(
             model,
             served,
             runtime=state.tool_runtime,
             limits=state.turn_limits,
             session=session,
+            speech=speech,
         )
     except InvalidRequestError as exc:  # checked when the secret was issued; kept as a guard
         await _refuse(websocket, Ending(exc.code, exc.message, _POLICY), param=exc.param)
         return
-    await _Connection(websocket, conversation, limits).serve()
+    await _Connection(websocket, conversation, limits, speech).serve()
 
 
 async def _accept(websocket: WebSocket) -> None:
@@ -125,11 +131,16 @@ class _Connection:
     """One WebSocket, its conversation core, its outbox and its engine turn."""
 
     def __init__(
-        self, websocket: WebSocket, conversation: RealtimeConversation, limits: RealtimeLimits
+        self,
+        websocket: WebSocket,
+        conversation: RealtimeConversation,
+        limits: RealtimeLimits,
+        speech: SpeechPipeline | None,
     ) -> None:
         self._websocket = websocket
         self._conversation = conversation
         self._limits = limits
+        self._voice = Voice(speech, conversation, self._send) if speech is not None else None
         # An Ending is the last thing queued: the writer sends its error event, then closes.
         self._outbox: asyncio.Queue[RealtimeServerEvent | Ending] = asyncio.Queue(OUTBOX_SIZE)
         self._turn: asyncio.Task[None] | None = None
@@ -183,14 +194,22 @@ class _Connection:
             step = self._conversation.receive(
                 text if text is not None else message.get("bytes") or b""
             )
-            await self._send(step.events)
-            if step.turn is not None:
-                self._response_id = step.response_id
-                self._turn = group.create_task(self._run_turn(step.turn, step.response_id))
-            if step.cancel and self._turn is not None:
-                self._turn.cancel()
-                await asyncio.wait({self._turn})
-                await self._send(self._conversation.cancelled(self._response_id))
+            await self._apply(step, group)
+
+    async def _apply(self, step: Step, group: asyncio.TaskGroup) -> None:
+        """Send a step's events, then start, cancel or transcribe what it asks."""
+        await self._send(step.events)
+        if step.cancel and self._turn is not None:
+            self._turn.cancel()
+            await asyncio.wait({self._turn})
+            await self._hand_out(self._conversation.cancelled(self._response_id))
+        if step.turn is not None:
+            self._response_id = step.response_id
+            self._turn = group.create_task(self._run_turn(step.turn, step.response_id))
+        if step.transcribe and self._voice is not None:
+            voice = self._voice
+            for job in step.transcribe:
+                group.create_task(voice.transcribe(job, lambda done: self._apply(done, group)))
 
     async def _run_turn(self, turn: TurnLoop, response_id: str) -> None:
         conversation = self._conversation
@@ -198,14 +217,26 @@ class _Connection:
             # The turn loop turns engine failures into a failed response itself.
             async with contextlib.aclosing(turn.events()) as batches:
                 async for batch in batches:
-                    await self._send(conversation.run_events(response_id, batch))
+                    await self._hand_out(conversation.run_events(response_id, batch))
         except Exception:
             _log.exception("realtime response failed unexpectedly")
             message = "The server failed to run the response."
-            await self._send(conversation.failed(response_id, message))
+            await self._hand_out(conversation.failed(response_id, message))
         # A stream that ended without TurnFinished leaves its response active: end it failed.
         message = "The run ended without finishing the response."
-        await self._send(conversation.failed(response_id, message))
+        await self._hand_out(conversation.failed(response_id, message))
+
+    async def _hand_out(self, outgoing: list[Outgoing]) -> None:
+        """Send events in order; speak each sentence (send its audio) in its place.
+
+        So the closing events of a spoken item follow its audio.
+        """
+        for thing in outgoing:
+            if isinstance(thing, SpeakJob):
+                if self._voice is not None:
+                    await self._voice.speak(thing)
+            else:
+                await self._outbox.put(thing)
 
     async def _send(self, events: list[RealtimeServerEvent]) -> None:
         for event in events:

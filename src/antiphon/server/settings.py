@@ -32,6 +32,9 @@ A config file can declare several models, each with its own upstream::
     realtime_session_seconds = 3600     # a session's lifetime, then error session_expired (0: none)
     realtime_idle_seconds = 600         # no client frame (and no response running) (0: none)
     realtime_max_sessions = 100         # past it: error session_limit_reached, close 1013
+    speech = true                       # voice on /v1/realtime (false: text only)
+    stt_url = "http://127.0.0.1:8002/v1"  # a /audio/transcriptions server (default: local)
+    tts_url = "http://127.0.0.1:8003/v1"  # a /audio/speech server (default: local)
 
     # Every upstream's limits; a [[models]] entry may set its own (same names, no "upstream_").
     upstream_connect_timeout = 10     # seconds to open a connection
@@ -270,6 +273,22 @@ class UpstreamDiscovery:
 
 
 @dataclass(frozen=True, slots=True)
+class SpeechConfig:
+    """Voice on ``/v1/realtime``: on or off, and where speech is transcribed and made.
+
+    ``stt_url`` / ``tts_url`` name OpenAI-compatible audio servers (``POST
+    {url}/audio/transcriptions``, ``POST {url}/audio/speech``); without them the local engines of
+    the ``speech`` extra run in the server (PocketSphinx, eSpeak NG). Voice activity detection is
+    always local (WebRTC VAD). Enabled but with neither URLs nor the extra installed, the server
+    starts text-only and says so.
+    """
+
+    enabled: bool = True
+    stt_url: str | None = None
+    tts_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ServerSettings:
     """Everything the server needs; immutable once built."""
 
@@ -302,6 +321,7 @@ class ServerSettings:
     response_deadline_seconds: float = DEFAULT_RESPONSE_DEADLINE_SECONDS
     #: The bounds of ``/v1/realtime`` connections.
     realtime: RealtimeLimits = field(default_factory=RealtimeLimits)
+    speech: SpeechConfig = field(default_factory=SpeechConfig)
     extra: dict[str, object] = field(default_factory=dict[str, object])
 
     def __post_init__(self) -> None:
@@ -399,6 +419,9 @@ class ServeOptions:
     realtime_session_seconds: float | None = None
     realtime_idle_seconds: float | None = None
     realtime_max_sessions: int | None = None
+    speech: bool | None = None
+    stt_url: str | None = None
+    tts_url: str | None = None
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> ServeOptions:
@@ -460,6 +483,9 @@ class ServeOptions:
             realtime_session_seconds=typed("realtime_session_seconds", float, "a number"),
             realtime_idle_seconds=typed("realtime_idle_seconds", float, "a number"),
             realtime_max_sessions=typed("realtime_max_sessions", int, "an integer"),
+            speech=typed("speech", _parse_bool, "true or false"),
+            stt_url=get("stt_url"),
+            tts_url=get("tts_url"),
         )
 
 
@@ -496,6 +522,9 @@ SERVER_KEYS = frozenset(
         "realtime_session_seconds",
         "realtime_idle_seconds",
         "realtime_max_sessions",
+        "speech",
+        "stt_url",
+        "tts_url",
     }
 )
 
@@ -614,6 +643,11 @@ def resolve_settings(flags: ServeOptions, environ: Mapping[str, str]) -> ServerS
             file.response_deadline_seconds,
         ),
         realtime=realtime,
+        speech=SpeechConfig(
+            enabled=_pick(True, flags.speech, env.speech, file.speech),
+            stt_url=_first(flags.stt_url, env.stt_url, file.stt_url),
+            tts_url=_first(flags.tts_url, env.tts_url, file.tts_url),
+        ),
     )
 
 
@@ -809,6 +843,9 @@ def _server_options(table: dict[str, object], path: Path) -> ServeOptions:
         realtime_session_seconds=number("realtime_session_seconds"),
         realtime_idle_seconds=number("realtime_idle_seconds"),
         realtime_max_sessions=integer("realtime_max_sessions"),
+        speech=flag("speech"),
+        stt_url=text("stt_url"),
+        tts_url=text("tts_url"),
     )
 
 
