@@ -19,6 +19,7 @@ import wave
 from array import array
 from collections.abc import Mapping
 from functools import cache
+from typing import cast
 
 from antiphon.speech._resample import Resampler, resample
 
@@ -140,18 +141,24 @@ def alaw_decode(data: bytes) -> bytes:
     return b"".join(map(_decode_table("a").__getitem__, data))
 
 
+def _field(fmt: AudioFormat, name: str) -> object:
+    if isinstance(fmt, Mapping):
+        return cast(Mapping[str, object], fmt).get(name)
+    return cast(object, getattr(fmt, name, None))
+
+
 def format_type(fmt: AudioFormat) -> str:
     """The ``type`` of a wire format (``"audio/pcm"`` when None or unknown-shaped)."""
     if fmt is None:
         return "audio/pcm"
     if isinstance(fmt, str):
         return fmt
-    found = fmt.get("type") if isinstance(fmt, Mapping) else getattr(fmt, "type", None)  # pyright: ignore[reportUnknownMemberType]
+    found = _field(fmt, "type")
     return found if isinstance(found, str) else "audio/pcm"
 
 
 def _pcm_rate(fmt: AudioFormat) -> int:
-    rate = fmt.get("rate") if isinstance(fmt, Mapping) else getattr(fmt, "rate", None)  # pyright: ignore[reportUnknownMemberType]
+    rate = _field(fmt, "rate")
     return rate if isinstance(rate, int) and rate > 0 else SERVER_RATE
 
 

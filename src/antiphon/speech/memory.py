@@ -83,13 +83,13 @@ class EnergyVad:
         return self.level_dbfs(request.frame) >= -60 + 40 * min(max(request.threshold, 0.0), 1.0)
 
 
-async def _stall(timeout: float | None) -> None:
-    """Wait forever, or raise SpeechError after ``timeout`` seconds."""
+async def _stall(limit: float | None) -> None:
+    """Wait forever, or raise SpeechError after ``limit`` seconds."""
     try:
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(limit):
             await asyncio.Event().wait()
     except TimeoutError:
-        raise SpeechError(f"timed out after {timeout} s", engine=ENGINE) from None
+        raise SpeechError(f"timed out after {limit} s", engine=ENGINE) from None
 
 
 class ScriptedTranscriber:
