@@ -14,6 +14,7 @@ from pydantic import Field, TypeAdapter
 from antiphon.engines.base import EngineEvent, EngineRequest
 from antiphon.engines.scripted import Chunking, Script, ScriptedEngine, ScriptedTurn
 from antiphon.realtime_server.conversation import RealtimeConversation, Step
+from antiphon.realtime_server.voice import SpeakJob
 from antiphon.responses.catalog import ServedModel
 from antiphon.wire.json import dump_json
 
@@ -50,10 +51,12 @@ class Spy:
         return ServedModel(self, "upstream-model")
 
 
-def wire(events: Sequence[RealtimeServerEvent]) -> list[Frame]:
-    """The events as sent, each checked against the official GA server union."""
+def wire(events: Sequence[RealtimeServerEvent | SpeakJob]) -> list[Frame]:
+    """The events as sent, each checked against the official GA server union (text mode: no
+    sentence to speak among them)."""
     frames: list[Frame] = []
     for event in events:
+        assert not isinstance(event, SpeakJob), event
         text = dump_json(event)
         assert SERVER_EVENTS.validate_json(text).type == event.type
         frames.append(json.loads(text))
@@ -73,7 +76,7 @@ def send(conversation: RealtimeConversation, frame: Frame) -> Step:
 async def run(conversation: RealtimeConversation, step: Step) -> list[Frame]:
     """The events of ``step``'s response after its first ones, its turn run to the end."""
     assert step.turn is not None
-    events: list[RealtimeServerEvent] = []
+    events: list[RealtimeServerEvent | SpeakJob] = []
     async with aclosing(step.turn.events()) as batches:
         async for batch in batches:
             events += conversation.run_events(step.response_id, batch)

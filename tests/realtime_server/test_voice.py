@@ -29,7 +29,10 @@ RATE = 24000
 
 
 def _tone(ms: int, amplitude: int = 8000) -> bytes:
-    samples = array("h", (int(amplitude * math.sin(2 * math.pi * 440 * n / RATE)) for n in range(RATE * ms // 1000)))
+    samples = array(
+        "h",
+        (int(amplitude * math.sin(2 * math.pi * 440 * n / RATE)) for n in range(RATE * ms // 1000)),
+    )
     return samples.tobytes()
 
 
@@ -44,9 +47,7 @@ def _speech() -> tuple[SpeechPipeline, ScriptedTranscriber, ToneSynthesizer]:
 
 
 def _voiced(spy: Spy, pipeline: SpeechPipeline, **audio: object) -> RealtimeConversation:
-    conversation = RealtimeConversation(
-        "m", spy.served(), speech=pipeline, ids=SequentialIds()
-    )
+    conversation = RealtimeConversation("m", spy.served(), speech=pipeline, ids=SequentialIds())
     turn = {"type": "server_vad", "silence_duration_ms": 300, "prefix_padding_ms": 200}
     session = {
         "type": "realtime",
@@ -63,13 +64,18 @@ def _append(conversation: RealtimeConversation, pcm: bytes, chunk_ms: int = 100)
     return [
         send(
             conversation,
-            {"type": "input_audio_buffer.append", "audio": base64.b64encode(pcm[at : at + size]).decode()},
+            {
+                "type": "input_audio_buffer.append",
+                "audio": base64.b64encode(pcm[at : at + size]).decode(),
+            },
         )
         for at in range(0, len(pcm), size)
     ]
 
 
-async def _run(conversation: RealtimeConversation, step: Step, synthesizer: ToneSynthesizer) -> list[Frame]:
+async def _run(
+    conversation: RealtimeConversation, step: Step, synthesizer: ToneSynthesizer
+) -> list[Frame]:
     """Run the step's response, speaking its sentences as the adapter does."""
     assert step.turn is not None
     events: list[RealtimeServerEvent] = []
@@ -99,7 +105,7 @@ async def _speak(
 
 
 async def test_server_vad_hears_a_question_and_the_answer_is_spoken() -> None:
-    pipeline, transcriber, synthesizer = _speech()
+    pipeline, _, synthesizer = _speech()
     spy = Spy(ANSWER)
     conversation = _voiced(spy, pipeline)
     steps = _append(conversation, _silence(500) + _tone(600) + _silence(600))
@@ -146,8 +152,9 @@ async def test_server_vad_hears_a_question_and_the_answer_is_spoken() -> None:
         {"type": "output_audio", "transcript": "It is sunny. Take a hat!"}
     ]
     # The engine read the transcript as the user's words.
-    assert spy.requests[0].history[0].items[-1]["content"] == "What is the weather?"
-    assert len(transcriber.requests) == 1
+    assert spy.requests[0].history[0].items[-1].get("content") == [
+        {"type": "input_text", "text": "What is the weather?"}
+    ]
 
 
 async def test_speech_over_an_answer_interrupts_it_and_truncation_keeps_what_was_heard() -> None:
@@ -171,12 +178,25 @@ async def test_speech_over_an_answer_interrupts_it_and_truncation_keeps_what_was
     assert "input_audio_buffer.speech_started" in [
         frame["type"] for s in interrupting for frame in wire(s.events)
     ]
-    [done] = [frame for frame in wire(conversation.cancelled(step.response_id)) if frame["type"] == "response.done"]
+    [done] = [
+        frame
+        for frame in wire(conversation.cancelled(step.response_id))
+        if frame["type"] == "response.done"
+    ]
     assert done["response"]["status"] == "cancelled"
     item_id = done["response"]["output"][0]["id"]
     # The client heard half of the first sentence's audio.
-    heard_ms = sum(len(base64.b64decode(json.loads(e.model_dump_json())["delta"])) for e in spoken) // 48 // 2
-    truncate = {"type": "conversation.item.truncate", "item_id": item_id, "content_index": 0, "audio_end_ms": heard_ms}
+    heard_ms = (
+        sum(len(base64.b64decode(json.loads(e.model_dump_json())["delta"])) for e in spoken)
+        // 48
+        // 2
+    )
+    truncate = {
+        "type": "conversation.item.truncate",
+        "item_id": item_id,
+        "content_index": 0,
+        "audio_end_ms": heard_ms,
+    }
     [truncated] = wire(send(conversation, truncate).events)
     assert truncated["type"] == "conversation.item.truncated"
     item = conversation.items.get(item_id)
@@ -197,7 +217,10 @@ def test_manual_commits_clears_and_g711() -> None:
     error = error_of(send(conversation, {"type": "input_audio_buffer.commit"}))
     assert error["code"] == "input_audio_buffer_commit_empty"
     ulaw = codecs.ulaw_encode(codecs.resample(_tone(300), RATE, 8000))
-    step = send(conversation, {"type": "input_audio_buffer.append", "audio": base64.b64encode(ulaw).decode()})
+    step = send(
+        conversation,
+        {"type": "input_audio_buffer.append", "audio": base64.b64encode(ulaw).decode()},
+    )
     assert step.events == []  # no VAD: nothing is detected
     committed = send(conversation, {"type": "input_audio_buffer.commit"})
     assert [frame["type"] for frame in wire(committed.events)] == [
@@ -206,8 +229,14 @@ def test_manual_commits_clears_and_g711() -> None:
     ]
     [job] = committed.transcribe
     assert 290 <= len(job.audio) // 48 <= 310  # 300 ms, decoded to 24 kHz PCM16
-    send(conversation, {"type": "input_audio_buffer.append", "audio": base64.b64encode(ulaw).decode()})
-    assert [frame["type"] for frame in wire(send(conversation, {"type": "input_audio_buffer.clear"}).events)] == ["input_audio_buffer.cleared"]
+    send(
+        conversation,
+        {"type": "input_audio_buffer.append", "audio": base64.b64encode(ulaw).decode()},
+    )
+    assert [
+        frame["type"]
+        for frame in wire(send(conversation, {"type": "input_audio_buffer.clear"}).events)
+    ] == ["input_audio_buffer.cleared"]
     assert error_of(send(conversation, {"type": "input_audio_buffer.commit"}))["code"] == (
         "input_audio_buffer_commit_empty"
     )
@@ -233,8 +262,14 @@ async def test_a_failed_transcription_is_an_event_and_nothing_answers() -> None:
 def test_audio_output_needs_audio_or_text_alone() -> None:
     pipeline, _, _ = _speech()
     conversation = RealtimeConversation("m", Spy().served(), speech=pipeline, ids=SequentialIds())
-    both = {"type": "session.update", "session": {"type": "realtime", "output_modalities": ["text", "audio"]}}
+    both = {
+        "type": "session.update",
+        "session": {"type": "realtime", "output_modalities": ["text", "audio"]},
+    }
     assert error_of(send(conversation, both))["param"] == "session.output_modalities"
-    audio = {"type": "session.update", "session": {"type": "realtime", "output_modalities": ["audio"]}}
+    audio = {
+        "type": "session.update",
+        "session": {"type": "realtime", "output_modalities": ["audio"]},
+    }
     [updated] = wire(send(conversation, audio).events)
     assert updated["session"]["output_modalities"] == ["audio"]

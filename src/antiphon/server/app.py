@@ -27,7 +27,6 @@ from antiphon.exceptions import InvalidRequestError
 from antiphon.responses.plan import TurnLimits
 from antiphon.responses.request import RequestLimits
 from antiphon.responses.runtime import ToolRuntime
-from antiphon.server.speech_setup import open_speech
 from antiphon.responses.service import ResponsesService
 from antiphon.server import routes
 from antiphon.server.auth import BearerAuth
@@ -45,6 +44,7 @@ from antiphon.server.openapi import openapi_document, render_docs
 from antiphon.server.realtime import realtime_endpoint
 from antiphon.server.realtime_bounds import RealtimeSessions
 from antiphon.server.settings import ServerSettings
+from antiphon.server.speech_setup import open_speech
 from antiphon.store.base import ResponseStore, StoreLimits
 from antiphon.store.factory import open_store
 from antiphon.tools.code_interpreter import ContainerManager
