@@ -24,13 +24,12 @@ from pydantic import Field, TypeAdapter
 from websockets.asyncio.client import ClientConnection, connect
 
 from antiphon.speech.base import SpeechRequest, TranscriptionRequest
+from antiphon.speech.local.espeak import EspeakSynthesizer
+from antiphon.speech.local.pocketsphinx import PocketSphinxTranscriber
 from tests.e2e.support import ServerProcess, write_config
 
 pytestmark = pytest.mark.e2e
 
-speech = pytest.importorskip("antiphon.speech.local.espeak", reason="the speech extra")
-from antiphon.speech.local.espeak import EspeakSynthesizer  # noqa: E402
-from antiphon.speech.local.pocketsphinx import PocketSphinxTranscriber  # noqa: E402
 
 WITHIN = 60.0
 RATE = 24000
@@ -40,7 +39,7 @@ SERVER_EVENTS: TypeAdapter[RealtimeServerEvent] = TypeAdapter(
 )
 Frame = dict[str, Any]
 # eSpeak's "echo" voice (en-us+m1) slowed to 0.8 is what PocketSphinx hears best.
-VOICE = {"voice": "echo", "speed": 0.8}
+VOICE, SPEED = "echo", 0.8
 LONG = " ".join(f"The weather is sunny in city number {n}." for n in range(1, 12))
 SCRIPT = {
     "turns": [
@@ -72,7 +71,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
 
 async def _say(text: str) -> bytes:
     pcm = bytearray()
-    synthesis = EspeakSynthesizer().synthesize(SpeechRequest(text, VOICE["voice"], RATE, 0.8))
+    synthesis = EspeakSynthesizer().synthesize(SpeechRequest(text, VOICE, RATE, SPEED))
     async with aclosing(synthesis) as chunks:
         async for chunk in chunks:
             pcm += chunk
@@ -90,7 +89,7 @@ async def ws(server: ServerProcess) -> AsyncIterator[ClientConnection]:
         session = {
             "type": "realtime",
             "output_modalities": ["audio"],
-            "audio": {"output": VOICE},
+            "audio": {"output": {"voice": VOICE, "speed": SPEED}},
         }
         await connection.send(json.dumps({"type": "session.update", "session": session}))
         yield connection
