@@ -19,14 +19,21 @@ from contextlib import aclosing
 from typing import Annotated, Any
 
 import pytest
+from agents.realtime import RealtimeAgent as AgentsRealtimeAgent
+from agents.realtime import RealtimeRunner as AgentsRealtimeRunner
+from agents.realtime.config import RealtimeSessionModelSettings
 from openai.types.realtime import RealtimeServerEvent
 from pydantic import Field, TypeAdapter
 from websockets.asyncio.client import ClientConnection, connect
 
+from antiphon.realtime.agent import RealtimeAgent
+from antiphon.realtime.config import RealtimeRunConfig
+from antiphon.realtime.events import AudioEvent
+from antiphon.realtime.runner import RealtimeRunner
 from antiphon.speech.base import SpeechRequest, TranscriptionRequest
 from antiphon.speech.local.espeak import EspeakSynthesizer
 from antiphon.speech.local.pocketsphinx import PocketSphinxTranscriber
-from tests.e2e.support import ServerProcess, write_config
+from tests.e2e.support import ServerProcess, session_events_until, write_config
 
 pytestmark = pytest.mark.e2e
 
@@ -184,3 +191,51 @@ async def test_speech_over_the_answer_interrupts_it_and_truncation_keeps_what_wa
     assert transcript
     assert LONG.startswith(transcript)
     assert len(transcript) < len(LONG) // 2
+
+
+async def test_the_realtime_sdk_runs_an_audio_turn(server: ServerProcess) -> None:
+    url = server.url.replace("http://", "ws://") + "/v1/realtime?model=voice"
+    agent = RealtimeAgent(name="listener", instructions="Answer briefly.")
+    config: RealtimeRunConfig = {
+        "session": {
+            "type": "realtime",
+            "output_modalities": ["audio"],
+            "audio": {"output": {"voice": VOICE, "speed": SPEED}},
+        }
+    }
+    session = await RealtimeRunner(agent, config=config).run(model_config={"url": url})
+    async with session:
+        await session.send_audio(await _say("Hello world.") + bytes(CHUNK * 10))
+        events = await session_events_until(session, "agent_end", within=WITHIN)
+    assert not [event for event in events if event.type == "error"]
+    audio = b"".join(event.audio for event in events if isinstance(event, AudioEvent))
+    assert "world" in await _hear(audio)
+    said = session.history[-1]
+    assert said.type == "message"
+    assert said.role == "assistant"
+    assert [part.transcript for part in said.content] == ["Hello world."]
+
+
+async def test_the_agents_sdk_runs_an_audio_turn(server: ServerProcess) -> None:
+    url = server.url.replace("http://", "ws://") + "/v1/realtime?model=voice"
+    agent = AgentsRealtimeAgent(name="listener", instructions="Answer briefly.")
+    settings: RealtimeSessionModelSettings = {
+        "modalities": ["audio"],
+        "voice": VOICE,
+        "speed": SPEED,
+    }
+    runner = AgentsRealtimeRunner(agent, config={"model_settings": settings})
+    errors: list[object] = []
+    audio = bytearray()
+    session = await runner.run(model_config={"url": url, "api_key": "unused"})
+    async with session, asyncio.timeout(WITHIN):
+        await session.send_audio(await _say("Hello world.") + bytes(CHUNK * 10))
+        async for event in session:
+            if event.type == "error":
+                errors.append(event.error)
+            if event.type == "audio":
+                audio += event.audio.data
+            if event.type == "agent_end":
+                break
+    assert errors == []
+    assert "world" in await _hear(bytes(audio))
