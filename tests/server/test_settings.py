@@ -300,6 +300,47 @@ SETTINGS = [
         _realtime("max_sessions"),
     ),
     Setting(
+        "speech",
+        Value("false", "false", False, False),
+        Value("true", "true", True, True),
+        True,
+        lambda settings: settings.speech.enabled,
+    ),
+    Setting(
+        "stt_url",
+        Value(
+            '"http://stt.example/v1"',
+            "http://stt.example/v1",
+            "http://stt.example/v1",
+            "http://stt.example/v1",
+        ),
+        Value(
+            '"http://other.example/v1"',
+            "http://other.example/v1",
+            "http://other.example/v1",
+            "http://other.example/v1",
+        ),
+        None,
+        lambda settings: settings.speech.stt_url,
+    ),
+    Setting(
+        "tts_url",
+        Value(
+            '"http://tts.example/v1"',
+            "http://tts.example/v1",
+            "http://tts.example/v1",
+            "http://tts.example/v1",
+        ),
+        Value(
+            '"http://other.example/v1"',
+            "http://other.example/v1",
+            "http://other.example/v1",
+            "http://other.example/v1",
+        ),
+        None,
+        lambda settings: settings.speech.tts_url,
+    ),
+    Setting(
         "code_interpreter_require",
         Value(
             '["seccomp", "landlock_filesystem"]',
