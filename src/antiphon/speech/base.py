@@ -16,7 +16,7 @@ Audio crosses every seam as 16-bit little-endian signed PCM, mono, at the rate t
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -87,10 +87,13 @@ class Synthesizer(Protocol):
         """A short label for logs (``"espeak-ng"``, ``"remote"``)."""
         ...
 
-    def synthesize(self, request: SpeechRequest) -> AsyncIterator[bytes]:
+    def synthesize(self, request: SpeechRequest) -> AsyncGenerator[bytes, None]:
         """PCM16 chunks of the spoken text, as they are made (an async generator).
 
-        Raises :class:`~antiphon.exceptions.SpeechError`.
+        A caller that stops early (the user interrupts) closes it, ``async with
+        contextlib.aclosing(...)``, so the engine stops work and frees its connection or thread
+        at once rather than when the generator is collected. Raises
+        :class:`~antiphon.exceptions.SpeechError`.
         """
         ...
 

@@ -19,7 +19,7 @@ import operator
 import sys
 from array import array
 from collections import deque
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncGenerator, Iterable
 from dataclasses import dataclass
 
 from antiphon.exceptions import SpeechError
@@ -187,7 +187,7 @@ class ToneSynthesizer:
             tone.byteswap()
         return tone.tobytes() + bytes(2 * self._samples(self.gap_ms, request))
 
-    async def synthesize(self, request: SpeechRequest) -> AsyncIterator[bytes]:
+    async def synthesize(self, request: SpeechRequest) -> AsyncGenerator[bytes, None]:
         """One PCM16 chunk per word of ``request.text``."""
         self.requests.append(request)
         step = self._script.popleft() if self._script else None

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import struct
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Literal, cast
 
 import httpx
@@ -203,7 +203,7 @@ class RemoteSynthesizer(_Remote):
         )
         self.response_format = response_format
 
-    async def synthesize(self, request: SpeechRequest) -> AsyncIterator[bytes]:
+    async def synthesize(self, request: SpeechRequest) -> AsyncGenerator[bytes, None]:
         """PCM16 at ``request.sample_rate`` as the server streams it."""
         payload = {
             "model": self.model,

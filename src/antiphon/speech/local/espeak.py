@@ -18,7 +18,7 @@ import ctypes
 import importlib
 import re
 import threading
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, Mapping
 from typing import Any
 
 from antiphon.exceptions import SpeechError, SpeechUnavailable
@@ -169,7 +169,7 @@ class EspeakSynthesizer:
         """The eSpeak voice for a realtime voice name (:data:`DEFAULT_VOICE` if unknown)."""
         return self.voices.get(name, DEFAULT_VOICE)
 
-    async def synthesize(self, request: SpeechRequest) -> AsyncIterator[bytes]:
+    async def synthesize(self, request: SpeechRequest) -> AsyncGenerator[bytes, None]:
         """PCM16 at ``request.sample_rate``, a chunk per sentence or clause as it is spoken."""
         voice = self.voice(request.voice)
         wpm = words_per_minute(request.speed)
