@@ -7,8 +7,9 @@ the server works at 24 kHz. :func:`decode_input` and :func:`encode_output` conve
 two, :func:`resample` and :class:`Resampler` between rates (numpy, the ``speech`` extra, only
 when a rate changes), and :func:`wav_bytes` / :func:`read_wav` frame PCM16 as WAV.
 
-The G.711 tables follow ITU-T G.711 as the classic reference implementation computes them
-(μ-law with bias 0x84; A-law with even-bit inversion 0x55); they are built once, on first use.
+The G.711 tables follow ITU-T G.711 as the classic Sun reference implementation (``g711.c``,
+also CPython's former ``audioop``) computes them: μ-law on 14 bits with bias 0x84, A-law on 13
+bits with even-bit inversion 0x55. They are built once, on first use.
 """
 
 from __future__ import annotations
@@ -51,16 +52,22 @@ G711_RATE = 8000
 AudioFormat = Mapping[str, object] | str | object | None
 
 _ULAW_BIAS = 0x84
-_ULAW_CLIP = 32635
+_ULAW_CLIP = 8159  # of the 14-bit magnitude
 _BIG_ENDIAN = sys.byteorder == "big"
 
 
 def _ulaw_from_linear(sample: int) -> int:
-    sign = 0x80 if sample < 0 else 0
-    magnitude = min(-sample if sign else sample, _ULAW_CLIP) + _ULAW_BIAS
-    exponent = max(0, (magnitude >> 7).bit_length() - 1)
-    mantissa = (magnitude >> (exponent + 3)) & 0x0F
-    return ~(sign | (exponent << 4) | mantissa) & 0xFF
+    value = sample >> 2  # μ-law codes 14 bits
+    if value < 0:
+        mask, value = 0x7F, -value
+    else:
+        mask = 0xFF
+    value = min(value, _ULAW_CLIP) + (_ULAW_BIAS >> 2)
+    # Segment = position of the top bit above the 6 low ones.
+    segment = max(0, value.bit_length() - 6)
+    if segment >= 8:
+        return 0x7F ^ mask
+    return ((segment << 4) | ((value >> (segment + 1)) & 0x0F)) ^ mask
 
 
 def _linear_from_ulaw(code: int) -> int:

@@ -90,7 +90,10 @@ class Synthesizer(Protocol):
     def synthesize(self, request: SpeechRequest) -> AsyncGenerator[bytes, None]:
         """PCM16 chunks of the spoken text, as they are made (an async generator).
 
-        Raises :class:`~antiphon.exceptions.SpeechError`.
+        A caller that stops early (the user interrupts) closes it, ``async with
+        contextlib.aclosing(...)``, so the engine stops work and frees its connection or thread
+        at once rather than when the generator is collected. Raises
+        :class:`~antiphon.exceptions.SpeechError`.
         """
         ...
 

@@ -3,9 +3,13 @@
 The wheel bundles a US English acoustic model, dictionary and trigram language model; the
 decoder works at 16 kHz, so other rates are resampled first. Decoding is CPU-bound and a decoder
 is not thread-safe: each worker thread owns one (loading one takes ~0.3 s and ~40 MB), the number
-of threads is fixed, and a bounded backlog waits for them (:mod:`._workers`). Audio is fed in
-half-second pieces, checking between them whether the caller gave up, so a timed-out or
-cancelled request frees its thread promptly.
+of threads is fixed, and a bounded backlog waits for them (:mod:`._workers`).
+
+Each utterance is decoded whole, with batch cepstral mean normalisation: the result then depends
+on that audio alone, not on what the decoder heard before (live normalisation adapts across
+requests, so the same audio would transcribe differently by history). The cost: a decode, once
+started, runs to its end (about a third of the audio's duration here); a request abandoned
+before its turn never starts.
 
 Accuracy is that of a 2010s HMM recogniser: clear, short English utterances come out well,
 conversational speech much less so. ``language`` must be English (or unset); ``prompt`` is
@@ -16,6 +20,7 @@ from __future__ import annotations
 
 import importlib
 import threading
+from array import array
 from typing import Any, Protocol, cast
 
 from antiphon.exceptions import SpeechError, SpeechUnavailable
@@ -27,8 +32,6 @@ __all__ = ["PocketSphinxTranscriber"]
 
 ENGINE = "pocketsphinx"
 RATE = 16000
-#: Bytes fed to the decoder between checks of the cancel event (0.5 s).
-_PIECE = RATE // 2 * 2
 
 
 class _Hypothesis(Protocol):
@@ -54,6 +57,20 @@ def _decoder_class() -> Any:
 _Decoder_class = _decoder_class()
 
 
+#: Peak level below which audio is taken as silence (-54 dBFS).
+_SILENT_PEAK = 64
+
+
+def _silent(pcm: bytes) -> bool:
+    """Whether no sample reaches :data:`_SILENT_PEAK`.
+
+    Batch normalisation of (near) digital silence is degenerate: the decoder then "hears" a
+    word in nothing, so such audio is not decoded at all.
+    """
+    samples = array("h", pcm)
+    return not samples or max(max(samples), -min(samples)) < _SILENT_PEAK
+
+
 class PocketSphinxTranscriber:
     """US English speech to text, offline, with PocketSphinx's bundled model.
 
@@ -76,7 +93,8 @@ class PocketSphinxTranscriber:
         decoder = cast(_Decoder | None, getattr(self._local, "decoder", None))
         if decoder is None:
             # loglevel FATAL: the decoder otherwise logs its whole configuration to stderr.
-            decoder = cast(_Decoder, _Decoder_class(samprate=RATE, loglevel="FATAL"))
+            made = _Decoder_class(samprate=RATE, cmn="batch", loglevel="FATAL")
+            decoder = cast(_Decoder, made)
             self._local.decoder = decoder
         return decoder
 
@@ -85,13 +103,14 @@ class PocketSphinxTranscriber:
             pcm = resample(request.audio, request.sample_rate, RATE)
         except ValueError as exc:
             raise SpeechError(str(exc), engine=ENGINE) from exc
+        if _silent(pcm):
+            return ""
         decoder = self._decoder()
+        if cancel.is_set():  # the caller gave up while the audio was resampled
+            raise Cancelled
         decoder.start_utt()
         try:
-            for start in range(0, len(pcm), _PIECE):
-                if cancel.is_set():
-                    raise Cancelled
-                decoder.process_raw(pcm[start : start + _PIECE], False, False)
+            decoder.process_raw(pcm, False, True)  # full_utt: batch normalisation over it all
         finally:
             # Always close the utterance: the thread's decoder is reused by the next request.
             decoder.end_utt()
