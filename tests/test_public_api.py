@@ -147,6 +147,23 @@ PUBLIC: dict[str, list[str]] = {
         "output_guardrail",
         "realtime_handoff",
     ],
+    "antiphon.speech": [
+        "EnergyVad",
+        "Fail",
+        "ScriptedTranscriber",
+        "SpeechPipeline",
+        "SpeechRequest",
+        "Stall",
+        "Synthesizer",
+        "ToneSynthesizer",
+        "Transcriber",
+        "Transcript",
+        "TranscriptionRequest",
+        "VadRequest",
+        "VoiceActivityDetector",
+        "build_pipeline",
+        "local_available",
+    ],
 }
 
 

@@ -1,18 +1,20 @@
-"""Blocking engines off the event loop: a fixed pool of threads, a bounded backlog, a timeout.
+"""Blocking engines off the event loop: a fixed pool of workers, a bounded backlog, a timeout.
 
-The local engines are CPU-bound C libraries that release no event loop: each call runs on one of
-a fixed number of threads. Calls beyond the threads wait in a backlog of fixed size; past it a
-call fails at once (:class:`~antiphon.exceptions.SpeechError`, "busy") instead of queueing
-without end. A call that times out or is cancelled sets its job's ``cancel`` event: the job checks
-it between pieces of work and stops, so an abandoned job frees its thread promptly.
+The local engines are CPU-bound C libraries: each call runs on one of a fixed number of worker
+threads, or processes for a library that holds the GIL while it works (PocketSphinx: on a thread
+it would stall the event loop for the whole decode). Calls beyond the workers wait in a backlog
+of fixed size; past it a call fails at once (:class:`~antiphon.exceptions.SpeechError`, "busy")
+instead of queueing without end. A thread job that times out or is cancelled sees its ``cancel``
+event set and stops at its next check; a process job runs to its end, holding its slot.
 """
 
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from antiphon.exceptions import SpeechError
@@ -27,17 +29,24 @@ class Cancelled(Exception):
 
 
 class Workers:
-    """``threads`` threads for ``engine``'s jobs, at most ``backlog`` more waiting."""
+    """``workers`` threads (or processes) for ``engine``'s jobs, at most ``backlog`` more waiting.
 
-    def __init__(self, engine: str, *, threads: int, backlog: int) -> None:
-        if threads < 1 or backlog < 0:
-            raise ValueError("a worker pool needs a thread and a non-negative backlog")
+    Processes are spawned, not forked (forking a threaded process is unsafe), on first use.
+    """
+
+    def __init__(self, engine: str, *, workers: int, backlog: int, processes: bool = False) -> None:
+        if workers < 1 or backlog < 0:
+            raise ValueError("a worker pool needs a worker and a non-negative backlog")
         self.engine = engine
-        self.threads = threads
-        self._limit = threads + backlog
+        self.workers = workers
+        self._limit = workers + backlog
         self._lock = threading.Lock()
         self._in_flight = 0
-        self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix=engine)
+        self._executor: Executor = (
+            ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+            if processes
+            else ThreadPoolExecutor(max_workers=workers, thread_name_prefix=engine)
+        )
 
     @property
     def in_flight(self) -> int:
@@ -52,10 +61,24 @@ class Workers:
             self._in_flight -= 1
 
     async def run(self, job: Callable[[threading.Event], T], *, limit: float | None) -> T:
-        """``job(cancel)`` on a worker thread; its result.
+        """``job(cancel)`` on a worker thread; its result (see :meth:`call`)."""
+        cancel = threading.Event()
 
-        Raises :class:`~antiphon.exceptions.SpeechError` when the pool is full, after
-        ``limit`` seconds (waiting included), or wrapping the job's own failure.
+        def work() -> T:
+            if cancel.is_set():  # abandoned while it waited for a thread
+                raise Cancelled
+            return job(cancel)
+
+        return await self.call(work, limit=limit, abandon=cancel.set)
+
+    async def call(
+        self, job: Callable[[], T], *, limit: float | None, abandon: Callable[[], object] = int
+    ) -> T:
+        """``job()`` on a worker (picklable for processes); its result.
+
+        ``abandon`` runs when the call ends, finished or not. Raises
+        :class:`~antiphon.exceptions.SpeechError` when the pool is full, after ``limit``
+        seconds (waiting included), or wrapping the job's own failure.
         """
         with self._lock:
             if self._in_flight >= self._limit:
@@ -64,15 +87,8 @@ class Workers:
                     engine=self.engine,
                 )
             self._in_flight += 1
-        cancel = threading.Event()
-
-        def work() -> T:
-            if cancel.is_set():  # abandoned while it waited for a thread
-                raise Cancelled
-            return job(cancel)
-
         try:
-            future = self._executor.submit(work)
+            future = self._executor.submit(job)
         except RuntimeError as exc:  # the pool was closed
             with self._lock:
                 self._in_flight -= 1
@@ -89,8 +105,8 @@ class Workers:
                 raise SpeechError(f"timed out after {limit} s", engine=self.engine) from None
             raise SpeechError(f"{type(exc).__name__}: {exc}", engine=self.engine) from exc
         finally:
-            cancel.set()  # a no-op for a finished job; stops a running one at its next check
+            abandon()  # a no-op for a finished job; stops a running thread job at its next check
 
     def close(self) -> None:
-        """Drop waiting jobs and let the threads end after their current job."""
+        """Drop waiting jobs and let the workers end after their current job."""
         self._executor.shutdown(wait=False, cancel_futures=True)

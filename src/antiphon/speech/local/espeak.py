@@ -134,7 +134,7 @@ class _Library:
         return b"".join(self._chunks)
 
 
-_workers = Workers(ENGINE, threads=1, backlog=16)
+_workers = Workers(ENGINE, workers=1, backlog=16)
 _library: _Library | None = None
 
 

@@ -2,14 +2,16 @@
 
 The wheel bundles a US English acoustic model, dictionary and trigram language model; the
 decoder works at 16 kHz, so other rates are resampled first. Decoding is CPU-bound and a decoder
-is not thread-safe: each worker thread owns one (loading one takes ~0.3 s and ~40 MB), the number
-of threads is fixed, and a bounded backlog waits for them (:mod:`._workers`).
+is not thread-safe: each worker owns one (loading one takes ~0.3 s), the number
+of worker processes is fixed, and a bounded backlog waits for them (:mod:`._workers`). Processes,
+not threads: the binding holds the GIL while it decodes, which on a thread would stall the event
+loop for the whole decode (seconds).
 
-Each utterance is decoded whole, with batch cepstral mean normalisation: the result then depends
-on that audio alone, not on what the decoder heard before (live normalisation adapts across
-requests, so the same audio would transcribe differently by history). The cost: a decode, once
-started, runs to its end (about a third of the audio's duration here); a request abandoned
-before its turn never starts.
+Each utterance is decoded whole, with batch cepstral mean normalisation (over that utterance)
+rather than live normalisation (adapting across requests): on eSpeak's voices it recovered as
+many or more words, and the first request after start-up is no worse than the rest. A decode,
+once started, runs to its end (about a third of the audio's duration here); a request
+abandoned before its turn never starts.
 
 Accuracy is that of a 2010s HMM recogniser: clear, short English utterances come out well,
 conversational speech much less so. ``language`` must be English (or unset); ``prompt`` is
@@ -19,14 +21,14 @@ ignored, as the model has no way to use it.
 from __future__ import annotations
 
 import importlib
-import threading
 from array import array
+from functools import partial
 from typing import Any, Protocol, cast
 
 from antiphon.exceptions import SpeechError, SpeechUnavailable
 from antiphon.speech.audio import resample
 from antiphon.speech.base import Transcript, TranscriptionRequest
-from antiphon.speech.local._workers import Cancelled, Workers
+from antiphon.speech.local._workers import Workers
 
 __all__ = ["PocketSphinxTranscriber"]
 
@@ -71,51 +73,48 @@ def _silent(pcm: bytes) -> bool:
     return not samples or max(max(samples), -min(samples)) < _SILENT_PEAK
 
 
+#: This process's decoder, in a worker process (one each: a decoder is not thread-safe).
+_decoder: _Decoder | None = None
+
+
+def _decode(audio: bytes, sample_rate: int) -> str:
+    """In a worker process: the text of PCM16 ``audio`` at ``sample_rate``.
+
+    Raises plain exceptions (ValueError for bad audio): they cross back by pickling, and the
+    pool turns them into SpeechError.
+    """
+    global _decoder
+    pcm = resample(audio, sample_rate, RATE)
+    if _silent(pcm):
+        return ""
+    if _decoder is None:
+        # loglevel FATAL: the decoder otherwise logs its whole configuration to stderr.
+        _decoder = cast(_Decoder, _Decoder_class(samprate=RATE, cmn="batch", loglevel="FATAL"))
+    _decoder.start_utt()
+    try:
+        _decoder.process_raw(pcm, False, True)  # full_utt: batch normalisation over it all
+    finally:
+        _decoder.end_utt()  # always: the process's decoder serves the next request
+    hypothesis = _decoder.hyp()
+    return hypothesis.hypstr if hypothesis is not None else ""
+
+
 class PocketSphinxTranscriber:
     """US English speech to text, offline, with PocketSphinx's bundled model.
 
-    ``threads`` decoders run at once (each on its own thread), ``backlog`` more requests wait;
-    beyond that a request fails at once as busy. ``timeout`` bounds each request, waiting
-    included. :meth:`close` ends the threads.
+    ``processes`` decoders run at once, each in its own worker process (spawned on first use,
+    ~0.5 s and ~60 MB each), ``backlog`` more requests wait; beyond that a request fails at once
+    as busy. ``timeout`` bounds each request, waiting included. :meth:`close` ends the workers.
     """
 
-    def __init__(self, *, threads: int = 1, backlog: int = 8, timeout: float = 30.0) -> None:
+    def __init__(self, *, processes: int = 1, backlog: int = 8, timeout: float = 30.0) -> None:
         self.timeout = timeout
-        self._workers = Workers(ENGINE, threads=threads, backlog=backlog)
-        self._local = threading.local()
+        self._workers = Workers(ENGINE, workers=processes, backlog=backlog, processes=True)
 
     @property
     def name(self) -> str:
         """``"pocketsphinx"``."""
         return ENGINE
-
-    def _decoder(self) -> _Decoder:
-        decoder = cast(_Decoder | None, getattr(self._local, "decoder", None))
-        if decoder is None:
-            # loglevel FATAL: the decoder otherwise logs its whole configuration to stderr.
-            made = _Decoder_class(samprate=RATE, cmn="batch", loglevel="FATAL")
-            decoder = cast(_Decoder, made)
-            self._local.decoder = decoder
-        return decoder
-
-    def _decode(self, request: TranscriptionRequest, cancel: threading.Event) -> str:
-        try:
-            pcm = resample(request.audio, request.sample_rate, RATE)
-        except ValueError as exc:
-            raise SpeechError(str(exc), engine=ENGINE) from exc
-        if _silent(pcm):
-            return ""
-        decoder = self._decoder()
-        if cancel.is_set():  # the caller gave up while the audio was resampled
-            raise Cancelled
-        decoder.start_utt()
-        try:
-            decoder.process_raw(pcm, False, True)  # full_utt: batch normalisation over it all
-        finally:
-            # Always close the utterance: the thread's decoder is reused by the next request.
-            decoder.end_utt()
-        hypothesis = decoder.hyp()
-        return hypothesis.hypstr if hypothesis is not None else ""
 
     async def transcribe(self, request: TranscriptionRequest) -> Transcript:
         """The words PocketSphinx hears in ``request.audio``."""
@@ -124,12 +123,10 @@ class PocketSphinxTranscriber:
             raise SpeechError(f"only English is supported, not {request.language!r}", engine=ENGINE)
         if not request.audio:
             return Transcript(text="")
-        # Resampling happens on the worker too: it costs ~20 ms per second of audio.
-        text = await self._workers.run(
-            lambda cancel: self._decode(request, cancel), limit=self.timeout
-        )
-        return Transcript(text=text)
+        # Resampling happens in the worker too: it costs ~20 ms per second of audio.
+        job = partial(_decode, request.audio, request.sample_rate)
+        return Transcript(text=await self._workers.call(job, limit=self.timeout))
 
     def close(self) -> None:
-        """Stop taking requests; the threads end after their current one."""
+        """Stop taking requests; the workers end after their current one."""
         self._workers.close()
