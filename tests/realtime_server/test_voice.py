@@ -273,3 +273,29 @@ def test_audio_output_needs_audio_or_text_alone() -> None:
     }
     [updated] = wire(send(conversation, audio).events)
     assert updated["session"]["output_modalities"] == ["audio"]
+
+
+async def test_spoken_answers_come_in_the_session_output_format() -> None:
+    pipeline, _, synthesizer = _speech()
+    conversation = RealtimeConversation(
+        "m", Spy(ANSWER).served(), speech=pipeline, ids=SequentialIds()
+    )
+    session = {
+        "type": "realtime",
+        "output_modalities": ["audio"],
+        "audio": {"output": {"format": {"type": "audio/pcma"}, "voice": "ash"}},
+    }
+    send(conversation, {"type": "session.update", "session": session})
+    text = {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "Hi"}]}
+    send(conversation, {"type": "conversation.item.create", "item": text})
+    frames = await _run(conversation, send(conversation, {"type": "response.create"}), synthesizer)
+    audio = b"".join(
+        base64.b64decode(frame["delta"])
+        for frame in frames
+        if frame["type"] == "response.output_audio.delta"
+    )
+    spoken_ms = sum(synthesizer.duration_ms(request) for request in synthesizer.requests)
+    # A-law at 8 kHz: one byte a sample, 8 bytes a millisecond.
+    assert abs(len(audio) - spoken_ms * 8) <= 16
+    assert [request.voice for request in synthesizer.requests] == ["ash", "ash"]
+    assert codecs.alaw_decode(audio[:80]) != bytes(160)  # not silence
