@@ -92,16 +92,20 @@ def antiphon_server(
     profile: str = "",
     route: str = "",
     flags: Sequence[str] = (),
+    *,
+    models: str = "",
 ) -> Generator[tuple[str, int]]:
     """``antiphon serve`` routing model ``bench`` to the stand-in; yields (URL, pid).
 
     ``route`` is more TOML for the model's ``[[models]]`` table (``max_connections = 256``);
-    ``flags`` are more ``serve`` options.
+    ``flags`` are more ``serve`` options; ``models``, when given, is the whole config file
+    instead (another engine, such as the scripted one; ``upstream_url`` is then unused).
     The server is stopped on any exit: terminated, then killed if it does not exit in 60 s.
     """
     config = directory / "bench.toml"
     config.write_text(
-        f'[[models]]\nname = "bench"\nupstream_api = "chat"\nupstream_url = "{upstream_url}"\n'
+        models
+        or f'[[models]]\nname = "bench"\nupstream_api = "chat"\nupstream_url = "{upstream_url}"\n'
         + (f"{route}\n" if route else ""),
         encoding="utf-8",
     )

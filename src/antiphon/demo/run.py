@@ -5,7 +5,9 @@ gpt-oss-style turn (reasoning, a preamble, a function call), answers the call wi
 function, streams the model's final answer through ``client.responses.create(stream=True)``
 with ``previous_response_id``, lets antiphon call an MCP server's tool itself, then drives the
 same server's ``/v1/realtime`` with antiphon's realtime agents SDK (a handoff, then a function
-tool: :mod:`antiphon.demo.realtime_step`). Every event is shown as it arrives. Exit status 0
+tool: :mod:`antiphon.demo.realtime_step`), and finally speaks to it: a synthesised question
+through server VAD and speech-to-text, a spoken answer back (:mod:`antiphon.demo.voice_step`).
+Every event is shown as it arrives. Exit status 0
 means every step checked out; the server is stopped in any case.
 """
 
@@ -31,6 +33,7 @@ from rich.console import Console
 
 from antiphon.demo.realtime_step import run_realtime_step
 from antiphon.demo.view import StreamView
+from antiphon.demo.voice_step import WAV_PATH, run_voice_step
 from antiphon.server.run import READY_PREFIX
 from antiphon.testing._child import ReadyChild
 
@@ -59,8 +62,8 @@ def get_weather(city: str) -> str:
     return json.dumps({"city": city, "temperature_c": 18, "sky": "sunny"})
 
 
-def run_demo(console: Console | None = None) -> int:
-    """Run the demo; the exit status."""
+def run_demo(console: Console | None = None, *, answer_wav: Path = WAV_PATH) -> int:
+    """Run the demo; the exit status. Step 5 writes its spoken answer to ``answer_wav``."""
     console = console or Console()
     script = resources.files("antiphon.demo").joinpath("weather.json")
     with (
@@ -102,7 +105,10 @@ def run_demo(console: Console | None = None) -> int:
             console.print(f"[red]expected the calc server's result 5, got {outputs}[/]")
             return 1
         console.print(f"\n[bold green]final answer:[/] {third.output_text}\n")
-        return 0 if run_realtime_step(console, base_url, _MODEL) else 1
+        if not run_realtime_step(console, base_url, _MODEL):
+            return 1
+        console.print()
+        return 0 if run_voice_step(console, base_url, _MODEL, answer_wav) else 1
 
 
 def _stream(
