@@ -13,9 +13,14 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
+import os
+import select
+import signal
 from collections.abc import AsyncIterator, Iterator
 from contextlib import aclosing
+from pathlib import Path
 from typing import Annotated, Any
 
 import pytest
@@ -239,3 +244,45 @@ async def test_the_agents_sdk_runs_an_audio_turn(server: ServerProcess) -> None:
                 break
     assert errors == []
     assert "three" in await _hear(bytes(audio))
+
+
+def _children(parent: int) -> list[int]:
+    """The processes whose parent is ``parent``."""
+    found: list[int] = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        with contextlib.suppress(OSError):
+            fields = dict(
+                line.split(":\t", 1) for line in status.read_text().splitlines() if ":\t" in line
+            )
+            if fields.get("PPid", "").strip() == str(parent):
+                found.append(int(status.parent.name))
+    return found
+
+
+def _exits_within(pid: int, seconds: float) -> bool:
+    """Whether process ``pid`` (not a child of ours) exits within ``seconds``."""
+    try:
+        handle = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return True  # already gone
+    try:
+        readable, _, _ = select.select([handle], [], [], seconds)
+        return bool(readable)
+    finally:
+        os.close(handle)
+
+
+async def test_a_killed_server_leaves_no_speech_worker_behind(tmp_path: Path) -> None:
+    (tmp_path / "voice.json").write_text(json.dumps(SCRIPT), encoding="utf-8")
+    model = {"name": "voice", "upstream_api": "scripted", "script": str(tmp_path / "voice.json")}
+    config = write_config(tmp_path / "antiphon.toml", [model])
+    with ServerProcess(["--config", str(config), "--store", "memory"]) as server:
+        url = server.url.replace("http://", "ws://") + "/v1/realtime?model=voice"
+        async with connect(url, max_size=2**24) as ws:
+            await _stream(ws, await _say("What is the weather?") + bytes(CHUNK * 10))
+            await _until(ws, "conversation.item.input_audio_transcription.completed", [])
+        workers = _children(server.pid)
+        assert workers  # the transcriber's worker process (and multiprocessing's tracker)
+        os.kill(server.pid, signal.SIGKILL)
+        assert server.wait_exited(10) == -signal.SIGKILL
+        assert all(_exits_within(pid, 10) for pid in workers)

@@ -44,7 +44,7 @@ from antiphon.server.openapi import openapi_document, render_docs
 from antiphon.server.realtime import realtime_endpoint
 from antiphon.server.realtime_bounds import RealtimeSessions
 from antiphon.server.settings import ServerSettings
-from antiphon.server.speech_setup import open_speech
+from antiphon.server.speech_setup import close_speech, open_speech
 from antiphon.store.base import ResponseStore, StoreLimits
 from antiphon.store.factory import open_store
 from antiphon.tools.code_interpreter import ContainerManager
@@ -106,7 +106,9 @@ def create_app(
             app.state.turn_limits = TurnLimits(
                 settings.max_tool_loops, settings.response_deadline_seconds
             )
-            app.state.speech = open_speech(settings.speech)
+            app.state.speech = speech = open_speech(settings.speech)
+            if speech is not None:
+                stack.push_async_callback(close_speech, speech)
             # Everything built so far lives as long as the server: moved out of the collector's
             # reach, a full collection under load no longer walks (and stalls every stream on)
             # the ~200k objects of the imported libraries (measured: 200 ms pauses, gone).

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
+from typing import cast
 
 from antiphon.exceptions import ConfigurationError
 from antiphon.server.settings import SpeechConfig
 from antiphon.speech.base import SpeechPipeline
 from antiphon.speech.factory import build_pipeline, local_available
 
-__all__ = ["open_speech"]
+__all__ = ["close_speech", "open_speech"]
 
 _log = logging.getLogger("antiphon.server")
 
@@ -42,3 +44,14 @@ def open_speech(config: SpeechConfig) -> SpeechPipeline | None:
         # WebRTC's detector comes with the local engines; a loudness gate otherwise.
         vad="webrtc" if local else "energy",
     )
+
+
+async def close_speech(pipeline: SpeechPipeline) -> None:
+    """Release the engines' workers and connections (worker processes, HTTP clients)."""
+    for engine in (pipeline.transcriber, pipeline.synthesizer):
+        close: object = getattr(engine, "close", None)
+        aclose: object = getattr(engine, "aclose", None)
+        if callable(aclose):
+            await cast(Callable[[], Awaitable[object]], aclose)()
+        elif callable(close):
+            close()

@@ -11,7 +11,11 @@ event set and stops at its next check; a process job runs to its end, holding it
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import multiprocessing
+import os
+import signal
+import sys
 import threading
 from collections.abc import Callable
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
@@ -19,9 +23,25 @@ from typing import Any, TypeVar
 
 from antiphon.exceptions import SpeechError
 
-__all__ = ["Cancelled", "Workers"]
+__all__ = ["Cancelled", "Workers", "die_with_parent"]
 
 T = TypeVar("T")
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent(parent: int) -> None:
+    """In a worker process: be killed when the process that made it dies, however it dies.
+
+    Without this a worker outlives a server that was killed (or exited without closing its
+    pool) and keeps its inherited descriptors open: a supervisor reading the server's output
+    would wait forever. Linux's parent-death signal does it; elsewhere, nothing.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the parent died before the signal was asked for
+        os._exit(1)
 
 
 class Cancelled(Exception):
@@ -43,7 +63,12 @@ class Workers:
         self._lock = threading.Lock()
         self._in_flight = 0
         self._executor: Executor = (
-            ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+            ProcessPoolExecutor(
+                workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=die_with_parent,
+                initargs=(os.getpid(),),
+            )
             if processes
             else ThreadPoolExecutor(max_workers=workers, thread_name_prefix=engine)
         )
