@@ -43,7 +43,6 @@ import sys
 import tempfile
 import time
 from array import array
-from contextlib import aclosing
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -52,7 +51,7 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection
 
 from antiphon.speech.audio import resample
-from antiphon.speech.base import SpeechRequest, TranscriptionRequest, VadRequest
+from antiphon.speech.base import SpeechRequest, TranscriptionRequest, VadRequest, synthesize_all
 from antiphon.speech.factory import local_available
 from bench_realtime_server import open_session
 from bench_server import antiphon_server, cpu_seconds
@@ -126,12 +125,7 @@ async def synthesize(text: str) -> bytes:
     """PCM16 24 kHz of eSpeak NG saying ``text``."""
     from antiphon.speech.local.espeak import EspeakSynthesizer
 
-    pcm = bytearray()
-    synthesis = EspeakSynthesizer().synthesize(SpeechRequest(text, VOICE, RATE, SPEED))
-    async with aclosing(synthesis) as chunks:
-        async for chunk in chunks:
-            pcm += chunk
-    return bytes(pcm)
+    return await synthesize_all(EspeakSynthesizer(), SpeechRequest(text, VOICE, RATE, SPEED))
 
 
 def chunks_of(question: bytes) -> tuple[list[bytes], int]:

@@ -19,7 +19,6 @@ import os
 import select
 import signal
 from collections.abc import AsyncIterator, Iterator
-from contextlib import aclosing
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -35,7 +34,7 @@ from antiphon.realtime.agent import RealtimeAgent
 from antiphon.realtime.config import RealtimeRunConfig
 from antiphon.realtime.events import AudioEvent
 from antiphon.realtime.runner import RealtimeRunner
-from antiphon.speech.base import SpeechRequest, TranscriptionRequest
+from antiphon.speech.base import SpeechRequest, TranscriptionRequest, synthesize_all
 from antiphon.speech.local.espeak import EspeakSynthesizer
 from antiphon.speech.local.pocketsphinx import PocketSphinxTranscriber
 from tests.e2e.support import ServerProcess, session_events_until, write_config
@@ -82,12 +81,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
 
 
 async def _say(text: str) -> bytes:
-    pcm = bytearray()
-    synthesis = EspeakSynthesizer().synthesize(SpeechRequest(text, VOICE, RATE, SPEED))
-    async with aclosing(synthesis) as chunks:
-        async for chunk in chunks:
-            pcm += chunk
-    return bytes(pcm)
+    return await synthesize_all(EspeakSynthesizer(), SpeechRequest(text, VOICE, RATE, SPEED))
 
 
 async def _hear(pcm: bytes) -> str:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import tempfile
 import time
-from contextlib import aclosing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
@@ -35,7 +34,7 @@ from antiphon.realtime import (
     RealtimeSession,
 )
 from antiphon.speech.audio import wav_bytes
-from antiphon.speech.base import SpeechRequest, TranscriptionRequest
+from antiphon.speech.base import SpeechRequest, TranscriptionRequest, synthesize_all
 from antiphon.speech.factory import local_available
 
 __all__ = ["ANSWER", "KEY_WORD", "QUESTION", "WAV_PATH", "run_voice_step"]
@@ -184,9 +183,4 @@ async def _stream(session: RealtimeSession, pcm: bytes, view: VoiceView) -> None
 async def _say(text: str) -> bytes:
     from antiphon.speech.local.espeak import EspeakSynthesizer
 
-    pcm = bytearray()
-    synthesis = EspeakSynthesizer().synthesize(SpeechRequest(text, VOICE, RATE, SPEED))
-    async with aclosing(synthesis) as chunks:
-        async for chunk in chunks:
-            pcm += chunk
-    return bytes(pcm)
+    return await synthesize_all(EspeakSynthesizer(), SpeechRequest(text, VOICE, RATE, SPEED))

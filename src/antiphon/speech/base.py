@@ -17,6 +17,7 @@ Audio crosses every seam as 16-bit little-endian signed PCM, mono, at the rate t
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Callable
+from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -29,6 +30,7 @@ __all__ = [
     "TranscriptionRequest",
     "VadRequest",
     "VoiceActivityDetector",
+    "synthesize_all",
 ]
 
 
@@ -96,6 +98,15 @@ class Synthesizer(Protocol):
         :class:`~antiphon.exceptions.SpeechError`.
         """
         ...
+
+
+async def synthesize_all(synthesizer: Synthesizer, request: SpeechRequest) -> bytes:
+    """All of ``request``'s audio at once (for a file, a test, a prompt to stream later)."""
+    pcm = bytearray()
+    async with aclosing(synthesizer.synthesize(request)) as chunks:
+        async for chunk in chunks:
+            pcm += chunk
+    return bytes(pcm)
 
 
 @dataclass(frozen=True, slots=True)
