@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Literal, cast, get_args
 
 from openai.types.realtime import (
     ConversationItem,
@@ -32,86 +31,23 @@ from openai.types.responses import (
     ResponseOutputItemAddedEvent,
     ResponseOutputItemDoneEvent,
     ResponseStreamEvent,
-    ResponseUsage,
 )
-from pydantic import BaseModel
 
 from antiphon.realtime_server._convert import Status, realtime_item
+from antiphon.realtime_server._translated import (
+    SAME_EVENTS,
+    Ending,
+    OpenItem,
+    Outgoing,
+    Voice,
+    server_event,
+    text_of,
+)
 from antiphon.realtime_server.items import ConversationItems
-from antiphon.realtime_server.voice import Sentences, SpeakJob
+from antiphon.realtime_server.voice import SpeakJob
 from antiphon.wire.json import dump
 
 __all__ = ["Ending", "Outgoing", "ResponseTranslator", "Voice"]
-
-
-# Each GA server event class by its type: validating against the one class is several times
-# cheaper than against the whole union, and this runs for most events of every response.
-def _classes() -> dict[str, type[BaseModel]]:
-    members = cast(tuple[type[BaseModel], ...], get_args(get_args(RealtimeServerEvent)[0]))
-    return {get_args(m.model_fields["type"].annotation)[0]: m for m in members}
-
-
-_CLASSES: dict[str, type[BaseModel]] = _classes()  # Annotated[Union[...]] unwrapped
-# Responses events whose realtime twin carries the same fields under the same name.
-_SAME: frozenset[str] = frozenset({"response.mcp_call.completed", "response.mcp_call.failed"})
-
-
-@dataclass(frozen=True, slots=True)
-class Voice:
-    """How a spoken response sounds."""
-
-    voice: str = "alloy"
-    speed: float = 1.0
-
-
-Outgoing = RealtimeServerEvent | SpeakJob
-"""What the translator hands out, in order: events to send, and sentences to speak."""
-
-
-@dataclass(slots=True)
-class Ending:
-    """How the run ended: its status, why, its error message, and its token usage."""
-
-    status: Literal["completed", "incomplete", "failed"]
-    reason: Literal["max_output_tokens", "content_filter"] | None = None
-    error: str | None = None
-    usage: ResponseUsage | None = None
-
-
-@dataclass(slots=True)
-class _Open:
-    item_id: str
-    index: int
-    kind: str
-    call_id: str = ""
-    name: str = ""
-    text: list[str] = field(default_factory=list[str])  # what streamed: text or arguments
-    sentences: Sentences = field(default_factory=Sentences)  # for speaking it
-
-    def partial(self) -> Mapping[str, object]:
-        """A Responses item for this item cut off mid-way, from what streamed of it."""
-        text = "".join(self.text)
-        if self.kind == "message":
-            content: list[dict[str, object]] = [
-                {"type": "output_text", "text": text, "annotations": []}
-            ]
-            return {
-                "type": "message",
-                "id": self.item_id,
-                "role": "assistant",
-                "status": "incomplete",
-                "content": content,
-            }
-        if self.kind == "function_call":
-            return {
-                "type": "function_call",
-                "id": self.item_id,
-                "status": "incomplete",
-                "call_id": self.call_id,
-                "name": self.name,
-                "arguments": text,
-            }
-        return {"type": "reasoning", "id": self.item_id}  # only text items stream partially
 
 
 @dataclass(slots=True)
@@ -126,7 +62,7 @@ class ResponseTranslator:
     voice: Voice | None = None
     output: list[ConversationItem] = field(default_factory=list[ConversationItem])
     ending: Ending | None = None
-    _open: dict[int, _Open] = field(default_factory=dict[int, _Open])
+    _open: dict[int, OpenItem] = field(default_factory=dict[int, OpenItem])
     _hidden: set[int] = field(default_factory=set[int])
 
     def feed(self, event: ResponseStreamEvent) -> list[Outgoing]:
@@ -146,38 +82,38 @@ class ResponseTranslator:
         if opened is None:
             return []
         if kind == "response.output_text.delta":
-            return self._text_delta(opened, _text(event, "delta"))
+            return self._text_delta(opened, text_of(event, "delta"))
         if kind == "response.function_call_arguments.delta":
-            return [self._arguments_delta(opened, _text(event, "delta"))]
+            return [self._arguments_delta(opened, text_of(event, "delta"))]
         if isinstance(event, ResponseOutputItemDoneEvent):
             return self._done(opened, dump(event.item))
         return self._other(kind, opened, event)
 
-    def _other(self, kind: str, opened: _Open, event: ResponseStreamEvent) -> list[Outgoing]:
+    def _other(self, kind: str, opened: OpenItem, event: ResponseStreamEvent) -> list[Outgoing]:
         fields: dict[str, object] = {
             "response_id": self.response_id,
             "item_id": opened.item_id,
             "output_index": opened.index,
         }
-        if kind in _SAME:
+        if kind in SAME_EVENTS:
             return [self._event(kind, fields)]
         if kind == "response.mcp_call_arguments.done":
-            return self._calling(fields, _text(event, "arguments"))
+            return self._calling(fields, text_of(event, "arguments"))
         if kind == "response.mcp_call_arguments.delta":
-            return [self._event(kind, {**fields, "delta": _text(event, "delta")})]
+            return [self._event(kind, {**fields, "delta": text_of(event, "delta")})]
         if kind.startswith("response.mcp_list_tools."):
             return [self._event(kind.removeprefix("response."), {"item_id": opened.item_id})]
         if kind == "response.code_interpreter_call_code.done":
-            return self._calling(fields, json.dumps({"code": _text(event, "code")}))
+            return self._calling(fields, json.dumps({"code": text_of(event, "code")}))
         text_part = {"content_index": 0, **fields}
         if self.voice is not None and opened.kind == "message":
             return self._spoken(kind, opened, event, text_part)
         if kind == "response.content_part.added" and opened.kind == "message":
             return [self._event(kind, {**text_part, "part": {"type": "text", "text": ""}})]
         if kind == "response.output_text.done":
-            return [self._event(kind, {**text_part, "text": _text(event, "text")})]
+            return [self._event(kind, {**text_part, "text": text_of(event, "text")})]
         if kind == "response.content_part.done" and opened.kind == "message":
-            text = _text(getattr(event, "part", None), "text")
+            text = text_of(getattr(event, "part", None), "text")
             return [self._event(kind, {**text_part, "part": {"type": "text", "text": text}})]
         if kind == "response.function_call_arguments.done":
             return [
@@ -187,14 +123,14 @@ class ResponseTranslator:
                         **fields,
                         "call_id": opened.call_id,
                         "name": opened.name,
-                        "arguments": _text(event, "arguments"),
+                        "arguments": text_of(event, "arguments"),
                     },
                 )
             ]
         return []  # a Responses-only event (reasoning text, code deltas, queued, in_progress)
 
     def _spoken(
-        self, kind: str, opened: _Open, event: ResponseStreamEvent, part: dict[str, object]
+        self, kind: str, opened: OpenItem, event: ResponseStreamEvent, part: dict[str, object]
     ) -> list[Outgoing]:
         """A message's closing events when it is spoken: audio, then transcript, then part."""
         if kind == "response.content_part.added":
@@ -202,7 +138,7 @@ class ResponseTranslator:
         if kind == "response.output_text.done":
             rest = opened.sentences.flush()
             events: list[Outgoing] = [self._speak(opened, rest)] if rest else []
-            transcript = _text(event, "text")
+            transcript = text_of(event, "text")
             events.append(self._event("response.output_audio.done", part))
             events.append(
                 self._event(
@@ -211,11 +147,11 @@ class ResponseTranslator:
             )
             return events
         if kind == "response.content_part.done":
-            text = _text(getattr(event, "part", None), "text")
+            text = text_of(getattr(event, "part", None), "text")
             return [self._event(kind, {**part, "part": {"type": "audio", "transcript": text}})]
         return []
 
-    def _speak(self, opened: _Open, text: str) -> SpeakJob:
+    def _speak(self, opened: OpenItem, text: str) -> SpeakJob:
         voice = self.voice
         assert voice is not None
         return SpeakJob(
@@ -236,7 +172,7 @@ class ResponseTranslator:
             if source is not None:
                 self._hidden.add(source)
             return []
-        opened = _Open(
+        opened = OpenItem(
             str(shown.id),
             len(self.output),
             str(item.get("type")),
@@ -265,7 +201,7 @@ class ResponseTranslator:
             )
         return events
 
-    def _done(self, opened: _Open, item: Mapping[str, object]) -> list[Outgoing]:
+    def _done(self, opened: OpenItem, item: Mapping[str, object]) -> list[Outgoing]:
         del self._open[next(k for k, v in self._open.items() if v is opened)]
         status: Status = "incomplete" if item.get("status") == "incomplete" else "completed"
         done = realtime_item(item, status, spoken=self.voice is not None)
@@ -309,7 +245,7 @@ class ResponseTranslator:
             response.usage,
         )
 
-    def _text_delta(self, opened: _Open, delta: str) -> list[Outgoing]:
+    def _text_delta(self, opened: OpenItem, delta: str) -> list[Outgoing]:
         opened.text.append(delta)
         if self.voice is None:
             return [
@@ -337,7 +273,7 @@ class ResponseTranslator:
         spoken += [self._speak(opened, text) for text in opened.sentences.feed(delta)]
         return spoken
 
-    def _arguments_delta(self, opened: _Open, delta: str) -> RealtimeServerEvent:
+    def _arguments_delta(self, opened: OpenItem, delta: str) -> RealtimeServerEvent:
         opened.text.append(delta)
         return ResponseFunctionCallArgumentsDeltaEvent(
             type="response.function_call_arguments.delta",
@@ -350,12 +286,4 @@ class ResponseTranslator:
         )
 
     def _event(self, kind: str, fields: Mapping[str, object]) -> RealtimeServerEvent:
-        event = _CLASSES[kind].model_validate(
-            {"type": kind, "event_id": self.ids("event"), **fields}
-        )
-        return cast(RealtimeServerEvent, event)
-
-
-def _text(source: object, name: str) -> str:
-    """A text field of a Responses event (every field read here is a string)."""
-    return str(getattr(source, name, "") or "")
+        return server_event(kind, self.ids("event"), fields)
