@@ -123,6 +123,9 @@ async def test_server_vad_hears_a_question_and_the_answer_is_spoken() -> None:
     assert frames[3]["item"]["content"] == [{"type": "input_audio", "transcript": None}]
     [job] = [job for step in steps for job in step.transcribe]
     assert abs(len(job.audio) // 48 - (stopped["audio_end_ms"] - started["audio_start_ms"])) <= 1
+    # The pause before the commit offered the very same audio, to transcribe ahead of time.
+    [early] = [early for step in steps for early in step.early]
+    assert (early.item_id, early.audio) == (job.item_id, job.audio)
     # The transcript completes the item and starts the response server VAD asks for.
     after = conversation.transcribed(job, "What is the weather?")
     assert [frame["type"] for frame in wire(after.events)][:4] == [
@@ -299,3 +302,14 @@ async def test_spoken_answers_come_in_the_session_output_format() -> None:
     assert abs(len(audio) - spoken_ms * 8) <= 16
     assert [request.voice for request in synthesizer.requests] == ["ash", "ash"]
     assert codecs.alaw_decode(audio[:80]) != bytes(160)  # not silence
+
+
+def test_a_pause_that_does_not_last_is_replaced_by_the_next() -> None:
+    pipeline, _, _ = _speech()
+    conversation = _voiced(Spy(), pipeline)
+    steps = _append(conversation, _tone(300) + _silence(200) + _tone(300) + _silence(600))
+    first, last = [early for step in steps for early in step.early]
+    [job] = [job for step in steps for job in step.transcribe]
+    assert first.item_id == last.item_id == job.item_id  # one utterance, paused mid-way
+    assert len(first.audio) < len(last.audio)
+    assert last.audio == job.audio

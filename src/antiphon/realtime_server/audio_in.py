@@ -25,7 +25,7 @@ from antiphon.exceptions import InvalidRequestError
 from antiphon.realtime_server.voice_settings import TurnDetection
 from antiphon.speech.base import VadRequest, VoiceActivityDetector
 
-__all__ = ["InputAudio", "SpeechStarted", "SpeechStopped", "Utterance"]
+__all__ = ["InputAudio", "Pause", "SpeechStarted", "SpeechStopped", "Utterance"]
 
 RATE: Final = 24000
 _BYTES_PER_MS: Final = RATE * 2 // 1000
@@ -64,7 +64,19 @@ class Utterance:
         return len(self.audio) // _BYTES_PER_MS
 
 
-Signal = SpeechStarted | SpeechStopped | Utterance
+@dataclass(frozen=True, slots=True)
+class Pause:
+    """Speech paused: ``audio`` is what will be committed for ``item_id`` if the silence lasts.
+
+    Committing waits ``silence_duration_ms`` to be sure; work on the audio (transcription) can
+    start now and be kept if the commit brings the very same audio.
+    """
+
+    item_id: str
+    audio: bytes
+
+
+Signal = SpeechStarted | SpeechStopped | Utterance | Pause
 
 
 class InputAudio:
@@ -170,6 +182,10 @@ class InputAudio:
         self._silence_ms = 0 if speech else self._silence_ms + frame_ms
         long = self._judged_ms - started.audio_start_ms >= self._max_utterance_ms
         if self._silence_ms < turns.silence_duration_ms and not long:
+            if self._silence_ms == _pause_ms(turns, frame_ms):
+                # Likely the end: what would be committed if the silence lasts, ahead of time.
+                end = (self._judged_ms - self._silence_ms - self._buffer_start_ms) * _BYTES_PER_MS
+                return [Pause(started.item_id, bytes(self._buffer[: max(0, end)]))]
             return []
         end_ms = self._judged_ms - self._silence_ms
         stopped = SpeechStopped(end_ms, started.item_id)
@@ -179,7 +195,7 @@ class InputAudio:
         return [stopped, utterance]
 
     def _cut(self, length: int, item_id: str) -> Utterance:
-        """Commit the first ``length`` bytes of the buffer."""
+        """Commit the first ``length`` bytes of the buffer (whole milliseconds, as a Pause)."""
         length = max(0, min(length, len(self._buffer)))
         length -= length % _BYTES_PER_MS  # whole milliseconds keep the clock exact
         audio = bytes(self._buffer[:length])
@@ -196,3 +212,12 @@ class InputAudio:
             drop -= drop % _BYTES_PER_MS
             del self._buffer[:drop]
             self._buffer_start_ms += drop // _BYTES_PER_MS
+
+
+def _pause_ms(turns: TurnDetection, frame_ms: int) -> int:
+    """The silence after which speech counts as paused, in whole frames, before the commit.
+
+    150 ms: a breath between words is shorter.
+    """
+    frames = max(1, min(150, turns.silence_duration_ms - frame_ms) // frame_ms)
+    return frames * frame_ms

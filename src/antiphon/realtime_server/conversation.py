@@ -83,6 +83,9 @@ class Step:
     cancel: bool = False
     #: Committed utterances to transcribe (feed :meth:`RealtimeConversation.transcribed`).
     transcribe: list[TranscribeJob] = field(default_factory=list[TranscribeJob])
+    #: Utterances likely to be committed as they are: their transcription may start early (a
+    #: committed job with the same item and audio takes its result).
+    early: list[TranscribeJob] = field(default_factory=list[TranscribeJob])
 
 
 class RealtimeConversation:
@@ -220,7 +223,7 @@ class RealtimeConversation:
         )
 
     def _heard(self, heard: Heard) -> Step:
-        step = Step(heard.events, transcribe=heard.transcribe)
+        step = Step(heard.events, transcribe=heard.transcribe, early=heard.early)
         if heard.interrupt and self._responder.active is not None:
             step.cancel = True  # the user spoke over the answer (interrupt_response)
         if heard.respond:

@@ -44,6 +44,7 @@ from openai.types.realtime.realtime_conversation_item_user_message import Conten
 from antiphon.exceptions import InvalidRequestError
 from antiphon.realtime_server.audio_in import (
     InputAudio,
+    Pause,
     SpeechStarted,
     SpeechStopped,
     Utterance,
@@ -67,6 +68,8 @@ class Heard:
 
     events: list[RealtimeServerEvent] = field(default_factory=list[RealtimeServerEvent])
     transcribe: list[TranscribeJob] = field(default_factory=list[TranscribeJob])
+    #: Utterances that will likely be committed as they are: transcribe them ahead of time.
+    early: list[TranscribeJob] = field(default_factory=list[TranscribeJob])
     interrupt: bool = False
     respond: bool = False
 
@@ -108,6 +111,10 @@ class Listening:
                 )
                 turns = settings.turn_detection
                 heard.interrupt = turns is not None and turns.interrupt_response
+            elif isinstance(signal, Pause):
+                heard.early.append(
+                    TranscribeJob(signal.item_id, signal.audio, settings.language, settings.prompt)
+                )
             elif isinstance(signal, SpeechStopped):
                 heard.events.append(
                     InputAudioBufferSpeechStoppedEvent(

@@ -206,6 +206,9 @@ class _Connection:
         if step.turn is not None:
             self._response_id = step.response_id
             self._turn = group.create_task(self._run_turn(step.turn, step.response_id))
+        if step.early and self._voice is not None:
+            for job in step.early:
+                self._voice.start_early(job, group)
         if step.transcribe and self._voice is not None:
             voice = self._voice
             for job in step.transcribe:

@@ -21,7 +21,12 @@ from openai.types.realtime import RealtimeServerEvent
 from antiphon.exceptions import SpeechError
 from antiphon.realtime_server.conversation import RealtimeConversation, Step
 from antiphon.realtime_server.voice import SpeakJob, TranscribeJob
-from antiphon.speech.base import SpeechPipeline, SpeechRequest, TranscriptionRequest
+from antiphon.speech.base import (
+    SpeechPipeline,
+    SpeechRequest,
+    Transcript,
+    TranscriptionRequest,
+)
 
 __all__ = ["CHUNK_MS", "Voice"]
 
@@ -48,22 +53,48 @@ class Voice:
         self._conversation = conversation
         self._send = send
         self._order = asyncio.Lock()  # transcriptions finish in commit order
+        # At most one transcription started ahead of its commit: the item, its audio, the task.
+        self._early: tuple[str, bytes, asyncio.Task[Transcript | str]] | None = None
+
+    def start_early(self, job: TranscribeJob, group: asyncio.TaskGroup) -> None:
+        """Start transcribing an utterance the VAD expects to commit as it is.
+
+        Committing waits for the silence to last; the transcription overlaps that wait. A newer
+        pause replaces it (the speech went on).
+        """
+        self._drop_early()
+        self._early = (job.item_id, job.audio, group.create_task(self._recognise(job)))
 
     async def transcribe(
         self, job: TranscribeJob, apply: Callable[[Step], Awaitable[None]]
     ) -> None:
         """Transcribe one utterance and apply what its transcript leads to."""
         async with self._order:
-            request = TranscriptionRequest(job.audio, RATE, job.language, job.prompt)
-            try:
-                async with asyncio.timeout(SPEECH_TIMEOUT):
-                    transcript = await self._speech.transcriber.transcribe(request)
-            except (SpeechError, TimeoutError) as exc:
-                message = _message(exc, "transcription")
-                _log.info("realtime transcription failed: %s", message)
-                await apply(Step(self._conversation.transcription_failed(job, message)))
+            early = self._early
+            if early is not None and early[0] == job.item_id and early[1] == job.audio:
+                self._early = None
+                result = await early[2]  # the same audio: the same transcript, sooner
+            else:
+                result = await self._recognise(job)
+            if isinstance(result, str):
+                _log.info("realtime transcription failed: %s", result)
+                await apply(Step(self._conversation.transcription_failed(job, result)))
                 return
-            await apply(self._conversation.transcribed(job, transcript.text))
+            await apply(self._conversation.transcribed(job, result.text))
+
+    async def _recognise(self, job: TranscribeJob) -> Transcript | str:
+        """The transcript, or why there is none (never raises: it may run as its own task)."""
+        request = TranscriptionRequest(job.audio, RATE, job.language, job.prompt)
+        try:
+            async with asyncio.timeout(SPEECH_TIMEOUT):
+                return await self._speech.transcriber.transcribe(request)
+        except (SpeechError, TimeoutError) as exc:
+            return _message(exc, "transcription")
+
+    def _drop_early(self) -> None:
+        if self._early is not None:
+            self._early[2].cancel()
+            self._early = None
 
     async def speak(self, job: SpeakJob) -> None:
         """Speak one sentence: its audio deltas, then note how long it played."""
