@@ -8,10 +8,10 @@ Quick check: ``--turns 4 --sessions 1,2 --load-turns 1``.
 
 A real ``antiphon serve`` child (memory store) runs the scripted engine with the local speech
 engines (WebRTC VAD, PocketSphinx, eSpeak NG: the ``speech`` extra). The question is eSpeak NG
-saying "Hello world." in this process (the phrase PocketSphinx hears reliably in eSpeak's voice),
+saying "What is the weather?" in this process (a phrase PocketSphinx hears reliably from eSpeak),
 with 300 ms of silence before and 1.2 s after; it is streamed as a microphone would deliver it:
 100 ms ``input_audio_buffer.append`` chunks every 100 ms. The script answers only a transcript
-holding "world" with the answer; other transcripts get a fallback answer, also spoken, so a
+holding "weather" with the answer; other transcripts get a fallback answer, also spoken, so a
 misheard turn still times every stage and is counted apart ("misheard").
 
 1. Latency, one session, ``--turns`` turns, once with the default server VAD (silence 500 ms)
@@ -60,16 +60,16 @@ MODEL = "bench"
 RATE = 24000
 CHUNK_SECONDS = 0.1
 CHUNK = int(RATE * CHUNK_SECONDS) * 2  # bytes of PCM16
-QUESTION = "Hello world."
-ANSWER = "Hello world. It is sunny in Paris."
-VOICE, SPEED = "echo", 0.8  # what PocketSphinx hears best of eSpeak's voices
+QUESTION = "What is the weather?"
+ANSWER = "It is sunny, the weather is fine."
+VOICE, SPEED = "ash", 1.0  # eSpeak's en-us+m3: what PocketSphinx hears these phrases in best
 #: Peak amplitude under which a chunk counts as silence (eSpeak's own pauses are near zero).
 SILENT_PEAK = 300
 TURN_TIMEOUT = 60.0
 SCRIPT = {
     "turns": [
         {
-            "when": {"last_text_contains": "world"},
+            "when": {"last_text_contains": "weather"},
             "repeat": True,
             "items": [{"kind": "message", "text": ANSWER}],
         },
@@ -96,7 +96,7 @@ class Turns:
     first_audio: list[float] = field(default_factory=list[float])
     audio_seconds: float = 0.0  # streamed by the clients
     failures: list[str] = field(default_factory=list[str])
-    misheard: list[str] = field(default_factory=list[str])  # transcripts without "world"
+    misheard: list[str] = field(default_factory=list[str])  # transcripts without "weather"
 
     def summary(self) -> dict[str, Any]:
         """p50/p99 of each stage (ms) and the failures."""
@@ -198,7 +198,7 @@ async def voice_turn(
         return
     # A misheard turn still ran every stage (the script's fallback answer was spoken), so its
     # times count; how often the word was missed is a figure of its own.
-    if "world" not in heard:
+    if "weather" not in heard:
         turns.misheard.append(heard)
     turns.stopped.append(at["speech_stopped"] - end)
     turns.transcribed.append(at["completed"] - end)

@@ -41,15 +41,15 @@ __all__ = ["ANSWER", "KEY_WORD", "QUESTION", "WAV_PATH", "run_voice_step"]
 
 #: What the user says. eSpeak's robotic voice is hard on PocketSphinx's model; this phrase, in
 #: the voice and speed below, is what it hears reliably (weather questions come out garbled).
-QUESTION: Final = "Hello world."
+QUESTION: Final = "What is the weather?"
 #: The word the script's turn matches in the transcript, and that the check looks for.
-KEY_WORD: Final = "world"
+KEY_WORD: Final = "weather"
 #: The scripted answer (``weather.json``); it opens with the phrase PocketSphinx hears well, so
 #: transcribing the answer's audio back can be checked too.
-ANSWER: Final = "Hello world! It is sunny in Paris, about 18 degrees."
+ANSWER: Final = "It is sunny, the weather is fine."
 #: Where the answer's audio goes (overwritten by each run, so runs leave no litter).
 WAV_PATH: Final = Path(tempfile.gettempdir()) / "antiphon-demo-answer.wav"
-VOICE, SPEED = "echo", 0.8  # eSpeak's en-us+m1, slowed: what PocketSphinx hears best
+VOICE, SPEED = "ash", 1.0  # eSpeak's en-us+m3: what PocketSphinx hears these phrases in best
 CHUNK_SECONDS: Final = 0.1
 _CHUNK: Final = int(RATE * CHUNK_SECONDS) * 2  # PCM16
 #: How long the whole step may take; it needs a few seconds, this only bounds a hang.
