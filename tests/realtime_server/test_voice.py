@@ -16,8 +16,10 @@ from contextlib import aclosing
 from openai.types.realtime import RealtimeConversationItemAssistantMessage, RealtimeServerEvent
 
 from antiphon.engines.scripted import ScriptedItem, ScriptedTurn
+from antiphon.realtime_server.audio_in import InputAudio, Utterance
 from antiphon.realtime_server.conversation import RealtimeConversation, Step
 from antiphon.realtime_server.voice import SpeakJob
+from antiphon.realtime_server.voice_settings import TurnDetection
 from antiphon.speech import audio as codecs
 from antiphon.speech.base import SpeechPipeline, SpeechRequest
 from antiphon.speech.memory import EnergyVad, Fail, ScriptedTranscriber, ToneSynthesizer
@@ -313,3 +315,103 @@ def test_a_pause_that_does_not_last_is_replaced_by_the_next() -> None:
     assert first.item_id == last.item_id == job.item_id  # one utterance, paused mid-way
     assert len(first.audio) < len(last.audio)
     assert last.audio == job.audio
+
+
+def test_hostile_audio_and_settings_are_errors_naming_the_field() -> None:
+    pipeline, _, _ = _speech()
+    conversation = _voiced(Spy(), pipeline)
+    odd = {"type": "input_audio_buffer.append", "audio": base64.b64encode(b"\x01\x02\x03").decode()}
+    assert error_of(send(conversation, odd))["param"] == "audio"
+    for audio, param in [
+        ({"input": {"turn_detection": {"type": "server_vad", "threshold": 5}}}, "threshold"),
+        (
+            {"input": {"turn_detection": {"type": "server_vad", "silence_duration_ms": -1}}},
+            "silence_duration_ms",
+        ),
+        (
+            {"input": {"turn_detection": {"type": "server_vad", "prefix_padding_ms": 10**9}}},
+            "prefix_padding_ms",
+        ),
+        ({"output": {"speed": 0}}, "speed"),
+    ]:
+        update = {"type": "session.update", "session": {"type": "realtime", "audio": audio}}
+        assert error_of(send(conversation, update))["param"].endswith(param)
+    turns = '{"type": "server_vad", "threshold": NaN}'  # what Python's json module sends
+    nan = (
+        '{"type": "session.update", "session": {"type": "realtime", "audio": '
+        f'{{"input": {{"turn_detection": {turns}}}}}}}}}'
+    )
+    [error] = wire(conversation.receive(nan).events)
+    assert error["error"]["param"] == "session.audio.input.turn_detection.threshold"
+    # The session goes on, its settings untouched.
+    assert any(step.transcribe for step in _append(conversation, _tone(600) + _silence(600)))
+
+
+def test_the_buffer_and_the_detector_keep_one_clock() -> None:
+    pipeline, _, _ = _speech()
+    conversation = RealtimeConversation("m", Spy().served(), speech=pipeline, ids=SequentialIds())
+    manual = {"type": "realtime", "audio": {"input": {"turn_detection": None}}}
+    send(conversation, {"type": "session.update", "session": manual})
+    _append(conversation, _silence(2000))
+    send(conversation, {"type": "input_audio_buffer.clear"})
+    _append(conversation, _silence(1000))  # left in the buffer, judged by nobody
+    vad = {"type": "server_vad", "prefix_padding_ms": 200, "silence_duration_ms": 300}
+    update = {"type": "realtime", "audio": {"input": {"turn_detection": vad}}}
+    send(conversation, {"type": "session.update", "session": update})
+    steps = _append(conversation, _silence(1000) + _tone(600) + _silence(600))
+    [started] = [f for s in steps for f in wire(s.events) if f["type"].endswith("speech_started")]
+    assert 3750 <= started["audio_start_ms"] <= 3850  # 4 s of audio before the tone, less padding
+    [job] = [job for step in steps for job in step.transcribe]
+    # What is committed is the tone (with its padding), not the unjudged silence before it.
+    assert 700 <= len(job.audio) // 48 <= 1100
+
+
+def test_an_utterance_that_never_ends_is_cut_at_its_limit() -> None:
+    vad = EnergyVad()
+    audio = InputAudio(vad, lambda pcm: pcm, SequentialIds(), max_utterance_ms=2000)
+    turns = TurnDetection()
+    audio.append(_silence(500), None)  # no detection yet
+    audio.clear()
+    signals = audio.append(_tone(5000), turns)
+    cuts = [signal for signal in signals if isinstance(signal, Utterance)]
+    assert cuts
+    assert 1900 <= cuts[0].duration_ms <= 2400
+
+
+async def test_a_truncation_asked_while_the_answer_is_spoken_applies_when_it_ends() -> None:
+    pipeline, _, synthesizer = _speech()
+    conversation = _voiced(Spy(ANSWER), pipeline)
+    text = {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "Hi"}]}
+    send(conversation, {"type": "conversation.item.create", "item": text})
+    step = send(conversation, {"type": "response.create"})
+    assert step.turn is not None
+    asked = False
+    item_id = ""
+    async with aclosing(step.turn.events()) as batches:
+        async for batch in batches:
+            for thing in conversation.run_events(step.response_id, batch):
+                if isinstance(thing, SpeakJob):
+                    await _speak(conversation, thing, synthesizer)
+                    if not asked:  # the first sentence played: the user cuts at 100 ms
+                        truncate = {
+                            "type": "conversation.item.truncate",
+                            "item_id": thing.item_id,
+                            "content_index": 0,
+                            "audio_end_ms": 100,
+                        }
+                        assert wire(send(conversation, truncate).events)[0]["type"] == (
+                            "conversation.item.truncated"
+                        )
+                        asked = True
+                        item_id = thing.item_id
+    item = conversation.items.get(item_id)
+    assert isinstance(item, RealtimeConversationItemAssistantMessage)
+    transcript = item.content[0].transcript or ""
+    assert len(transcript) < len("It is sunny. ")
+    bad = {
+        "type": "conversation.item.truncate",
+        "item_id": item_id,
+        "content_index": 0,
+        "audio_end_ms": -5,
+    }
+    assert error_of(send(conversation, bad))["param"] == "audio_end_ms"

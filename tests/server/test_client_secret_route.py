@@ -60,9 +60,14 @@ DEEP = _deep(80)
             "invalid_value",
         ),
         (
-            {"session": {"type": "realtime", "output_modalities": ["audio"]}},
+            {"session": {"type": "realtime", "output_modalities": ["text", "audio"]}},
             "session.output_modalities",
-            "unsupported_modality",
+            "invalid_value",
+        ),
+        (
+            {"session": {"type": "realtime", "instructions": "x" * 300_000}},
+            "session",
+            "request_too_large",
         ),
         (
             {"session": {"type": "realtime", "tools": [{"type": "function", "name": "f", "x": 1}]}},
@@ -169,6 +174,13 @@ async def test_the_key_is_needed_and_an_unknown_model_is_refused(base_url: str) 
     assert unknown.json()["error"]["param"] == "session.model"
     bad = await _create(base_url, {"expires_after": {"seconds": 5}})
     assert (bad.status_code, bad.json()["error"]["param"]) == (400, "expires_after.seconds")
+
+
+async def test_a_server_that_speaks_issues_keys_for_audio_sessions(base_url: str) -> None:
+    audio = {"session": {"type": "realtime", "output_modalities": ["audio"]}}
+    answer = await _create(base_url, audio)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["session"]["output_modalities"] == ["audio"]
 
 
 async def test_an_ephemeral_key_opens_one_session_with_its_config(base_url: str) -> None:

@@ -10,9 +10,10 @@ turn detection, every frame goes through the session's :class:`VoiceActivityDete
   ``speech_stopped``, and the utterance (padding included) is committed. An utterance longer
   than ``max_utterance_ms`` is cut there and committed.
 
-Without turn detection the buffer only grows until the client commits or clears it, up to
-``max_buffer_ms`` (then an error). Times are milliseconds of audio since the session started,
-as OpenAI reports them.
+Without turn detection the buffer only grows until the client commits or clears it. Either way
+it holds at most ``max_buffer_ms`` (75 s: an utterance, its padding and some slack; past it an
+error): every utterance is transcribed whole, and a long one holds a transcriber that long.
+Times are milliseconds of audio since the session started, as OpenAI reports them.
 """
 
 from __future__ import annotations
@@ -91,7 +92,7 @@ class InputAudio:
         to_detector: Callable[[bytes], bytes],
         ids: Callable[[str], str],
         *,
-        max_buffer_ms: int = 300_000,
+        max_buffer_ms: int = 75_000,
         max_utterance_ms: int = 60_000,
     ) -> None:
         self._detector = detector
@@ -99,6 +100,7 @@ class InputAudio:
         self._ids = ids
         self._max_buffer = max_buffer_ms * _BYTES_PER_MS
         self._max_utterance_ms = max_utterance_ms
+        self._written = 0  # bytes of 24 kHz audio appended this session: the one clock
         self._buffer = bytearray()  # 24 kHz audio not yet committed
         self._buffer_start_ms = 0  # session time of self._buffer[0]
         self._frames = bytearray()  # detector-rate audio not yet judged
@@ -114,16 +116,21 @@ class InputAudio:
 
     def append(self, pcm: bytes, turns: TurnDetection | None) -> list[Signal]:
         """Take 24 kHz audio; with ``turns``, the VAD signals it caused."""
-        if turns is None or self._detector is None:
-            if len(self._buffer) + len(pcm) > self._max_buffer:
-                raise InvalidRequestError(
-                    "The input audio buffer is full; commit or clear it.",
-                    param="audio",
-                    code="input_audio_buffer_full",
-                )
-            self._buffer += pcm
-            return []
+        if len(self._buffer) + len(pcm) > self._max_buffer:
+            raise InvalidRequestError(
+                "The input audio buffer is full; commit or clear it.",
+                param="audio",
+                code="input_audio_buffer_full",
+            )
+        self._written += len(pcm)
         self._buffer += pcm
+        if turns is None or self._detector is None:
+            # Nothing judges this audio: detection, if it comes back, starts from here.
+            self._frames.clear()
+            self._judged_ms = self._written // _BYTES_PER_MS
+            self._speech = None
+            self._run = self._silence_ms = 0
+            return []
         self._frames += self._to_detector(pcm)
         return self._detect(self._detector, turns)
 
@@ -140,9 +147,10 @@ class InputAudio:
         return self._cut(len(self._buffer), item_id)
 
     def clear(self) -> None:
-        """Drop the buffer and any open utterance."""
-        self._buffer_start_ms += len(self._buffer) // _BYTES_PER_MS
+        """Drop the buffer and any open utterance; detection starts again from now."""
+        self._buffer_start_ms = self._judged_ms = self._written // _BYTES_PER_MS
         self._buffer.clear()
+        self._frames.clear()
         self._speech = None
         self._run = self._silence_ms = 0
 

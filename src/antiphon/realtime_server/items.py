@@ -14,6 +14,7 @@ been played by ``audio_end_ms``, so the model's history holds only what the user
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextlib import suppress
 from dataclasses import dataclass, field
 
 from openai.types.realtime import ConversationItem, RealtimeConversationItemAssistantMessage
@@ -38,6 +39,7 @@ class _Entry:
     size: int
     origin: Mapping[str, object] | None = None
     audio: dict[int, list[AudioSpan]] = field(default_factory=dict[int, list[AudioSpan]])
+    cut_ms: int | None = None  # a truncation asked while the item was still being spoken
 
 
 class ConversationItems:
@@ -108,6 +110,10 @@ class ConversationItems:
         entry.item, entry.size = item, _size(item)
         if origin is not None:
             entry.origin = origin
+        if entry.cut_ms is not None and item.id is not None:
+            cut, entry.cut_ms = entry.cut_ms, None
+            with suppress(InvalidRequestError):  # it ended with nothing to cut (no audio part)
+                self.truncate(item.id, 0, cut)
         self._trim(keep=entry)
 
     def delete(self, item_id: str) -> None:
@@ -128,6 +134,14 @@ class ConversationItems:
             raise InvalidRequestError(
                 "Only assistant message items can be truncated.", param="item_id"
             )
+        if audio_end_ms < 0:
+            raise InvalidRequestError(
+                "audio_end_ms must be 0 or more.", param="audio_end_ms", code="invalid_value"
+            )
+        if item.status == "in_progress" and content_index == 0 and entry.audio.get(0):
+            # Still being spoken (the client heard the start and cut it): cut it when it ends.
+            entry.cut_ms = min(audio_end_ms, sum(span.duration_ms for span in entry.audio[0]))
+            return
         if not 0 <= content_index < len(item.content):
             raise InvalidRequestError(
                 f"The item has no content part {content_index}.", param="content_index"

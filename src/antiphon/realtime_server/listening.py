@@ -97,7 +97,14 @@ class Listening:
             raise InvalidRequestError(
                 "audio must be base64-encoded.", param="audio", code="invalid_value"
             ) from exc
-        pcm = codecs.decode_input(raw, settings.input_format)
+        try:
+            pcm = codecs.decode_input(raw, settings.input_format)
+        except ValueError as exc:  # odd-length PCM, say
+            raise InvalidRequestError(
+                f"audio is not valid {settings.input_format}: {exc}.",
+                param="audio",
+                code="invalid_value",
+            ) from exc
         heard = Heard()
         for signal in self._input.append(pcm, settings.turn_detection):
             if isinstance(signal, SpeechStarted):

@@ -10,10 +10,13 @@ model here, so it is served as ``server_vad`` whose silence follows its ``eagern
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 from typing import Final, Literal
 
 from openai.types.realtime import RealtimeAudioConfigInput, RealtimeSessionCreateRequest
+
+from antiphon.exceptions import InvalidRequestError
 
 __all__ = ["AudioFormat", "TurnDetection", "VoiceSettings", "voice_settings"]
 
@@ -24,6 +27,9 @@ _FORMATS: Final[dict[str | None, AudioFormat]] = {
     "audio/pcmu": "audio/pcmu",
     "audio/pcma": "audio/pcma",
 }
+#: The longest prefix padding and silence a session may ask for (OpenAI's are far shorter).
+MAX_PADDING_MS: Final = 10_000
+MAX_SILENCE_MS: Final = 10_000
 _EAGERNESS_SILENCE_MS: Final = {"low": 1000, "medium": 500, "auto": 500, "high": 250}
 
 
@@ -75,7 +81,29 @@ def voice_settings(session: RealtimeSessionCreateRequest, before: VoiceSettings)
             new = replace(new, voice=out.voice if isinstance(out.voice, str) else out.voice.id)
         if out.speed is not None:
             new = replace(new, speed=out.speed)
+    _check(new)
     return new
+
+
+def _check(settings: VoiceSettings) -> None:
+    """Refuse values no engine can honour, naming the field (NaN and infinities included)."""
+    _within(settings.speed, 0.25, 4.0, "session.audio.output.speed")
+    turns = settings.turn_detection
+    if turns is None:
+        return
+    where = "session.audio.input.turn_detection"
+    _within(turns.threshold, 0.0, 1.0, f"{where}.threshold")
+    _within(turns.prefix_padding_ms, 0, MAX_PADDING_MS, f"{where}.prefix_padding_ms")
+    _within(turns.silence_duration_ms, 0, MAX_SILENCE_MS, f"{where}.silence_duration_ms")
+
+
+def _within(value: float, low: float, high: float, param: str) -> None:
+    if not (math.isfinite(value) and low <= value <= high):
+        raise InvalidRequestError(
+            f"Invalid value for '{param}': {value!r} is not between {low:g} and {high:g}.",
+            param=param,
+            code="invalid_value",
+        )
 
 
 def _turns(given: RealtimeAudioConfigInput) -> TurnDetection | None:

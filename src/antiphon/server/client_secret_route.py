@@ -43,6 +43,8 @@ __all__ = [
 DEFAULT_SECONDS: Final = 600
 MIN_SECONDS: Final = 10
 MAX_SECONDS: Final = 7200
+#: The largest session a client secret may carry (live secrets keep theirs in memory).
+MAX_SESSION_BYTES: Final = 256 * 1024
 #: Deeper JSON is refused (a tool's parameter schema needs a handful of levels, not hundreds).
 MAX_DEPTH: Final = 64
 
@@ -97,14 +99,23 @@ def parse_client_secret_body(raw: object) -> ClientSecretRequest:
         _reject_extras(body.session, "session")
         # Applied as a connection will apply it: what it cannot serve is refused now (its
         # server-side tools are checked against the operator's by the route).
-        _applied(body.session, "", _any_tools)
+        size = len(dump_json(body.session))
+        if size > MAX_SESSION_BYTES:
+            # Every live secret keeps its session in memory: each must stay small.
+            raise InvalidRequestError(
+                f"session is {size} bytes; a client secret's session may hold at most "
+                f"{MAX_SESSION_BYTES}.",
+                param="session",
+                code="request_too_large",
+            )
+        _applied(body.session, "", _any_tools, speaks=True)  # the route checks modalities
     return ClientSecretRequest(body.expires_after.seconds, body.session)
 
 
 def client_secret_response(secret: ClientSecret) -> ClientSecretCreateResponse:
     """The hosted API's answer: the secret, its expiry and the session it opens with."""
     model = secret.session.model if secret.session is not None else None
-    session = RealtimeSession(model or "", _any_tools)
+    session = RealtimeSession(model or "", _any_tools, speaks=True)  # checked when issued
     if secret.session is not None:
         session.update(secret.session, {})
     view = dump(session.view())
@@ -133,7 +144,8 @@ async def create_client_secret(request: Request) -> Response:
         )
     if parsed.session is not None:
         runtime: ToolRuntime = request.app.state.tool_runtime
-        _applied(parsed.session, model or "", runtime.check)
+        speaks = request.app.state.speech is not None
+        _applied(parsed.session, model or "", runtime.check, speaks=speaks)
     store: ClientSecretStore = request.app.state.client_secrets
     secret = store.issue(parsed.seconds, parsed.session)
     return Response(dump_json(client_secret_response(secret)), media_type="application/json")
@@ -144,9 +156,13 @@ def _any_tools(body: CreateResponseBody) -> None:
 
 
 def _applied(
-    session: RealtimeSessionCreateRequest, model: str, check: Callable[[CreateResponseBody], None]
+    session: RealtimeSessionCreateRequest,
+    model: str,
+    check: Callable[[CreateResponseBody], None],
+    *,
+    speaks: bool,
 ) -> RealtimeSession:
-    applied = RealtimeSession(model, check)
+    applied = RealtimeSession(model, check, speaks=speaks)
     applied.update(session, {})
     return applied
 

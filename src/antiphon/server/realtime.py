@@ -191,9 +191,14 @@ class _Connection:
             if message["type"] == "websocket.disconnect":
                 return None
             text: str | None = message.get("text")
-            step = self._conversation.receive(
-                text if text is not None else message.get("bytes") or b""
-            )
+            try:
+                step = self._conversation.receive(
+                    text if text is not None else message.get("bytes") or b""
+                )
+            except Exception:  # a bug must cost one event, not the connection
+                _log.exception("realtime event failed unexpectedly")
+                message_text = "The server failed to handle this event; the session goes on."
+                step = Step([error_event(message_text, code="server_error")])
             await self._apply(step, group)
 
     async def _apply(self, step: Step, group: asyncio.TaskGroup) -> None:
