@@ -55,6 +55,7 @@ async def test_no_url_means_a_file_in_the_user_data_directory(
         ("sqlite://host/file.db", "sqlite:///ABSOLUTE/PATH"),
         ("sqlite:", "sqlite:///ABSOLUTE/PATH"),
         ("  ", "--store is empty"),
+        (":memory:", "write `memory`"),
     ],
 )
 async def test_unsupported_urls_are_configuration_errors(url: str, message: str) -> None:

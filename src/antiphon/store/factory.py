@@ -52,6 +52,9 @@ def sqlite_path(url: str) -> Path:
     text = url.strip()
     if not text:
         raise ConfigurationError("--store is empty: pass a path, sqlite:///PATH or memory")
+    if text in (":memory:", "sqlite::memory:", "sqlite:///:memory:"):
+        # SQLite's own in-memory name cannot hold a durable (WAL) store: say what to write.
+        raise ConfigurationError(f"--store {url!r}: write `memory` for an in-process store")
     if text.lower().startswith(_POSTGRES_SCHEMES):
         raise ConfigurationError(
             "a Postgres store is not supported yet: use a SQLite path or `memory` for --store"
