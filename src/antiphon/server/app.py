@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import logging
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable
 
@@ -45,12 +46,15 @@ from antiphon.server.realtime import realtime_endpoint
 from antiphon.server.realtime_bounds import RealtimeSessions
 from antiphon.server.settings import ServerSettings
 from antiphon.server.speech_setup import close_speech, open_speech
+from antiphon.server.warmup import warm_up
 from antiphon.store.base import ResponseStore, StoreLimits
 from antiphon.store.factory import open_store
 from antiphon.tools.code_interpreter import ContainerManager
 from antiphon.tools.mcp import McpClientPool, build_registry
 
 __all__ = ["StoreOpener", "create_app"]
+
+_log = logging.getLogger("antiphon.server")
 
 #: Opens the store a ``--store`` value names (:func:`~antiphon.store.factory.open_store`).
 StoreOpener = Callable[[str | None, StoreLimits], Awaitable[ResponseStore]]
@@ -109,6 +113,10 @@ def create_app(
             app.state.speech = speech = open_speech(settings.speech)
             if speech is not None:
                 stack.push_async_callback(close_speech, speech)
+            try:
+                await warm_up()  # the first request is as fast as the next ones
+            except Exception:  # only speed is at stake: never refuse to start over it
+                _log.warning("warm-up failed; the first requests will be slower", exc_info=True)
             # Everything built so far lives as long as the server: moved out of the collector's
             # reach, a full collection under load no longer walks (and stalls every stream on)
             # the ~200k objects of the imported libraries (measured: 200 ms pauses, gone).
