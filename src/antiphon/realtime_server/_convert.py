@@ -199,11 +199,3 @@ def _content_text(content: object) -> str:
             if isinstance(part, Mapping)
         )
     return content if isinstance(content, str) else json.dumps(content)
-
-
-def contains_call(items: Iterable[ConversationItem], call_id: str) -> bool:
-    """Whether the conversation holds the function call ``call_id``."""
-    return any(
-        isinstance(item, RealtimeConversationItemFunctionCall) and item.call_id == call_id
-        for item in items
-    )

@@ -178,7 +178,7 @@ class Listening:
             return heard  # deleted meanwhile
         item = _user_audio(job.item_id, text)
         self._items.replace(item)
-        seconds = len(job.audio) / 48000
+        seconds = codecs.pcm16_duration_ms(len(job.audio), codecs.SERVER_RATE) / 1000
         heard.events += [
             ConversationItemInputAudioTranscriptionDeltaEvent(
                 type="conversation.item.input_audio_transcription.delta",

@@ -39,7 +39,13 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
 from antiphon.exceptions import InvalidRequestError
 
-__all__ = ["CreateResponseBody", "RequestLimits", "decode_body", "parse_create_body"]
+__all__ = [
+    "CreateResponseBody",
+    "RequestLimits",
+    "check_json",
+    "decode_body",
+    "parse_create_body",
+]
 
 #: OpenAI's integers are 32-bit: a larger count is refused, not passed on to an upstream.
 INT32_MAX: Final = 2**31 - 1
@@ -158,7 +164,7 @@ def parse_create_body(raw: object, limits: RequestLimits | None = None) -> Creat
     if not isinstance(raw, dict):
         raise InvalidRequestError("The request body must be a JSON object.", param=None)
     fields = cast(dict[str, object], raw)  # JSON boundary: decoded objects have string keys
-    _check_json(fields, limits.max_json_depth)
+    check_json(fields, limits.max_json_depth)
     _check_counts(fields, limits)
     try:
         body = CreateResponseBody.model_validate(fields, strict=True)
@@ -180,8 +186,12 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 _Path = tuple["_Path", str | int] | None
 
 
-def _check_json(body: dict[str, object], max_depth: int) -> None:
-    """Depth, strings and numbers of the whole body, in one pass without recursion."""
+def check_json(body: dict[str, object], max_depth: int) -> None:
+    """Depth, strings and numbers of a whole decoded body, in one pass without recursion.
+
+    Refuses (naming the field) what no JSON encoder can send back: a lone surrogate, a
+    non-finite number; and nesting deeper than ``max_depth``.
+    """
     stack: list[tuple[object, int, _Path]] = [(body, 1, None)]
     while stack:
         node, depth, path = stack.pop()
@@ -364,7 +374,7 @@ def _check_schemas(body: CreateResponseBody, limits: RequestLimits) -> None:
 
 
 def _depth(value: object) -> int:
-    # Recursion is safe here: _check_json bounded the depth of the whole body already.
+    # Recursion is safe here: check_json bounded the depth of the whole body already.
     if isinstance(value, dict):
         children: list[object] = list(cast(dict[str, object], value).values())
     elif isinstance(value, list):

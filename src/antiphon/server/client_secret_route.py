@@ -10,7 +10,6 @@ could not serve is a 400 naming the field now, not a surprise at connect time. T
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final, Literal, cast
@@ -28,7 +27,12 @@ from antiphon.exceptions import InvalidRequestError
 from antiphon.realtime_server.errors import field_path, short_id
 from antiphon.realtime_server.session import RealtimeSession
 from antiphon.responses.catalog import ModelCatalog
-from antiphon.responses.request import CreateResponseBody, RequestLimits, decode_body
+from antiphon.responses.request import (
+    CreateResponseBody,
+    RequestLimits,
+    check_json,
+    decode_body,
+)
 from antiphon.responses.runtime import ToolRuntime
 from antiphon.server.client_secrets import ClientSecret, ClientSecretStore
 from antiphon.wire.json import dump, dump_json
@@ -74,7 +78,7 @@ def parse_client_secret_body(raw: object) -> ClientSecretRequest:
     if not isinstance(raw, dict):
         raise InvalidRequestError("The request body must be a JSON object.")
     fields = cast(dict[str, object], raw)  # JSON boundary: decoded objects have string keys
-    _check_values(fields)
+    check_json(fields, MAX_DEPTH)
     session = fields.get("session")
     if isinstance(session, dict) and cast(dict[str, object], session).get("type") == (
         "transcription"
@@ -165,48 +169,6 @@ def _applied(
     applied = RealtimeSession(model, check, speaks=speaks)
     applied.update(session, {})
     return applied
-
-
-def _check_values(body: dict[str, object]) -> None:
-    """What no JSON encoder can send back (a lone surrogate, an infinity), and deep nesting.
-
-    Iterative: a body nested near the decoder's own limit must not exhaust the stack here.
-    """
-    stack: list[tuple[object, str, int]] = [(body, "", 1)]
-    while stack:
-        value, path, depth = stack.pop()
-        problem = None
-        if depth > MAX_DEPTH:
-            problem = f"nests JSON deeper than {MAX_DEPTH} levels"
-        elif isinstance(value, dict):
-            for key, child in cast(dict[str, object], value).items():
-                stack.append((key, path, depth))  # the key itself is a string to check
-                stack.append((child, f"{path}.{key}" if path else key, depth + 1))
-        elif isinstance(value, list):
-            for index, child in enumerate(cast(list[object], value)):
-                stack.append((child, f"{path}[{index}]", depth + 1))
-        elif isinstance(value, str) and not value.isascii() and not _encodable(value):
-            problem = "the string holds a lone UTF-16 surrogate"
-        elif isinstance(value, float) and not math.isfinite(value):
-            problem = "numbers must be finite"
-        if problem is not None:
-            param = _printable(path)
-            raise InvalidRequestError(
-                f"Invalid value for '{param}': {problem}.", param=param, code="invalid_value"
-            )
-
-
-def _encodable(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def _printable(text: str) -> str:
-    # A key may hold the very surrogate being reported: escape it so the error can be sent.
-    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _reject_extras(model: BaseModel, path: str) -> None:

@@ -21,6 +21,7 @@ from openai.types.realtime import RealtimeServerEvent
 from antiphon.exceptions import SpeechError
 from antiphon.realtime_server.conversation import RealtimeConversation, Step
 from antiphon.realtime_server.voice import SpeakJob, TranscribeJob
+from antiphon.speech.audio import pcm16_duration_ms
 from antiphon.speech.base import (
     SpeechPipeline,
     SpeechRequest,
@@ -118,7 +119,7 @@ class Voice:
             _log.info("realtime speech synthesis failed: %s", message)
             await self._send([conversation.speech_failed(job, message)])
         if sent:
-            conversation.spoken(job, sent * 1000 // (RATE * 2))
+            conversation.spoken(job, int(pcm16_duration_ms(sent, RATE)))
 
     async def _deliver(self, job: SpeakJob, pcm: bytes) -> int:
         """Send one piece; how many bytes of audio went out (0 once the response is over)."""
