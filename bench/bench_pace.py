@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import statistics
 import subprocess
@@ -36,8 +37,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from _paced import StreamResult, jitter, stream_once  # noqa: E402
-from bench_server import antiphon_server  # noqa: E402
+from _paced import StreamResult, jitter, stream_once
+from bench_server import antiphon_server
 
 _HERE = Path(__file__).parent
 _ROUTE = "max_connections = 4096"
@@ -65,10 +66,8 @@ def cpu_seconds(pid: int) -> float:
     a step of one stream uses tens of milliseconds, which 10 ms ticks would blur)."""
     total = 0
     for task in Path(f"/proc/{pid}/task").iterdir():
-        try:
+        with contextlib.suppress(FileNotFoundError, ProcessLookupError):  # a thread just ended
             total += int((task / "schedstat").read_text().split()[0])
-        except (FileNotFoundError, ProcessLookupError):
-            pass  # a thread that just ended
     return total / 1e9
 
 
