@@ -13,7 +13,7 @@ from pathlib import Path
 SRC = Path(__file__).resolve().parents[1] / "src" / "antiphon"
 
 #: Leaves every layer may import: they import nothing of antiphon.
-LEAVES = frozenset({"exceptions", "_version", "_resource"})
+LEAVES = frozenset({"exceptions", "_version", "_resource", "_deadline"})
 
 #: What each layer may import besides itself and the leaves.
 ALLOWED: dict[str, frozenset[str]] = {
@@ -66,6 +66,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     "exceptions": frozenset(),
     "_version": frozenset(),
     "_resource": frozenset(),
+    "_deadline": frozenset(),
 }
 
 
