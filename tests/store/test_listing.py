@@ -1,4 +1,4 @@
-"""The ResponseStore contract for listing: every test runs against the memory and the SQLite store."""
+"""The ResponseStore contract for listing, run against the memory and the SQLite store."""
 
 from __future__ import annotations
 

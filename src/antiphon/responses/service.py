@@ -46,6 +46,8 @@ from antiphon.store.base import (
     ItemPage,
     ItemQuery,
     ResponseOutcome,
+    ResponsePage,
+    ResponseQuery,
     ResponseStore,
     StoredEvent,
     StoredResponse,
@@ -68,7 +70,8 @@ class ResponsesService(AsyncResource):
     store's limit on one response record: a stored request whose record would already pass it is
     refused with a 413 before it runs, rather than answered and never stored.
     ``response_deadline_seconds`` bounds the time one response takes, all its turns and tool
-    calls included (0: no bound); past it the response ends ``failed``.
+    calls included (0: no bound); past it the response ends ``failed``. ``on_finished`` is told
+    each run's final status when it ends (the server's metrics count them).
     """
 
     def __init__(
@@ -83,8 +86,10 @@ class ResponsesService(AsyncResource):
         max_record_bytes: int | None = None,
         purge_interval: float | None = None,
         response_deadline_seconds: float = 0,
+        on_finished: Callable[[str], None] | None = None,
     ) -> None:
         self._models = models
+        self._on_finished = on_finished
         self._limits = TurnLimits(max_tool_loops, response_deadline_seconds)
         self._max_record_bytes = max_record_bytes
         self._store = store
@@ -227,6 +232,8 @@ class ResponsesService(AsyncResource):
             await run.execute()
         finally:
             self._runs.pop(run.id, None)
+            if self._on_finished is not None:
+                self._on_finished(run.final_response().status or "completed")
 
     async def _chain(self, previous: str | None) -> tuple[ConversationSegment, ...]:
         if previous is None:
@@ -299,6 +306,15 @@ class ResponsesService(AsyncResource):
         except ItemNotFound as exc:
             raise InvalidRequestError(
                 f"No input item '{query.after}' in response '{response_id}'.", param="after"
+            ) from exc
+
+    async def list_responses(self, query: ResponseQuery) -> ResponsePage:
+        """A page of the stored responses (an unknown ``after`` cursor is a 400 naming it)."""
+        try:
+            return await self._store.list_responses(query)
+        except ResponseNotFound as exc:
+            raise InvalidRequestError(
+                f"No stored response '{query.after}' to list after.", param="after"
             ) from exc
 
     # -- change -------------------------------------------------------------------------------

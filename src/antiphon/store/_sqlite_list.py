@@ -43,7 +43,7 @@ def list_responses(conn: sqlite3.Connection, query: ResponseQuery, now: float) -
         where += f" AND (created_at, id) {compare} (?, ?)"
         params += [float(cursor[0]), str(cursor[1])]
     rows = conn.execute(
-        f"SELECT {_COLUMNS} FROM responses WHERE {where}"  # noqa: S608 - fixed fragments only
+        f"SELECT {_COLUMNS} FROM responses WHERE {where}"  # fixed fragments only
         f" ORDER BY created_at {direction}, id {direction} LIMIT ?",
         (*params, query.limit + 1),
     ).fetchall()
