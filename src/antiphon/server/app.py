@@ -45,6 +45,7 @@ from antiphon.server.instrument import Instrument
 from antiphon.server.metrics import PrometheusMetrics, metrics_endpoint
 from antiphon.server.observed import ObservedCatalog, ObservedContainers, ObservedMcp, ObservedStore
 from antiphon.server.openapi import openapi_document, render_docs
+from antiphon.server.playground_routes import playground_routes
 from antiphon.server.realtime import realtime_endpoint
 from antiphon.server.realtime_bounds import RealtimeSessions
 from antiphon.server.settings import ServerSettings
@@ -198,6 +199,7 @@ def create_app(
             Route("/metrics", metrics_endpoint, methods=["GET"]),
             Route("/openapi.json", openapi, methods=["GET"]),
             Route("/docs", docs, methods=["GET"]),
+            *playground_routes(),
         ],
         middleware=middleware,
         exception_handlers={

@@ -1,0 +1,202 @@
+// The Realtime view: a session on /v1/realtime opened with an ephemeral key (the API key never
+// reaches the WebSocket), text turns, and, when the server has a speech pipeline, push-to-talk
+// from the microphone (PCM16 at 24 kHz) with the spoken answer played back.
+
+import { postJson } from "./api.js";
+import { Card } from "./cards.js";
+import { EventLog } from "./log.js";
+
+const $ = (id) => document.getElementById(id);
+const RATE = 24000;
+
+function toBase64(bytes) {
+  let binary = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(binary);
+}
+
+function fromBase64(text) {
+  const binary = atob(text);
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i += 1) bytes[i] = binary.charCodeAt(i);
+  return bytes;
+}
+
+export class RealtimeView {
+  constructor() {
+    this.log = new EventLog($("rt-log"), $("rt-event-count"));
+    this.socket = null;
+    this.cards = new Map();
+    this.playback = null;
+    this.playAt = 0;
+    this.capture = null;
+    $("rt-connect").addEventListener("click", () => this.connect());
+    $("rt-disconnect").addEventListener("click", () => this.socket?.close());
+    $("rt-turn").addEventListener("submit", (event) => { event.preventDefault(); this.sendText(); });
+    const talk = $("rt-talk");
+    talk.addEventListener("pointerdown", () => this.startTalking());
+    for (const type of ["pointerup", "pointerleave"]) talk.addEventListener(type, () => this.stopTalking());
+  }
+
+  showSpeech(capabilities) {
+    const voice = $("rt-voice");
+    voice.disabled = !capabilities.speech;
+    $("rt-talk").hidden = !capabilities.speech;
+  }
+
+  setStatus(text) {
+    $("rt-status").textContent = text;
+    $("rt-status").className = `status ${text}`;
+  }
+
+  setConnected(connected) {
+    $("rt-connect").disabled = connected;
+    $("rt-disconnect").disabled = !connected;
+    $("rt-text").disabled = !connected;
+    $("rt-send").disabled = !connected;
+    $("rt-talk").disabled = !connected || !$("rt-voice").checked;
+  }
+
+  async connect() {
+    $("rt-error").textContent = "";
+    const model = $("rt-model").value;
+    const voice = $("rt-voice").checked;
+    const session = { type: "realtime", model, output_modalities: voice ? ["audio"] : ["text"] };
+    const instructions = $("rt-instructions").value.trim();
+    if (instructions) session.instructions = instructions;
+    if (voice) {
+      session.audio = {
+        input: { format: { type: "audio/pcm", rate: RATE }, turn_detection: null },
+        output: { format: { type: "audio/pcm", rate: RATE } },
+      };
+    }
+    let secret;
+    try {
+      const response = await postJson("/v1/realtime/client_secrets", { session });
+      secret = (await response.json()).value;
+    } catch (error) {
+      $("rt-error").textContent = error.message;
+      return;
+    }
+    this.log.clear();
+    this.cards.clear();
+    $("rt-transcript").replaceChildren();
+    const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+    const url = `${scheme}//${location.host}/v1/realtime?model=${encodeURIComponent(model)}`;
+    const socket = new WebSocket(url, ["realtime", `openai-insecure-api-key.${secret}`]);
+    this.socket = socket;
+    this.setStatus("connecting");
+    socket.addEventListener("open", () => { this.setStatus("connected"); this.setConnected(true); });
+    socket.addEventListener("close", (event) => {
+      this.setStatus(`closed ${event.code}${event.reason ? ` ${event.reason}` : ""}`);
+      this.setConnected(false);
+      this.socket = null;
+    });
+    socket.addEventListener("message", (message) => this.receive(JSON.parse(message.data)));
+  }
+
+  send(event) {
+    if (event.type !== "input_audio_buffer.append") this.log.add(event.type, event, "→ ");
+    this.socket?.send(JSON.stringify(event));
+  }
+
+  sendText() {
+    const text = $("rt-text").value.trim();
+    if (!text) return;
+    $("rt-text").value = "";
+    this.send({ type: "conversation.item.create", item: { type: "message", role: "user", content: [{ type: "input_text", text }] } });
+    this.send({ type: "response.create" });
+  }
+
+  card(item) {
+    let card = this.cards.get(item.id);
+    if (!card) {
+      card = new Card(item);
+      if (item.role === "user") card.node.classList.add("user");
+      card.node.dataset.itemId = item.id;
+      this.cards.set(item.id, card);
+      $("rt-transcript").append(card.node);
+    }
+    return card;
+  }
+
+  receive(event) {
+    if (event.type !== "response.output_audio.delta") this.log.add(event.type, event, "← ");
+    switch (event.type) {
+      case "conversation.item.added":
+      case "conversation.item.done":
+      case "response.output_item.added":
+      case "response.output_item.done":
+        this.card(event.item).render(event.item);
+        break;
+      case "conversation.item.input_audio_transcription.completed":
+        this.cards.get(event.item_id)?.append("text", event.transcript);
+        break;
+      case "response.output_text.delta":
+      case "response.output_audio_transcript.delta":
+        this.cards.get(event.item_id)?.append("text", event.delta);
+        break;
+      case "response.output_audio.delta":
+        this.play(event.delta);
+        break;
+      case "response.done":
+        this.setStatus(`connected · ${event.response.status}`);
+        break;
+      case "error":
+        $("rt-error").textContent = `${event.error.code || event.error.type}: ${event.error.message}`;
+        break;
+      default:
+        break;
+    }
+  }
+
+  play(base64) {
+    this.playback ??= new AudioContext({ sampleRate: RATE });
+    const bytes = fromBase64(base64);
+    const samples = new Int16Array(bytes.buffer, 0, bytes.length >> 1);
+    const buffer = this.playback.createBuffer(1, samples.length, RATE);
+    const channel = buffer.getChannelData(0);
+    for (let i = 0; i < samples.length; i += 1) channel[i] = samples[i] / 32768;
+    const source = this.playback.createBufferSource();
+    source.buffer = buffer;
+    source.connect(this.playback.destination);
+    this.playAt = Math.max(this.playAt, this.playback.currentTime);
+    source.start(this.playAt);
+    this.playAt += buffer.duration;
+  }
+
+  async startTalking() {
+    if (!this.socket || this.capture) return;
+    $("rt-talk").classList.add("active");
+    try {
+      const stream = await navigator.mediaDevices.getUserMedia({ audio: { channelCount: 1 } });
+      const context = new AudioContext({ sampleRate: RATE });
+      const source = context.createMediaStreamSource(stream);
+      // ScriptProcessorNode: deprecated but needs no worklet module; 4096 frames is ~170 ms.
+      const processor = context.createScriptProcessor(4096, 1, 1);
+      processor.onaudioprocess = (audio) => {
+        const input = audio.inputBuffer.getChannelData(0);
+        const pcm = new Int16Array(input.length);
+        for (let i = 0; i < input.length; i += 1) pcm[i] = Math.max(-1, Math.min(1, input[i])) * 0x7fff;
+        this.send({ type: "input_audio_buffer.append", audio: toBase64(new Uint8Array(pcm.buffer)) });
+      };
+      source.connect(processor);
+      processor.connect(context.destination);
+      this.capture = { stream, context };
+    } catch (error) {
+      $("rt-error").textContent = `microphone: ${error.message}`;
+      $("rt-talk").classList.remove("active");
+    }
+  }
+
+  stopTalking() {
+    if (!this.capture) return;
+    $("rt-talk").classList.remove("active");
+    const { stream, context } = this.capture;
+    this.capture = null;
+    for (const track of stream.getTracks()) track.stop();
+    context.close();
+    this.send({ type: "input_audio_buffer.commit" });
+    this.send({ type: "response.create" });
+  }
+}
