@@ -77,6 +77,13 @@ PLAYGROUND_SCRIPT: dict[str, Any] = {
             "items": [{"kind": "message", "text": "The sandbox printed 42."}],
         },
         {
+            # Streams a little, then waits until the run is cancelled.
+            "repeat": True,
+            "when": {"last_text_contains": "take your time"},
+            "items": [{"kind": "message", "text": "Thinking it over, slowly"}],
+            "fail": {"kind": "stall", "after_events": 3},
+        },
+        {
             "repeat": True,
             "items": [
                 {"kind": "reasoning", "text": "A greeting; answer it."},

@@ -109,3 +109,20 @@ async def test_a_code_interpreter_call_shows_its_code_and_output(page: Any) -> N
     assert (await _card_texts(page))[-1].endswith("The sandbox printed 42.")
     await page.screenshot(path=screenshot_path("playground-code-interpreter"))
     await page.uncheck("#code-interpreter")
+
+
+async def test_a_background_run_is_cancelled_from_the_page(page: Any) -> None:
+    await page.click("#new-conversation")
+    await page.check("#background")
+    await _send(page, "Please take your time.")
+    await page.wait_for_selector("#cancel:not([hidden])", timeout=_WAIT)
+    await page.wait_for_selector("#cards .card.message", timeout=_WAIT)
+    await page.click("#cancel")
+    await _wait_status(page, "cancelled")
+    assert await page.is_hidden("#cancel")
+    assert "Thinking" in await page.inner_text("#cards .card.message")
+    log = await page.eval_on_selector_all("#event-log li", "rows => rows.map(r => r.dataset.type)")
+    assert log[0] == "response.created"
+    assert log[-1] == "response.incomplete"  # with status cancelled: the protocol has no
+    # response.cancelled event
+    await page.uncheck("#background")
