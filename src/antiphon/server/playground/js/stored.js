@@ -11,7 +11,7 @@ const PACE_MS = 50;
 
 export class StoredView {
   constructor() {
-    this.board = new Board($("stored-cards"), $("stored-title"));
+    this.board = new Board($("stored-cards"), $("stored-status"));
     this.log = new EventLog($("stored-log"), $("stored-event-count"));
     this.after = null;
     this.selected = null;
@@ -39,6 +39,7 @@ export class StoredView {
       for (const text of [summary.id, summary.status, summary.model, created]) {
         const cell = document.createElement("td");
         cell.textContent = text;
+        cell.title = text;
         row.append(cell);
       }
       row.addEventListener("click", () => this.open(summary.id, row));
@@ -59,7 +60,8 @@ export class StoredView {
       getJson(`/v1/responses/${id}`),
       getJson(`/v1/responses/${id}/input_items?order=asc&limit=100`),
     ]);
-    this.board.setStatus(`${id} · ${response.status}`);
+    $("stored-title").textContent = id;
+    this.board.setStatus(response.status);
     $("stored-input").replaceChildren(...inputs.data.map(itemCard));
     $("stored-cards").replaceChildren(...(response.output || []).map(itemCard));
     $("replay").disabled = false;
