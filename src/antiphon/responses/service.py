@@ -37,6 +37,7 @@ from antiphon.exceptions import (
 )
 from antiphon.responses.catalog import ModelCatalog
 from antiphon.responses.history import normalize_input
+from antiphon.responses.observer import NoObserver, RunObserver
 from antiphon.responses.plan import TurnLimits, plan_response
 from antiphon.responses.request import CreateResponseBody
 from antiphon.responses.run import LiveRun, RunStorage
@@ -70,8 +71,8 @@ class ResponsesService(AsyncResource):
     store's limit on one response record: a stored request whose record would already pass it is
     refused with a 413 before it runs, rather than answered and never stored.
     ``response_deadline_seconds`` bounds the time one response takes, all its turns and tool
-    calls included (0: no bound); past it the response ends ``failed``. ``on_finished`` is told
-    each run's final status when it ends (the server's metrics count them).
+    calls included (0: no bound); past it the response ends ``failed``. ``observer`` watches each
+    run (the server's metrics and traces).
     """
 
     def __init__(
@@ -86,10 +87,10 @@ class ResponsesService(AsyncResource):
         max_record_bytes: int | None = None,
         purge_interval: float | None = None,
         response_deadline_seconds: float = 0,
-        on_finished: Callable[[str], None] | None = None,
+        observer: RunObserver | None = None,
     ) -> None:
         self._models = models
-        self._on_finished = on_finished
+        self._observer = observer or NoObserver()
         self._limits = TurnLimits(max_tool_loops, response_deadline_seconds)
         self._max_record_bytes = max_record_bytes
         self._store = store
@@ -229,11 +230,13 @@ class ResponsesService(AsyncResource):
 
     async def _execute(self, run: LiveRun) -> None:
         try:
-            await run.execute()
+            with self._observer.running(run.id, run.ledger.response.model):
+                try:
+                    await run.execute()
+                finally:  # inside the run's context: a trace's span takes the final status
+                    self._observer.finished(run.final_response().status or "completed")
         finally:
             self._runs.pop(run.id, None)
-            if self._on_finished is not None:
-                self._on_finished(run.final_response().status or "completed")
 
     async def _chain(self, previous: str | None) -> tuple[ConversationSegment, ...]:
         if previous is None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import logging
+import os
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable
 
@@ -43,13 +44,20 @@ from antiphon.server.errors import (
 from antiphon.server.guard import RequestGuard, normalize_origin
 from antiphon.server.instrument import Instrument
 from antiphon.server.metrics import PrometheusMetrics, metrics_endpoint
-from antiphon.server.observed import ObservedCatalog, ObservedContainers, ObservedMcp, ObservedStore
+from antiphon.server.observed import (
+    ObservedCatalog,
+    ObservedContainers,
+    ObservedMcp,
+    ObservedRuns,
+)
+from antiphon.server.observed_store import ObservedStore
 from antiphon.server.openapi import openapi_document, render_docs
 from antiphon.server.playground_routes import playground_routes
 from antiphon.server.realtime import realtime_endpoint
 from antiphon.server.realtime_bounds import RealtimeSessions
 from antiphon.server.settings import ServerSettings
 from antiphon.server.speech_setup import close_speech, open_speech
+from antiphon.server.tracing import NoTracing, OtelTracing, open_tracing
 from antiphon.server.warmup import warm_up
 from antiphon.store.base import ResponseStore, StoreLimits
 from antiphon.store.factory import open_store
@@ -70,13 +78,16 @@ def create_app(
     upstream_transport: httpx.AsyncBaseTransport | None = None,
     client_secrets: ClientSecretStore | None = None,
     metrics: PrometheusMetrics | None = None,
+    tracing: NoTracing | OtelTracing | None = None,
 ) -> Starlette:
     """The Starlette app serving ``settings``.
 
     ``store_opener`` and ``upstream_transport`` (every upstream request goes through it instead
     of the network) let tests run the whole app in memory; ``client_secrets`` holds the
     ephemeral realtime keys (a new store by default; tests inject one with their own clock).
-    ``metrics`` collects what ``GET /metrics`` shows (a registry of the app's own by default).
+    ``metrics`` collects what ``GET /metrics`` shows (a registry of the app's own by default);
+    ``tracing`` makes the OpenTelemetry spans (by default as the ``OTEL_*`` variables ask, see
+    :func:`~antiphon.server.tracing.open_tracing`).
     """
     started = int(time.time())
     metrics = PrometheusMetrics() if metrics is None else metrics
@@ -84,23 +95,26 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncGenerator[None]:
         async with contextlib.AsyncExitStack() as stack:
+            traces = open_tracing(os.environ) if tracing is None else tracing
+            if isinstance(traces, OtelTracing):
+                stack.callback(traces.shutdown)  # last out: flushes every span made before
             store = await store_opener(settings.store, settings.store_limits)
             stack.push_async_callback(store.close)
-            store = ObservedStore(store, metrics)
+            store = ObservedStore(store, metrics, traces)
             router = await stack.enter_async_context(
                 ModelRouter(settings, transport=upstream_transport)
             )
-            catalog = ObservedCatalog(router, metrics)
+            catalog = ObservedCatalog(router, metrics, traces)
             runtime = ToolRuntime(
                 mcp_servers=build_registry(settings.mcp_servers),
-                mcp=ObservedMcp(await stack.enter_async_context(McpClientPool()), metrics)
+                mcp=ObservedMcp(await stack.enter_async_context(McpClientPool()), metrics, traces)
                 if settings.mcp_servers
                 else None,
                 code=(
                     await stack.enter_async_context(
                         ObservedContainers(settings.sandbox_limits, settings.sandbox_policy)
                     )
-                ).observe(metrics)
+                ).observe(metrics, traces)
                 if settings.code_interpreter
                 else None,
             )
@@ -112,7 +126,7 @@ def create_app(
                 max_record_bytes=settings.store_limits.max_response_bytes,
                 purge_interval=settings.store_limits.purge_interval_seconds,
                 response_deadline_seconds=settings.response_deadline_seconds,
-                on_finished=metrics.response_finished,
+                observer=ObservedRuns(metrics, traces),
             )
             app.state.service = await stack.enter_async_context(service)
             app.state.models = catalog
