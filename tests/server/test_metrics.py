@@ -129,3 +129,29 @@ async def test_listing_pages_with_a_cursor_and_names_a_bad_one(tmp_path: Path) -
     assert (bad.status_code, bad.json()["error"]["param"]) == (400, "after")
     assert (bad_order.status_code, bad_order.json()["error"]["param"]) == (400, "order")
     assert unauthenticated.status_code == 401
+
+
+def test_a_realtime_session_is_in_flight_until_it_closes(tmp_path: Path) -> None:
+    from starlette.testclient import TestClient
+
+    script = tmp_path / "script.json"
+    script.write_text(json.dumps(_SCRIPT), encoding="utf-8")
+    settings = ServerSettings(
+        models=(ModelRoute("m", "scripted", script=script),), store="memory", code_interpreter=False
+    )
+    app = create_app(settings)
+    base = "http://127.0.0.1:8000"
+    with TestClient(app, base_url=base) as client:
+        with client.websocket_connect("ws://127.0.0.1:8000/v1/realtime?model=m") as socket:
+            assert socket.receive_json()["type"] == "session.created"
+            during = _samples(client.get("/metrics").text)
+        after = _samples(client.get("/metrics").text)
+    in_flight = ("antiphon_streams_in_flight", (("kind", "realtime"),))
+    accepted = (
+        "antiphon_http_requests_total",
+        (("method", "WS"), ("route", "/v1/realtime"), ("status", "101")),
+    )
+    assert during[in_flight] == 1
+    assert during[("antiphon_events_sent_total", (("kind", "realtime"),))] >= 1
+    assert after[in_flight] == 0
+    assert after[accepted] == 1
