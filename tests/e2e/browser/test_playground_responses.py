@@ -126,3 +126,29 @@ async def test_a_background_run_is_cancelled_from_the_page(page: Any) -> None:
     assert log[-1] == "response.incomplete"  # with status cancelled: the protocol has no
     # response.cancelled event
     await page.uncheck("#background")
+
+
+async def test_structured_outputs_and_instructions_reach_the_request(page: Any) -> None:
+    await page.click("#new-conversation")
+    await page.fill("#instructions", "Answer in JSON.")
+    await page.click("text=Structured Outputs (JSON Schema)")
+    schema = '{"type": "object", "properties": {"answer": {"type": "string"}}}'
+    await page.fill("#schema", schema)
+    await _send(page, "Hello")
+    await _wait_status(page, "completed")
+    created = await page.eval_on_selector(
+        "#event-log li[data-type='response.created'] summary", "node => node.textContent"
+    )
+    assert created.endswith("response.created")
+    # The response echoes what the page asked for: the format, its schema and the instructions.
+    await page.click("#event-log li[data-type='response.created'] summary")
+    opened = "#event-log li[data-type='response.created'] pre:not(:empty)"
+    echoed = await (await page.wait_for_selector(opened, timeout=_WAIT)).inner_text()
+    assert '"type": "json_schema"' in echoed
+    assert '"answer"' in echoed
+    assert '"instructions": "Answer in JSON."' in echoed
+    await page.fill("#schema", "{not json")
+    await _send(page, "Hello")
+    assert "The schema is not valid JSON" in await page.inner_text("#compose-error")
+    await page.fill("#schema", "")
+    await page.fill("#instructions", "")
