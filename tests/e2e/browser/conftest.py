@@ -54,6 +54,12 @@ PLAYGROUND_SCRIPT: dict[str, Any] = {
             "items": [{"kind": "message", "text": "It is sunny in Paris, says your function."}],
         },
         {
+            # A spoken question (the voice test): answered only when the transcript holds it.
+            "repeat": True,
+            "when": {"last_text_contains": "weather"},
+            "items": [{"kind": "message", "text": "The weather is fine."}],
+        },
+        {
             "repeat": True,
             "when": {"last_text_contains": "2 + 3"},
             "harmony": "<|channel|>analysis<|message|>Use the calc server.<|end|>"
@@ -94,7 +100,8 @@ PLAYGROUND_SCRIPT: dict[str, Any] = {
 }
 
 
-def _browser_missing() -> str | None:
+def browser_missing() -> str | None:
+    """Why the browser tests cannot run here, or ``None``."""
     try:
         import playwright.async_api  # noqa: F401  # pyright: ignore[reportUnusedImport]
     except ImportError:
@@ -106,7 +113,7 @@ def _browser_missing() -> str | None:
 
 @pytest.fixture(scope="module")
 def playground_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    missing = _browser_missing()
+    missing = browser_missing()
     if missing is not None:
         pytest.skip(f"BROWSER TESTS SKIPPED: {missing}")
     directory = tmp_path_factory.mktemp("playground")

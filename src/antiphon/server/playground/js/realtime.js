@@ -30,6 +30,9 @@ export class RealtimeView {
     this.playback = null;
     this.playAt = 0;
     this.capture = null;
+    this.sentMs = 0;
+    this.awaitingTranscript = false;
+    this.playedMs = 0;
     $("rt-connect").addEventListener("click", () => this.connect());
     $("rt-disconnect").addEventListener("click", () => this.socket?.close());
     $("rt-turn").addEventListener("submit", (event) => { event.preventDefault(); this.sendText(); });
@@ -131,6 +134,10 @@ export class RealtimeView {
         break;
       case "conversation.item.input_audio_transcription.completed":
         this.cards.get(event.item_id)?.append("text", event.transcript);
+        this.answerSpoken();
+        break;
+      case "conversation.item.input_audio_transcription.failed":
+        this.answerSpoken();
         break;
       case "response.output_text.delta":
       case "response.output_audio_transcript.delta":
@@ -163,13 +170,25 @@ export class RealtimeView {
     this.playAt = Math.max(this.playAt, this.playback.currentTime);
     source.start(this.playAt);
     this.playAt += buffer.duration;
+    this.playedMs += buffer.duration * 1000;
+    this.showAudio();
+  }
+
+  showAudio() {
+    const audio = $("rt-audio");
+    audio.dataset.sentMs = String(Math.round(this.sentMs));
+    audio.dataset.playedMs = String(Math.round(this.playedMs));
+    audio.textContent = `audio: ${(this.sentMs / 1000).toFixed(1)} s sent, ${(this.playedMs / 1000).toFixed(1)} s of answer played`;
   }
 
   async startTalking() {
     if (!this.socket || this.capture) return;
     $("rt-talk").classList.add("active");
     try {
-      const stream = await navigator.mediaDevices.getUserMedia({ audio: { channelCount: 1 } });
+      const stream = await navigator.mediaDevices.getUserMedia({
+        // Raw audio: the server has its own voice activity detection and recogniser.
+        audio: { channelCount: 1, echoCancellation: false, noiseSuppression: false, autoGainControl: false },
+      });
       const context = new AudioContext({ sampleRate: RATE });
       const source = context.createMediaStreamSource(stream);
       // ScriptProcessorNode: deprecated but needs no worklet module; 4096 frames is ~170 ms.
@@ -179,6 +198,8 @@ export class RealtimeView {
         const pcm = new Int16Array(input.length);
         for (let i = 0; i < input.length; i += 1) pcm[i] = Math.max(-1, Math.min(1, input[i])) * 0x7fff;
         this.send({ type: "input_audio_buffer.append", audio: toBase64(new Uint8Array(pcm.buffer)) });
+        this.sentMs += (pcm.length / RATE) * 1000;
+        this.showAudio();
       };
       source.connect(processor);
       processor.connect(context.destination);
@@ -197,6 +218,14 @@ export class RealtimeView {
     for (const track of stream.getTracks()) track.stop();
     context.close();
     this.send({ type: "input_audio_buffer.commit" });
+    // The model reads the transcript, which completes the item after the commit: the response
+    // is asked for once it is there (or its transcription failed).
+    this.awaitingTranscript = true;
+  }
+
+  answerSpoken() {
+    if (!this.awaitingTranscript) return;
+    this.awaitingTranscript = false;
     this.send({ type: "response.create" });
   }
 }
