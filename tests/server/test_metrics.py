@@ -17,6 +17,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from starlette.applications import Starlette
 
 from antiphon.server.app import create_app
+from antiphon.server.metrics import MAX_TOOL_LABELS, PrometheusMetrics
 from antiphon.server.settings import ModelRoute, ServerSettings
 from antiphon.wire.sse import SSEDecoder
 
@@ -155,3 +156,19 @@ def test_a_realtime_session_is_in_flight_until_it_closes(tmp_path: Path) -> None
     assert during[("antiphon_events_sent_total", (("kind", "realtime"),))] >= 1
     assert after[in_flight] == 0
     assert after[accepted] == 1
+
+
+def test_made_up_tool_names_stop_adding_series_past_the_cap() -> None:
+    metrics = PrometheusMetrics()
+    for n in range(MAX_TOOL_LABELS + 10):
+        metrics.tool_call("calc", f"tool_{n}", "ok", 0.01)
+    metrics.tool_call("calc", "tool_0", "ok", 0.01)  # a name seen before keeps its series
+    got = _samples(metrics.render().decode())
+    calls = {
+        dict(labels)["tool"]: value
+        for (name, labels), value in got.items()
+        if name == "antiphon_tool_calls_total"
+    }
+    assert len(calls) == MAX_TOOL_LABELS + 1
+    assert calls["other"] == 10
+    assert calls["tool_0"] == 2

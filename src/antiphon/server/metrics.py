@@ -32,6 +32,10 @@ __all__ = ["Metrics", "NoMetrics", "PrometheusMetrics", "metrics_endpoint"]
 _LATENCY_BUCKETS: Final = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 _LONG_BUCKETS: Final = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 600.0)
 _STORE_BUCKETS: Final = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0)
+#: Distinct tool names kept as label values: the model names the tool it calls, so an endless
+#: supply of made-up names must not become an endless supply of series.
+MAX_TOOL_LABELS: Final = 256
+OTHER_TOOL: Final = "other"
 
 
 class Metrics(Protocol):
@@ -174,6 +178,7 @@ class PrometheusMetrics:
             ("engine", "kind"),
             registry=registry,
         )
+        self._tools_seen: set[tuple[str, str]] = set()
         self._tool_calls = Counter(
             "antiphon_tool_calls",
             "Server-side tool calls, by MCP server label (code_interpreter), tool and outcome.",
@@ -244,7 +249,13 @@ class PrometheusMetrics:
             self._upstream_errors.labels(engine, error).inc()
 
     def tool_call(self, server: str, tool: str, outcome: str, seconds: float) -> None:
-        """Count the call by outcome and time it."""
+        """Count the call by outcome and time it (past :data:`MAX_TOOL_LABELS` names: other)."""
+        key = (server, tool)
+        if key not in self._tools_seen:
+            if len(self._tools_seen) >= MAX_TOOL_LABELS:
+                tool = OTHER_TOOL
+            else:
+                self._tools_seen.add(key)
         self._tool_calls.labels(server, tool, outcome).inc()
         self._tool_seconds.labels(server).observe(seconds)
 
