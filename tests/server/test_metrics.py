@@ -17,7 +17,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from starlette.applications import Starlette
 
 from antiphon.server.app import create_app
-from antiphon.server.metrics import MAX_TOOL_LABELS, PrometheusMetrics
+from antiphon.server.prometheus import MAX_TOOL_LABELS, PrometheusMetrics
 from antiphon.server.settings import ModelRoute, ServerSettings
 from antiphon.wire.sse import SSEDecoder
 

@@ -43,7 +43,6 @@ from antiphon.server.errors import (
 )
 from antiphon.server.guard import RequestGuard, normalize_origin
 from antiphon.server.instrument import Instrument
-from antiphon.server.metrics import PrometheusMetrics, metrics_endpoint
 from antiphon.server.observed import (
     ObservedCatalog,
     ObservedContainers,
@@ -53,6 +52,7 @@ from antiphon.server.observed import (
 from antiphon.server.observed_store import ObservedStore
 from antiphon.server.openapi import openapi_document, render_docs
 from antiphon.server.playground_routes import playground_routes
+from antiphon.server.prometheus import PrometheusMetrics, metrics_endpoint
 from antiphon.server.realtime import realtime_endpoint
 from antiphon.server.realtime_bounds import RealtimeSessions
 from antiphon.server.settings import ServerSettings

@@ -17,7 +17,7 @@ from uvicorn.config import LOG_LEVELS, LOGGING_CONFIG
 
 from antiphon.server.app import create_app
 from antiphon.server.logs import JsonFormatter
-from antiphon.server.metrics import PrometheusMetrics
+from antiphon.server.prometheus import PrometheusMetrics
 from antiphon.server.settings import ServerSettings
 
 __all__ = ["READY_PREFIX", "serve"]
