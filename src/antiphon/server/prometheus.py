@@ -62,6 +62,7 @@ class PrometheusMetrics:
             ("kind",),
             registry=registry,
         )
+        self._event_children: dict[str, Counter] = {}
         self._first_event = Histogram(
             "antiphon_time_to_first_event_seconds",
             "Time from a streamed POST /v1/responses to its first event leaving the server.",
@@ -140,8 +141,11 @@ class PrometheusMetrics:
         self._streams.labels(kind).dec()
 
     def events_sent(self, kind: str, count: int) -> None:
-        """Count the events."""
-        self._events.labels(kind).inc(count)
+        """Count the events (once per written chunk: the labelled child is looked up once)."""
+        child = self._event_children.get(kind)
+        if child is None:
+            child = self._event_children[kind] = self._events.labels(kind)
+        child.inc(count)
 
     def first_event(self, seconds: float) -> None:
         """Observe the time to the first event."""
