@@ -22,6 +22,40 @@ function fromBase64(text) {
   return bytes;
 }
 
+// A stream resampler from rate `from` to `to`: each output sample is the mean of the input
+// samples its span covers (a box filter: enough against aliasing for speech), or, upsampling,
+// a linear interpolation. Fractional positions carry over from one chunk to the next.
+function resampler(from, to) {
+  if (from === to) return (input) => input;
+  const step = from / to;
+  let carry = new Float32Array(0);
+  let position = 0;
+  return (input) => {
+    const samples = new Float32Array(carry.length + input.length);
+    samples.set(carry);
+    samples.set(input, carry.length);
+    const out = [];
+    while (position + Math.max(step, 1) <= samples.length) {
+      const start = Math.floor(position);
+      if (step > 1) {
+        const end = Math.min(samples.length, Math.floor(position + step));
+        let sum = 0;
+        for (let i = start; i < end; i += 1) sum += samples[i];
+        out.push(sum / Math.max(1, end - start));
+      } else {
+        const next = Math.min(samples.length - 1, start + 1);
+        const fraction = position - start;
+        out.push(samples[start] * (1 - fraction) + samples[next] * fraction);
+      }
+      position += step;
+    }
+    const consumed = Math.floor(position);
+    carry = samples.slice(consumed);
+    position -= consumed;
+    return Float32Array.from(out);
+  };
+}
+
 export class RealtimeView {
   constructor() {
     this.log = new EventLog($("rt-log"), $("rt-event-count"));
@@ -189,12 +223,15 @@ export class RealtimeView {
         // Raw audio: the server has its own voice activity detection and recogniser.
         audio: { channelCount: 1, echoCancellation: false, noiseSuppression: false, autoGainControl: false },
       });
-      const context = new AudioContext({ sampleRate: RATE });
+      // The device's own rate (Firefox cannot connect a microphone to a context at another
+      // rate), brought to 24 kHz here.
+      const context = new AudioContext();
+      const resample = resampler(context.sampleRate, RATE);
       const source = context.createMediaStreamSource(stream);
-      // ScriptProcessorNode: deprecated but needs no worklet module; 4096 frames is ~170 ms.
+      // ScriptProcessorNode: deprecated but needs no worklet module; 4096 frames is ~85 ms.
       const processor = context.createScriptProcessor(4096, 1, 1);
       processor.onaudioprocess = (audio) => {
-        const input = audio.inputBuffer.getChannelData(0);
+        const input = resample(audio.inputBuffer.getChannelData(0));
         const pcm = new Int16Array(input.length);
         for (let i = 0; i < input.length; i += 1) pcm[i] = Math.max(-1, Math.min(1, input[i])) * 0x7fff;
         this.send({ type: "input_audio_buffer.append", audio: toBase64(new Uint8Array(pcm.buffer)) });
