@@ -101,6 +101,8 @@ async def test_the_counters_match_a_known_workload(tmp_path: Path) -> None:
     assert value("antiphon_streams_in_flight", kind="sse") == 0
     assert value("antiphon_time_to_first_event_seconds_count") == 1
     assert value("antiphon_upstream_call_duration_seconds_count", engine="scripted") == 4
+    # The failed turn produced nothing: three turns had a first event.
+    assert value("antiphon_upstream_first_event_seconds_count", engine="scripted") == 3
     errors = "antiphon_upstream_errors_total"
     assert value(errors, engine="scripted", kind="UpstreamConnectError") == 1
     assert value("antiphon_store_operation_duration_seconds_count", operation="create") == 4

@@ -44,6 +44,10 @@ class Metrics(Protocol):
         """A response ended with this final status."""
         ...
 
+    def upstream_first_event(self, engine: str, seconds: float) -> None:
+        """A model turn's first event came ``seconds`` after the engine was asked."""
+        ...
+
     def upstream_call(self, engine: str, seconds: float, error: str | None) -> None:
         """One model turn ended; ``error`` is the kind of failure (the exception's class)."""
         ...
@@ -84,6 +88,9 @@ class NoMetrics:
         """Nothing."""
 
     def response_finished(self, status: str) -> None:
+        """Nothing."""
+
+    def upstream_first_event(self, engine: str, seconds: float) -> None:
         """Nothing."""
 
     def upstream_call(self, engine: str, seconds: float, error: str | None) -> None:

@@ -78,7 +78,12 @@ class ObservedEngine:
         try:
             with self._tracing.detached_span("engine call", attributes):
                 async with aclosing(self._engine.stream(request)) as events:
+                    first = True
                     async for event in events:
+                        if first:
+                            first = False
+                            elapsed = time.perf_counter() - started
+                            self._metrics.upstream_first_event(self._engine.name, elapsed)
                         yield event
         except EngineError as exc:
             error = type(exc).__name__

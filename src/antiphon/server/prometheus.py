@@ -82,6 +82,13 @@ class PrometheusMetrics:
             buckets=_LONG_BUCKETS,
             registry=registry,
         )
+        self._upstream_first = Histogram(
+            "antiphon_upstream_first_event_seconds",
+            "Time from asking the engine for a model turn to its first event (first token).",
+            ("engine",),
+            buckets=_LATENCY_BUCKETS,
+            registry=registry,
+        )
         self._upstream_errors = Counter(
             "antiphon_upstream_errors",
             "Model turns that failed, by engine and kind of failure.",
@@ -154,6 +161,10 @@ class PrometheusMetrics:
     def response_finished(self, status: str) -> None:
         """Count the final status."""
         self._responses.labels(status).inc()
+
+    def upstream_first_event(self, engine: str, seconds: float) -> None:
+        """Observe the time to the turn's first event."""
+        self._upstream_first.labels(engine).observe(seconds)
 
     def upstream_call(self, engine: str, seconds: float, error: str | None) -> None:
         """Time the turn; count its failure."""
