@@ -7,7 +7,8 @@ is skipped with a reason that says what is missing, never passed.
 
 The server serves scripted models (a function call, an MCP call to the stdio test server, a
 code interpreter call, a plain answer) behind an API key, which each page types in as a user
-would. Screenshots go to ``docs/screenshots/`` (the README shows one).
+would. Screenshots go to ``$TMPDIR/antiphon-playground-screenshots/``, or to
+``$ANTIPHON_SCREENSHOTS`` (``docs/screenshots`` refreshes the README's).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -25,7 +27,12 @@ from antiphon.testing.mcp_servers import stdio_command
 from tests.e2e.support import ServerProcess, write_config
 
 API_KEY = "sk-playground"
-SCREENSHOTS = Path(__file__).resolve().parents[3] / "docs" / "screenshots"
+# The README's screenshots are refreshed with ANTIPHON_SCREENSHOTS=docs/screenshots; a plain run
+# writes its own beside the temporary files, so that testing never changes the checkout.
+SCREENSHOTS = Path(
+    os.environ.get("ANTIPHON_SCREENSHOTS")
+    or Path(tempfile.gettempdir()) / "antiphon-playground-screenshots"
+)
 CHROMIUM = os.environ.get("ANTIPHON_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless",
