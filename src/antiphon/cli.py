@@ -303,6 +303,23 @@ def serve(
             "Env: ANTIPHON_LOG_LEVEL.",
         ),
     ] = None,
+    log_format: Annotated[
+        str | None,
+        typer.Option(
+            metavar="FORMAT",
+            help="text, or json: one JSON object per line with request_id, response_id and "
+            "session_id; default text. Env: ANTIPHON_LOG_FORMAT.",
+        ),
+    ] = None,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(
+            metavar="PORT",
+            help="Also serve GET /metrics (Prometheus) on this port, on the same address, "
+            "without the API key; /metrics on the main port always needs it. "
+            "Env: ANTIPHON_METRICS_PORT.",
+        ),
+    ] = None,
     allow_origin: Annotated[
         list[str] | None,
         typer.Option(
@@ -348,6 +365,8 @@ def serve(
             else tuple(code_interpreter_require),
             keepalive_seconds=keepalive_seconds,
             log_level=None if log_level is None else log_level.lower(),
+            log_format=None if log_format is None else log_format.lower(),
+            metrics_port=metrics_port,
             upstream_url=upstream_url,
             upstream_api=upstream_api,
             upstream_api_key=upstream_api_key,

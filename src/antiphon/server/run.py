@@ -12,9 +12,12 @@ import socket
 import sys
 
 import uvicorn
-from uvicorn.config import LOG_LEVELS
+from prometheus_client import start_http_server
+from uvicorn.config import LOG_LEVELS, LOGGING_CONFIG
 
 from antiphon.server.app import create_app
+from antiphon.server.logs import JsonFormatter
+from antiphon.server.prometheus import PrometheusMetrics
 from antiphon.server.settings import ServerSettings
 
 __all__ = ["READY_PREFIX", "serve"]
@@ -35,7 +38,7 @@ class _Server(uvicorn.Server):
 
 def serve(settings: ServerSettings) -> None:
     """Serve until interrupted (Ctrl-C or SIGTERM shut down gracefully)."""
-    _log_to_stderr(settings.log_level)
+    _log_to_stderr(settings.log_level, settings.log_format)
     family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
     # IPPROTO_TCP, not the default 0: asyncio sets TCP_NODELAY only on sockets whose proto says
     # TCP, and without it Nagle holds each small SSE frame for the client's delayed ACK (~40 ms).
@@ -47,27 +50,56 @@ def serve(settings: ServerSettings) -> None:
         sys.exit(f"antiphon: cannot listen on {settings.host}:{settings.port}: {exc.strerror}")
     port = int(sock.getsockname()[1])
     host = f"[{settings.host}]" if family == socket.AF_INET6 else settings.host
+    metrics = PrometheusMetrics()
     config = uvicorn.Config(
-        create_app(settings.with_port(port)),
+        create_app(settings.with_port(port), metrics=metrics),
         log_level=settings.log_level,
+        # JSON: uvicorn's own records go through our handler (set up above) instead of its own.
+        log_config=None if settings.log_format == "json" else LOGGING_CONFIG,
         timeout_graceful_shutdown=5,
         # A larger /v1/realtime client frame is refused by the protocol layer: close code 1009.
         ws_max_size=settings.realtime.max_frame_bytes,
     )
+    exporter = None
+    if settings.metrics_port is not None:
+        # A thread of prometheus-client's own, for scrapers that hold no API key (a port the
+        # operator firewalls). It serves this app's registry only, and nothing else.
+        try:
+            exporter, _ = start_http_server(
+                settings.metrics_port, addr=settings.host, registry=metrics.registry
+            )
+        except OSError as exc:
+            sock.close()
+            sys.exit(
+                f"antiphon: cannot serve metrics on {settings.host}:{settings.metrics_port}: "
+                f"{exc.strerror}"
+            )
     try:
         _Server(config, f"http://{host}:{port}").run(sockets=[sock])
     finally:
         sock.close()  # also when the lifespan fails and uvicorn exits (SystemExit)
+        if exporter is not None:
+            exporter.shutdown()
 
 
-def _log_to_stderr(log_level: str) -> None:
+def _log_to_stderr(log_level: str, log_format: str = "text") -> None:
     """Show antiphon's own log records (``antiphon.*``) at ``log_level`` on stderr.
 
     uvicorn configures only its own loggers; without a handler here, Python would drop our
-    info records (the discovered models, for one) whatever ``--log-level`` says.
+    info records (the discovered models, for one) whatever ``--log-level`` says. In ``json``
+    format uvicorn's records (``uvicorn.*``) go through the same handler, so every line on
+    stderr is one JSON object.
     """
     handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(levelname)s:  %(name)s: %(message)s"))
-    logger = logging.getLogger("antiphon")
-    logger.setLevel(LOG_LEVELS.get(log_level.lower(), logging.WARNING))
-    logger.addHandler(handler)
+    level = LOG_LEVELS.get(log_level.lower(), logging.WARNING)
+    names = ["antiphon"]
+    if log_format == "json":
+        handler.setFormatter(JsonFormatter())
+        names.append("uvicorn")
+    else:
+        handler.setFormatter(logging.Formatter("%(levelname)s:  %(name)s: %(message)s"))
+    for name in names:
+        logger = logging.getLogger(name)
+        logger.setLevel(level)
+        logger.addHandler(handler)
+        logger.propagate = name == "antiphon"
