@@ -27,6 +27,8 @@ import sys
 import time
 from dataclasses import dataclass, field
 
+from starlette.types import ASGIApp, Receive, Scope, Send
+
 _HEAD = (
     b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
     b"transfer-encoding: chunked\r\ncache-control: no-cache\r\n\r\n"
@@ -125,7 +127,7 @@ async def _serve_upstream() -> None:
     await server.serve_forever()
 
 
-def _floor_app(upstream: str):  # type: ignore[no-untyped-def]
+def _floor_app(upstream: str) -> ASGIApp:
     import httpx
 
     client = httpx.AsyncClient(
@@ -135,7 +137,7 @@ def _floor_app(upstream: str):  # type: ignore[no-untyped-def]
     )
     body = {"model": "bench", "stream": True, "messages": [{"role": "user", "content": "Go"}]}
 
-    async def app(scope, receive, send):  # type: ignore[no-untyped-def]
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
             while (await receive())["type"] != "lifespan.shutdown":
                 await send({"type": "lifespan.startup.complete"})
@@ -158,7 +160,7 @@ def _floor_app(upstream: str):  # type: ignore[no-untyped-def]
     return app
 
 
-def _lean_floor_app(upstream: str):  # type: ignore[no-untyped-def]
+def _lean_floor_app(upstream: str) -> ASGIApp:
     """The floor on antiphon's own upstream connection (``antiphon.engines._h1``)."""
     from urllib.parse import urlsplit
 
@@ -172,7 +174,7 @@ def _lean_floor_app(upstream: str):  # type: ignore[no-untyped-def]
     ).encode()
     idle: list[Connection] = []
 
-    async def app(scope, receive, send):  # type: ignore[no-untyped-def]
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
             while (await receive())["type"] != "lifespan.shutdown":
                 await send({"type": "lifespan.startup.complete"})
@@ -186,7 +188,7 @@ def _lean_floor_app(upstream: str):  # type: ignore[no-untyped-def]
         if conn is None or conn.closed:
             loop = asyncio.get_running_loop()
             _, conn = await loop.create_connection(
-                lambda: Connection(60.0), parts.hostname, parts.port
+                lambda: Connection(60.0), parts.hostname or "127.0.0.1", parts.port or 80
             )
         conn.request(head, payload)
         await conn.head()
