@@ -174,7 +174,7 @@ async def first_text_added(upstream: str, server: Target, requests: int) -> None
     for _ in range(requests):  # interleaved, so drift in machine load hits both alike
         base = await direct()
         added.append(await through() - base)
-    cuts = statistics.quantiles(added, n=100)
+    cuts = statistics.quantiles(added, n=100) if len(added) > 1 else [0.0] * 99
     print(f"time to first text added by antiphon ({requests} sequential requests after the first)")
     print(
         f"  first request {first * 1e3:6.2f} ms   then p50 {statistics.median(added) * 1e3:6.2f}"
@@ -196,7 +196,7 @@ async def run(args: argparse.Namespace, upstream: str, targets: list[Target]) ->
         print("  (target: antiphon <= 30 us/event)")
     await control(port, args.chunks, args.interval)
     print(f"paced: {args.chunks} chunks {args.interval * 1e3:g} ms apart per stream")
-    for streams in [int(n) for n in args.sweep.split(",")]:
+    for streams in [int(n) for n in args.sweep.split(",") if n]:
         print(f"{streams} concurrent streams")
         steps = [await step(*_args(target), streams, args.chunks) for target in targets]
         for target, result in zip(targets, steps, strict=True):

@@ -139,7 +139,7 @@ def serve(
         typer.Option(
             metavar="N",
             help="Requests open at once to each model server; more wait for a free connection. "
-            "Default 100. Env: ANTIPHON_UPSTREAM_MAX_CONNECTIONS.",
+            "Default 1000. Env: ANTIPHON_UPSTREAM_MAX_CONNECTIONS.",
         ),
     ] = None,
     upstream_pool_timeout: Annotated[

@@ -74,7 +74,7 @@ class UpstreamConfig:
     headers: Mapping[str, str] = field(default_factory=dict[str, str])
     max_event_bytes: int = 4 << 20
     deadline_seconds: float = 600.0
-    max_connections: int = 100
+    max_connections: int = 1000
     pool_timeout: float = 30.0
 
     def timeout(self) -> httpx.Timeout:

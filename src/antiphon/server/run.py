@@ -7,7 +7,9 @@ stdout is the readiness signal the demo and the tests wait for.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import resource
 import socket
 import sys
 
@@ -39,6 +41,7 @@ class _Server(uvicorn.Server):
 def serve(settings: ServerSettings) -> None:
     """Serve until interrupted (Ctrl-C or SIGTERM shut down gracefully)."""
     _log_to_stderr(settings.log_level, settings.log_format)
+    _raise_open_files_limit()
     family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
     # IPPROTO_TCP, not the default 0: asyncio sets TCP_NODELAY only on sockets whose proto says
     # TCP, and without it Nagle holds each small SSE frame for the client's delayed ACK (~40 ms).
@@ -80,6 +83,21 @@ def serve(settings: ServerSettings) -> None:
         sock.close()  # also when the lifespan fails and uvicorn exits (SystemExit)
         if exporter is not None:
             exporter.shutdown()
+
+
+def _raise_open_files_limit() -> None:
+    """Lift the soft limit on open files to the hard one.
+
+    Each stream holds two sockets (its client's and its upstream's), and many systems start
+    processes at a soft limit of 1024: a few hundred streams would fail with "too many open
+    files" long before the machine is busy. Raising the soft limit up to the hard one needs no
+    privilege; the hard limit stays the operator's.
+    """
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or soft < hard:
+        target = hard if hard != resource.RLIM_INFINITY else max(soft, 1 << 20)
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
 
 
 def _log_to_stderr(log_level: str, log_format: str = "text") -> None:

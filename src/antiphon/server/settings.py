@@ -124,7 +124,9 @@ DEFAULT_LOG_LEVEL: Final = "warning"
 DEFAULT_CONNECT_TIMEOUT: Final = 10.0
 DEFAULT_STALL_TIMEOUT: Final = 120.0
 DEFAULT_UPSTREAM_DEADLINE_SECONDS: Final = 600.0
-DEFAULT_UPSTREAM_MAX_CONNECTIONS: Final = 100
+# Engines queue what they cannot run at once (vLLM, SGLang, llama.cpp, Ollama): the pool should
+# not be the first limit a thousand streams meet.
+DEFAULT_UPSTREAM_MAX_CONNECTIONS: Final = 1000
 DEFAULT_UPSTREAM_POOL_TIMEOUT: Final = 30.0
 DEFAULT_RESPONSE_DEADLINE_SECONDS: Final = 1800.0
 #: Below the store's default record limit (32 MiB), so a body that fits can be stored.
