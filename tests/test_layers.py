@@ -28,8 +28,10 @@ ALLOWED: dict[str, frozenset[str]] = {
     "server": frozenset(
         {"wire", "harmony", "store", "tools", "engines", "responses", "realtime_server", "speech"}
     ),
+    "check": frozenset({"wire"}),
     "cli": frozenset(
         {
+            "check",
             "wire",
             "harmony",
             "store",

@@ -97,6 +97,14 @@ PUBLIC: dict[str, list[str]] = {
         "render_prompt",
         "schema_to_typescript",
     ],
+    "antiphon.check": [
+        "RealtimeEventChecker",
+        "ResponseStreamChecker",
+        "StreamReport",
+        "Violation",
+        "check_response_stream",
+        "final_response",
+    ],
     "antiphon.store": [
         "ConversationSegment",
         "EventReplay",
