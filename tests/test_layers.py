@@ -29,9 +29,11 @@ ALLOWED: dict[str, frozenset[str]] = {
         {"wire", "harmony", "store", "tools", "engines", "responses", "realtime_server", "speech"}
     ),
     "check": frozenset({"wire"}),
+    "cli_check": frozenset({"check"}),
     "cli": frozenset(
         {
             "check",
+            "cli_check",
             "wire",
             "harmony",
             "store",

@@ -397,6 +397,15 @@ def demo() -> None:
     raise typer.Exit(run_demo())
 
 
+def _register_check() -> None:
+    from antiphon.cli_check import check_app
+
+    app.add_typer(check_app, name="check")
+
+
+_register_check()
+
+
 def main() -> None:
     """Entry point of the ``antiphon`` script."""
     app()

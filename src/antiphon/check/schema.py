@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from functools import cache
-from typing import Annotated, Any, get_args, get_origin
+from typing import Annotated, Any, TypeVar, get_args, get_origin
 
 import pydantic
 from openai.types.realtime import RealtimeServerEvent
@@ -18,7 +18,9 @@ from openai.types.responses import ResponseStreamEvent
 from antiphon.check._json import JSON, is_json, is_list
 from antiphon.check.violation import Violation
 
-__all__ = ["EventSchema", "REALTIME_SCHEMA", "RESPONSES_SCHEMA"]
+__all__ = ["EventSchema", "REALTIME_SCHEMA", "RESPONSES_SCHEMA", "validate_body"]
+
+_M = TypeVar("_M", bound=pydantic.BaseModel)
 
 
 class EventSchema:
@@ -82,6 +84,29 @@ class EventSchema:
         found: dict[str, str] = {}
         _walk(self._union, found, set())
         return found
+
+
+def validate_body(model: type[_M], payload: JSON, what: str) -> tuple[_M | None, list[Violation]]:
+    """A JSON body (``Response``, for one) against its official model, by the stream's rules."""
+    aliases: dict[str, str] = {}
+    _walk(model, aliases, set())
+    aliased = [
+        Violation("schema.alias", f"{what}{path} is a Python name: the wire name is {alias!r}")
+        for path, alias in _python_names(payload, "", aliases)
+    ]
+    if aliased:
+        return None, aliased
+    try:
+        body = model.model_validate_json(json.dumps(payload), strict=True)
+    except pydantic.ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        return None, [Violation("schema.invalid", f"{what}: {where}: {first['msg']}")]
+    extras = [
+        Violation("schema.extra-field", f"{what}: field {path} is not in the spec")
+        for path in _extras(body, "")
+    ]
+    return body, extras
 
 
 def _walk(annotation: object, found: dict[str, str], seen: set[type]) -> None:

@@ -1,0 +1,67 @@
+"""A script with which antiphon's scripted engine passes ``antiphon check`` (each turn answers
+one check's prompt marker), and a server settings object serving it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from antiphon.server.settings import ModelRoute, ServerSettings
+
+__all__ = ["CHECK_SCRIPT", "check_settings", "write_check_script"]
+
+CHECK_SCRIPT = {
+    "chunking": {"mode": "random", "seed": 11},
+    "turns": [
+        {
+            "repeat": True,
+            "when": {"last_text_contains": "get_weather"},
+            "items": [
+                {"kind": "tool_call", "name": "functions.get_weather", "text": '{"city": "Paris"}'}
+            ],
+        },
+        {
+            "repeat": True,
+            "when": {"last_item_type": "function_call_output"},
+            "items": [{"kind": "message", "text": "It is sunny in Paris."}],
+        },
+        {
+            "repeat": True,
+            "when": {"last_text_contains": "500-word story"},
+            "items": [{"kind": "message", "text": "The sea was grey and"}],
+            "finish_reason": "length",
+        },
+        {
+            "repeat": True,
+            "when": {"last_text_contains": "JSON"},
+            "items": [{"kind": "message", "text": '{"answer": "yes"}'}],
+        },
+        {
+            "repeat": True,
+            "when": {"last_text_contains": "Count from 1"},
+            "items": [{"kind": "message", "text": "1\n2\n3\n4\n5\n6\n7\n8\n9\n10"}],
+            "fail": {"kind": "stall", "after_events": 4},
+        },
+        {
+            "repeat": True,
+            "items": [
+                {"kind": "reasoning", "text": "A greeting."},
+                {"kind": "message", "text": "Hello! Nice to meet you."},
+            ],
+            "usage": {"input_tokens": 10, "output_tokens": 6},
+        },
+    ],
+}
+
+
+def write_check_script(directory: Path) -> Path:
+    """:data:`CHECK_SCRIPT` as a file in ``directory``."""
+    path = directory / "check-script.json"
+    path.write_text(json.dumps(CHECK_SCRIPT), encoding="utf-8")
+    return path
+
+
+def check_settings(directory: Path, model: str = "checked") -> ServerSettings:
+    """An in-memory server whose ``model`` plays :data:`CHECK_SCRIPT`."""
+    route = ModelRoute(model, "scripted", script=write_check_script(directory))
+    return ServerSettings(models=(route,), store="memory", code_interpreter=False)
