@@ -165,9 +165,12 @@ async def bad_field(session: ResponsesSession) -> str:
     answer = await session.http.post(
         "responses", json={"model": session.model, "input": HELLO, "temperature": "hot"}
     )
-    error = as_json(as_json(answer.json() if answer.content else {}).get("error"))
     if answer.status_code != 400:
         raise CheckFailed(f"temperature='hot': HTTP {answer.status_code}, expected 400")
+    try:
+        error = as_json(as_json(answer.json()).get("error"))
+    except ValueError as problem:
+        raise CheckFailed("the 400's body is not JSON") from problem
     if error.get("param") != "temperature" and "temperature" not in str(error.get("message")):
         raise CheckFailed(f"the 400 does not name temperature: {json.dumps(dict(error))[:120]}")
     return "400 names temperature"
