@@ -15,7 +15,7 @@ from rich.console import Console
 
 from antiphon.check.outcome import CheckResult
 from antiphon.check.report import exit_status, render_json, render_table
-from antiphon.check.runner import run_responses_checks
+from antiphon.check.runner import run_realtime_checks, run_responses_checks
 
 __all__ = ["check_app"]
 
@@ -74,4 +74,32 @@ def responses(
         typer.echo(render_json(results, target=url, model=model))
     else:
         render_table(results, Console(), title=f"antiphon check responses {url} --model {model}")
+    raise typer.Exit(exit_status(results))
+
+
+@check_app.command(
+    "realtime",
+    help="Run the Realtime battery over /v1/realtime (text modality): the session lifecycle, "
+    "a text turn, a function call answered, response.create while a response is active, "
+    "malformed events, and response.cancel. Every server event is held to the official types "
+    "and the event rules.",
+    epilog="Example:\n\n\b\n"
+    "  antiphon check realtime http://127.0.0.1:8000/v1 --model gpt-realtime",
+)
+def realtime(
+    url: Annotated[str, _URL],
+    model: Annotated[str, _MODEL],
+    api_key: Annotated[str | None, _KEY] = None,
+    as_json: Annotated[bool, _JSON] = False,
+    only: Annotated[list[str] | None, _ONLY] = None,
+    seconds: Annotated[float, _SECONDS] = 120.0,
+) -> None:
+    """Run ``antiphon check realtime``."""
+    results = asyncio.run(
+        run_realtime_checks(url, model, api_key=api_key, only=only, seconds=seconds)
+    )
+    if as_json:
+        typer.echo(render_json(results, target=url, model=model))
+    else:
+        render_table(results, Console(), title=f"antiphon check realtime {url} --model {model}")
     raise typer.Exit(exit_status(results))

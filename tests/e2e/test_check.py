@@ -34,6 +34,7 @@ pytestmark = pytest.mark.e2e
 PER_CHECK = 20.0
 WITHIN = 100.0
 CHECKS = 11
+REALTIME_CHECKS = 6
 
 
 @pytest.fixture(scope="module")
@@ -104,8 +105,8 @@ def _harmony_turns() -> list[JSONObject]:
     ]
 
 
-async def _check(url: str, model: str, *extra: str) -> tuple[int, str]:
-    command = [sys.executable, "-m", "antiphon", "check", "responses", f"{url}/v1"]
+async def _check(url: str, model: str, *extra: str, api: str = "responses") -> tuple[int, str]:
+    command = [sys.executable, "-m", "antiphon", "check", api, f"{url}/v1"]
     process = await asyncio.create_subprocess_exec(
         *command,
         "--model",
@@ -148,6 +149,39 @@ async def test_the_upstream_engines_pass_every_check(
     verdicts = _verdicts(report)
     assert {name: v for name, v in verdicts.items() if v != "pass"} == {}, report
     assert len(verdicts) == CHECKS
+    assert status == 0
+
+
+def _chat_realtime_turns() -> list[JSONObject]:
+    call = ToolCallScript("get_weather", ['{"city": ', '"Paris"}'], call_id="call_1")
+    stalled = turn(chat_chunks(content=["1\n", "2\n", "3\n"]), stall_after=2)
+    return [
+        turn(chat_chunks(content=_pieces("Hello there."))),  # text turn
+        turn(chat_chunks(tool_calls=[call], finish_reason="tool_calls")),  # function call
+        turn(chat_chunks(content=_pieces("It is sunny in Paris."))),
+        stalled,  # response.create while active
+        stalled,  # response.cancel
+    ]
+
+
+async def test_the_realtime_battery_passes_with_the_scripted_engine(
+    check_server: ServerProcess,
+) -> None:
+    status, report = await _check(check_server.url, "scripted-check", "--json", api="realtime")
+    verdicts = _verdicts(report)
+    assert len(verdicts) == REALTIME_CHECKS
+    assert {name: v for name, v in verdicts.items() if v != "pass"} == {}, report
+    assert status == 0
+
+
+async def test_the_realtime_battery_passes_with_the_chat_engine(
+    check_server: ServerProcess, control: UpstreamControl
+) -> None:
+    await control.script("chat-check", _chat_realtime_turns())
+    status, report = await _check(check_server.url, "chat-check", "--json", api="realtime")
+    verdicts = _verdicts(report)
+    assert {name: v for name, v in verdicts.items() if v != "pass"} == {}, report
+    assert len(verdicts) == REALTIME_CHECKS
     assert status == 0
 
 
