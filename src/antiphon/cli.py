@@ -329,10 +329,28 @@ def serve(
             "Env: ANTIPHON_ALLOW_PRIVATE_MEDIA_URLS.",
         ),
     ] = None,
+    replay: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="CASSETTE",
+            help="Serve a cassette written by antiphon record instead of models: each request "
+            "gets its recorded answer; one that departs from the recording gets a 400 naming "
+            "the first difference.",
+        ),
+    ] = None,
+    replay_timing: Annotated[
+        str,
+        typer.Option(metavar="TIMING", help="original (the recorded pace) or fast."),
+    ] = "fast",
 ) -> None:
     """Serve the Responses API over an upstream model server (``antiphon serve``)."""
     from antiphon.server.run import serve as run_server
 
+    if replay is not None:
+        from antiphon.cli_record import serve_replay
+
+        serve_replay(replay, replay_timing, host or "127.0.0.1", 8000 if port is None else port)
+        return
     try:
         flags = ServeOptions(
             host=host,
@@ -399,8 +417,18 @@ def demo() -> None:
 
 def _register_check() -> None:
     from antiphon.cli_check import check_app
+    from antiphon.cli_record import record
 
     app.add_typer(check_app, name="check")
+    app.command(
+        "record",
+        help="Record a live session: a pass-through proxy in front of a Responses/Realtime "
+        "server (HTTP, SSE and WebSocket) that writes every exchange, with timings and secrets "
+        "redacted, to a JSON-lines cassette. Serve it back with antiphon serve --replay.",
+        short_help="Record a session to a cassette.",
+        epilog="Example:\n\n\b\n"
+        "  antiphon record --upstream http://127.0.0.1:8000/v1 --out session.jsonl --port 8010",
+    )(record)
 
 
 _register_check()
