@@ -105,6 +105,16 @@ PUBLIC: dict[str, list[str]] = {
         "check_response_stream",
         "final_response",
     ],
+    "antiphon.record": [
+        "CassetteWriter",
+        "ReplayBook",
+        "ReplayMismatch",
+        "Timing",
+        "create_record_app",
+        "create_replay_app",
+        "read_cassette",
+    ],
+    "antiphon.testing.replay": ["recording", "replaying"],
     "antiphon.store": [
         "ConversationSegment",
         "EventReplay",
