@@ -109,7 +109,6 @@ PUBLIC: dict[str, list[str]] = {
         "CassetteWriter",
         "ReplayBook",
         "ReplayMismatch",
-        "Timing",
         "create_record_app",
         "create_replay_app",
         "read_cassette",

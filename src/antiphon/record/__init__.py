@@ -10,13 +10,12 @@ from __future__ import annotations
 from antiphon.record.book import ReplayBook, ReplayMismatch
 from antiphon.record.cassette import CassetteWriter, read_cassette
 from antiphon.record.proxy import create_record_app
-from antiphon.record.replay import Timing, create_replay_app
+from antiphon.record.replay import create_replay_app
 
 __all__ = [
     "CassetteWriter",
     "ReplayBook",
     "ReplayMismatch",
-    "Timing",
     "create_record_app",
     "create_replay_app",
     "read_cassette",
