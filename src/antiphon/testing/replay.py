@@ -15,13 +15,8 @@ from pathlib import Path
 import uvicorn
 from starlette.types import ASGIApp
 
-from antiphon.record import (
-    CassetteWriter,
-    Timing,
-    create_record_app,
-    create_replay_app,
-    read_cassette,
-)
+from antiphon.record import CassetteWriter, create_record_app, create_replay_app, read_cassette
+from antiphon.record.replay import Timing
 
 __all__ = ["recording", "replaying"]
 
