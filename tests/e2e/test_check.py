@@ -28,11 +28,12 @@ from antiphon.testing.upstream import (
 from tests.check.support import write_check_script
 from tests.e2e.support import ServerProcess, write_config
 
-pytestmark = pytest.mark.e2e
+# The run's own bound (WITHIN) comes first, so a slow machine gets the report, not a bare timeout.
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(400)]
 
 #: each check's bound, and the whole run's (11 checks; generous for a loaded machine)
-PER_CHECK = 20.0
-WITHIN = 100.0
+PER_CHECK = 60.0
+WITHIN = 300.0
 CHECKS = 11
 REALTIME_CHECKS = 6
 

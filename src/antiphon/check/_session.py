@@ -32,13 +32,20 @@ class Streamed:
 
     payloads: list[JSON]
     checker: ResponseStreamChecker
+    feature: str | None = None
 
     @property
     def final(self) -> Response:
-        """The response the official stream helper hands its caller."""
+        """The response the official stream helper hands its caller.
+
+        A feature's stream that ends ``response.failed`` with an error message is the server
+        saying, clearly, that it cannot do the feature: :class:`NotSupported`, with the message.
+        """
         final = final_response(self.checker.events)
         if final is None:
             raise CheckFailed("the official stream helper yielded no final response")
+        if self.feature is not None and final.status == "failed" and final.error is not None:
+            raise NotSupported(f"{self.feature}: response.failed: {final.error.message}")
         return final
 
 
@@ -106,11 +113,11 @@ class ResponsesSession:
                     payloads.append(payload)
                     _raise_first(checker.feed(payload))
                     if stop_after is not None and len(payloads) >= stop_after:
-                        return Streamed(payloads, checker)
+                        return Streamed(payloads, checker, feature)
         finally:
             await answer.aclose()
         _raise_first(checker.finish())
-        return Streamed(payloads, checker)
+        return Streamed(payloads, checker, feature)
 
     def _ok(self, answer: httpx.Response, feature: str | None) -> JSON:
         try:
