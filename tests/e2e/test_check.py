@@ -26,6 +26,7 @@ from antiphon.testing.upstream import (
     turn,
 )
 from tests.check.support import write_check_script
+from tests.e2e.conftest import ToolsServer
 from tests.e2e.support import ServerProcess, write_config
 
 # The run's own bound (WITHIN) comes first, so a slow machine gets the report, not a bare timeout.
@@ -193,3 +194,20 @@ async def test_the_table_names_a_failure_and_the_exit_status_is_1(tmp_path: Path
     assert "plain text" in report
     assert "fail" in report
     assert "ConnectError" in report
+
+
+async def test_the_mcp_check_passes_against_a_real_mcp_server(tools_server: ToolsServer) -> None:
+    # scripted-mcp-http calls weather.get_forecast on the MCP server the config labels "weather".
+    status, report = await _check(
+        tools_server.process.url,
+        "scripted-mcp-http",
+        "--json",
+        "--mcp-label",
+        "weather",
+        "--only",
+        "mcp call",
+    )
+    [row] = json.loads(report)["checks"]
+    assert (row["check"], row["verdict"]) == ("mcp call", "pass"), row
+    assert row["detail"] == "get_forecast: completed"
+    assert status == 0
