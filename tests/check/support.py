@@ -61,7 +61,25 @@ def write_check_script(directory: Path) -> Path:
     return path
 
 
+#: a model whose upstream fails every Structured Outputs request, as llama-cpp-python's does
+REFUSING_SCRIPT = {
+    "turns": [
+        {
+            "repeat": True,
+            "items": [{"kind": "message", "text": "never"}],
+            "fail": {"kind": "http", "status": 500, "message": "json_schema is not supported"},
+        }
+    ]
+}
+
+
 def check_settings(directory: Path, model: str = "checked") -> ServerSettings:
-    """An in-memory server whose ``model`` plays :data:`CHECK_SCRIPT`."""
-    route = ModelRoute(model, "scripted", script=write_check_script(directory))
-    return ServerSettings(models=(route,), store="memory", code_interpreter=False)
+    """An in-memory server whose ``model`` plays :data:`CHECK_SCRIPT` and whose ``refusing``
+    model plays :data:`REFUSING_SCRIPT`."""
+    refusing = directory / "refusing.json"
+    refusing.write_text(json.dumps(REFUSING_SCRIPT), encoding="utf-8")
+    routes = (
+        ModelRoute(model, "scripted", script=write_check_script(directory)),
+        ModelRoute("refusing", "scripted", script=refusing),
+    )
+    return ServerSettings(models=routes, store="memory", code_interpreter=False)

@@ -100,6 +100,20 @@ async def test_a_refused_feature_is_not_supported(tmp_path: Path) -> None:
     assert exit_status(results) == 0
 
 
+async def test_a_feature_the_upstream_fails_with_a_message_is_not_supported(base_url: str) -> None:
+    async with httpx.AsyncClient(base_url=base_url, timeout=30) as http:
+        results = await run_responses_checks(
+            http, "refusing", only=["structured output", "plain text"]
+        )
+    verdicts = {r.name: (r.verdict, r.detail) for r in results}
+    # A feature's response.failed with its message: the server said it cannot; plain text
+    # failing the same way is a failure.
+    assert verdicts["structured output"][0] == "not supported"
+    assert "json_schema is not supported" in verdicts["structured output"][1]
+    assert verdicts["plain text"][0] == "fail"
+    assert exit_status(results) == 1
+
+
 async def test_the_report_renders_as_a_table_and_as_json(base_url: str) -> None:
     breaks, check, rule = BREAKS["two terminal events"]
     results = await _run(base_url, BreakingTransport(breaks), only=[check, "instructions"])

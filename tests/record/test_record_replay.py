@@ -24,6 +24,7 @@ from antiphon.realtime.agent import RealtimeAgent
 from antiphon.realtime.config import RealtimeRunConfig
 from antiphon.realtime.runner import RealtimeRunner
 from antiphon.realtime.tools import function_tool
+from antiphon.record import read_cassette
 from antiphon.server.app import create_app
 from antiphon.testing.replay import recording, replaying
 from tests.check.support import check_settings
@@ -176,3 +177,15 @@ async def test_a_request_off_the_recording_gets_a_400_naming_the_difference(
         spent = await http.post("responses", json={"model": "checked", "input": "Say hello."})
         assert spent.status_code == 400
         assert "no recorded request is left" in spent.json()["error"]["message"]
+
+
+async def test_an_unreachable_upstream_is_a_502_and_nothing_is_recorded(tmp_path: Path) -> None:
+    cassette = tmp_path / "session.jsonl"
+    async with (
+        recording("http://127.0.0.1:9/v1", cassette) as proxy,
+        httpx.AsyncClient(base_url=proxy + "/") as http,
+    ):
+        answer = await http.post("responses", json={"model": "m", "input": "Hi"})
+    assert answer.status_code == 502
+    assert "could not be reached" in answer.json()["error"]["message"]
+    assert read_cassette(cassette) == []

@@ -17,7 +17,7 @@ from contextlib import asynccontextmanager
 import httpx
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 from websockets.asyncio.client import ClientConnection, connect
@@ -107,7 +107,13 @@ async def _relay_http(
         headers=headers,
         content=raw,
     )
-    answer = await client.send(outgoing, stream=True)
+    try:
+        answer = await client.send(outgoing, stream=True)
+    except httpx.HTTPError as exc:
+        # Not recorded: the upstream gave no answer to replay. The client learns why.
+        message = f"antiphon record: the upstream could not be reached ({type(exc).__name__})"
+        error = {"message": message, "type": "upstream_error", "param": None, "code": None}
+        return JSONResponse({"error": error}, status_code=502)
     kept = _forwarded(list(answer.headers.items()))
     exchange = HttpExchange(
         started - origin,
