@@ -114,6 +114,7 @@ PUBLIC: dict[str, list[str]] = {
         "read_cassette",
     ],
     "antiphon.testing.replay": ["recording", "replaying"],
+    "antiphon.testing.serving": ["serving"],
     "antiphon.store": [
         "ConversationSegment",
         "EventReplay",

@@ -69,12 +69,7 @@ def responses(
                 http, model, mcp_label=mcp_label, only=only, seconds=seconds
             )
 
-    results = asyncio.run(run())
-    if as_json:
-        typer.echo(render_json(results, target=url, model=model))
-    else:
-        render_table(results, Console(), title=f"antiphon check responses {url} --model {model}")
-    raise typer.Exit(exit_status(results))
+    _report(asyncio.run(run()), as_json, "responses", url, model)
 
 
 @check_app.command(
@@ -98,8 +93,13 @@ def realtime(
     results = asyncio.run(
         run_realtime_checks(url, model, api_key=api_key, only=only, seconds=seconds)
     )
+    _report(results, as_json, "realtime", url, model)
+
+
+def _report(results: list[CheckResult], as_json: bool, api: str, url: str, model: str) -> None:
+    """Print the table (or JSON) and exit with the battery's status."""
     if as_json:
         typer.echo(render_json(results, target=url, model=model))
     else:
-        render_table(results, Console(), title=f"antiphon check realtime {url} --model {model}")
+        render_table(results, Console(), title=f"antiphon check {api} {url} --model {model}")
     raise typer.Exit(exit_status(results))

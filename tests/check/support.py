@@ -3,12 +3,14 @@ one check's prompt marker), and a server settings object serving it."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import sys
 from pathlib import Path
 
 from antiphon.server.settings import ModelRoute, ServerSettings
 
-__all__ = ["CHECK_SCRIPT", "check_settings", "write_check_script"]
+__all__ = ["CHECK_SCRIPT", "check_settings", "run_check_cli", "write_check_script"]
 
 CHECK_SCRIPT = {
     "chunking": {"mode": "random", "seed": 11},
@@ -83,3 +85,23 @@ def check_settings(directory: Path, model: str = "checked") -> ServerSettings:
         ModelRoute("refusing", "scripted", script=refusing),
     )
     return ServerSettings(models=routes, store="memory", code_interpreter=False)
+
+
+async def run_check_cli(
+    api: str, url: str, model: str, *extra: str, per_check: float, within: float
+) -> tuple[int, str]:
+    """``python -m antiphon check API URL/v1 --model MODEL --timeout PER_CHECK EXTRA...`` as a
+    child process, bounded by ``within`` (then killed); its exit status and stdout."""
+    command = [sys.executable, "-m", "antiphon", "check", api, f"{url}/v1", "--model", model]
+    process = await asyncio.create_subprocess_exec(
+        *command, "--timeout", str(per_check), *extra, stdout=asyncio.subprocess.PIPE
+    )
+    try:
+        async with asyncio.timeout(within):
+            out, _ = await process.communicate()
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    assert process.returncode is not None
+    return process.returncode, out.decode()

@@ -8,9 +8,7 @@ check with (a forced call, a cut at max_output_tokens, a stall for the backgroun
 
 from __future__ import annotations
 
-import asyncio
 import json
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,7 +23,7 @@ from antiphon.testing.upstream import (
     completion_chunks,
     turn,
 )
-from tests.check.support import write_check_script
+from tests.check.support import run_check_cli, write_check_script
 from tests.e2e.conftest import ToolsServer
 from tests.e2e.support import ServerProcess, write_config
 
@@ -108,25 +106,7 @@ def _harmony_turns() -> list[JSONObject]:
 
 
 async def _check(url: str, model: str, *extra: str, api: str = "responses") -> tuple[int, str]:
-    command = [sys.executable, "-m", "antiphon", "check", api, f"{url}/v1"]
-    process = await asyncio.create_subprocess_exec(
-        *command,
-        "--model",
-        model,
-        "--timeout",
-        str(PER_CHECK),
-        *extra,
-        stdout=asyncio.subprocess.PIPE,
-    )
-    try:
-        async with asyncio.timeout(WITHIN):
-            out, _ = await process.communicate()
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
-    assert process.returncode is not None
-    return process.returncode, out.decode()
+    return await run_check_cli(api, url, model, *extra, per_check=PER_CHECK, within=WITHIN)
 
 
 def _verdicts(report: str) -> dict[str, str]:

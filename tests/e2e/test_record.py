@@ -7,7 +7,6 @@ client must read the very same bytes again.
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from openai import AsyncOpenAI
 from antiphon.server.run import READY_PREFIX
 from antiphon.testing._child import ReadyChild
 from tests.e2e.support import ServerProcess, StreamRecorder
+from tests.record.support import realtime_text_turn
 
 pytestmark = pytest.mark.e2e
 
@@ -37,29 +37,13 @@ def _url(child: ReadyChild) -> str:
 async def _session(base_url: str) -> tuple[list[bytes], list[bytes]]:
     """The raw event stream of a streamed response and the raw frames of a realtime turn."""
     recorder = StreamRecorder()
-    frames: list[bytes] = []
     async with (
         httpx2.AsyncClient(transport=recorder) as http,
         AsyncOpenAI(base_url=base_url, api_key="sk-e2e", http_client=http, max_retries=0) as client,
     ):
         async with client.responses.stream(model="scripted-text", input="Hi") as stream:
             await stream.get_final_response()
-        async with client.realtime.connect(model="scripted-text") as connection:
-            frames.append(await connection.recv_bytes())
-            await connection.session.update(
-                session={"type": "realtime", "output_modalities": ["text"]}
-            )
-            await connection.conversation.item.create(
-                item={
-                    "type": "message",
-                    "role": "user",
-                    "content": [{"type": "input_text", "text": "Say hello."}],
-                }
-            )
-            await connection.response.create()
-            async with asyncio.timeout(WITHIN):
-                while b'"response.done"' not in frames[-1]:
-                    frames.append(await connection.recv_bytes())
+        frames = await realtime_text_turn(client, "scripted-text", WITHIN)
     return [bytes(stream) for stream in recorder.streams], frames
 
 

@@ -9,7 +9,6 @@ a request off the recording gets a 400 naming the first difference.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -29,6 +28,7 @@ from antiphon.server.app import create_app
 from antiphon.testing.replay import recording, replaying
 from tests.check.support import check_settings
 from tests.e2e.support import StreamRecorder, session_events_until
+from tests.record.support import realtime_text_turn
 from tests.server.support import serving
 
 SECRET_KEY = "sk-secret-key-123"
@@ -76,22 +76,7 @@ async def _responses(base_url: str, seen: Seen) -> None:
         with pytest.raises(BadRequestError) as refused:
             await client.responses.create(model="checked", input="Hi", tools=[mcp])  # type: ignore[list-item]
         seen.refusal = str(refused.value)
-        async with client.realtime.connect(model="checked") as connection:
-            seen.frames.append(await connection.recv_bytes())
-            await connection.session.update(
-                session={"type": "realtime", "output_modalities": ["text"]}
-            )
-            await connection.conversation.item.create(
-                item={
-                    "type": "message",
-                    "role": "user",
-                    "content": [{"type": "input_text", "text": "Say hello."}],
-                }
-            )
-            await connection.response.create()
-            async with asyncio.timeout(WITHIN):
-                while b'"response.done"' not in seen.frames[-1]:
-                    seen.frames.append(await connection.recv_bytes())
+        seen.frames = await realtime_text_turn(client, "checked", WITHIN)
     seen.streams = [bytes(stream) for stream in recorder.streams]
 
 

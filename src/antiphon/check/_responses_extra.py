@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from antiphon.check._json import JSON, as_json
+from antiphon.check._prompts import LONG_TASK
 from antiphon.check._session import ResponsesSession
 from antiphon.check.outcome import CheckFailed
 
@@ -20,7 +21,7 @@ async def background_cancel_resume(session: ResponsesSession) -> str:
     status the cancel answered.
     """
     body: JSON = {
-        "input": "Count from 1 to 200, one number per line.",
+        "input": LONG_TASK,
         "background": True,
         "store": True,
     }

@@ -11,6 +11,7 @@ import json
 from collections.abc import Awaitable, Callable, Sequence
 
 from antiphon.check._json import JSON, as_json, is_list
+from antiphon.check._prompts import HELLO, LONG_TASK, REALTIME_WEATHER_TOOL, WEATHER_PROMPT
 from antiphon.check._realtime_session import RealtimeProbe, RealtimeTarget
 from antiphon.check.outcome import CheckFailed
 
@@ -19,16 +20,6 @@ __all__ = ["REALTIME_CHECKS", "RealtimeCheck"]
 RealtimeCheck = Callable[[RealtimeTarget], Awaitable[str]]
 
 TEXT_SESSION: JSON = {"type": "realtime", "output_modalities": ["text"]}
-WEATHER_TOOL: JSON = {
-    "type": "function",
-    "name": "get_weather",
-    "description": "The current weather of a city.",
-    "parameters": {
-        "type": "object",
-        "properties": {"city": {"type": "string"}},
-        "required": ["city"],
-    },
-}
 
 
 def _user(text: str) -> JSON:
@@ -42,6 +33,11 @@ def _user(text: str) -> JSON:
 async def _text_session(probe: RealtimeProbe, **extra: object) -> None:
     await probe.send({"type": "session.update", "session": {**TEXT_SESSION, **extra}})
     await probe.until("session.updated")
+
+
+async def _long_task(probe: RealtimeProbe) -> None:
+    await _text_session(probe)
+    await probe.send(_user(LONG_TASK))
 
 
 async def _respond(probe: RealtimeProbe, **response: object) -> JSON:
@@ -79,7 +75,7 @@ async def text_turn(target: RealtimeTarget) -> str:
     """A user message and ``response.create``: the item is added and a response completes."""
     async with target.session() as probe:
         await _text_session(probe)
-        await probe.send(_user("Say hello in one short sentence."))
+        await probe.send(_user(HELLO))
         await probe.until("conversation.item.added")
         response = await _respond(probe)
         if response.get("status") != "completed":
@@ -93,8 +89,8 @@ async def text_turn(target: RealtimeTarget) -> str:
 async def function_call(target: RealtimeTarget) -> str:
     """A forced function call, its output added, and a second response that completes."""
     async with target.session() as probe:
-        await _text_session(probe, tools=[WEATHER_TOOL])
-        await probe.send(_user("What is the weather in Paris? Use get_weather."))
+        await _text_session(probe, tools=[REALTIME_WEATHER_TOOL])
+        await probe.send(_user(WEATHER_PROMPT))
         first = await _respond(probe, tool_choice={"type": "function", "name": "get_weather"})
         calls = [i for i in _list(first.get("output")) if i.get("type") == "function_call"]
         if not calls or calls[0].get("name") != "get_weather":
@@ -119,8 +115,7 @@ async def function_call(target: RealtimeTarget) -> str:
 async def create_while_active(target: RealtimeTarget) -> str:
     """A second ``response.create`` while one runs is refused with an ``error``; the first ends."""
     async with target.session() as probe:
-        await _text_session(probe)
-        await probe.send(_user("Count from 1 to 200, one number per line."))
+        await _long_task(probe)
         # Back to back: the second arrives while the first runs, however fast the model is.
         await probe.send({"type": "response.create"})
         await probe.send({"type": "response.create"})
@@ -147,8 +142,7 @@ async def malformed_event(target: RealtimeTarget) -> str:
 async def cancel(target: RealtimeTarget) -> str:
     """``response.cancel`` while a response runs ends it ``cancelled``."""
     async with target.session() as probe:
-        await _text_session(probe)
-        await probe.send(_user("Count from 1 to 200, one number per line."))
+        await _long_task(probe)
         await probe.send({"type": "response.create"})
         await probe.until("response.created")
         await probe.send({"type": "response.cancel"})

@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from openai.types.responses import Response
 
 from antiphon.check._json import JSON, as_json, is_json, is_list
+from antiphon.check._prompts import HELLO, WEATHER_PROMPT, WEATHER_TOOL
 from antiphon.check._responses_extra import background_cancel_resume, mcp_call
 from antiphon.check._session import ResponsesSession, response_body
 from antiphon.check.outcome import CheckFailed
@@ -23,25 +24,12 @@ __all__ = ["RESPONSES_CHECKS", "ResponsesCheck"]
 
 ResponsesCheck = Callable[[ResponsesSession], Awaitable[str]]
 
-WEATHER_TOOL: JSON = {
-    "type": "function",
-    "name": "get_weather",
-    "description": "The current weather of a city.",
-    "parameters": {
-        "type": "object",
-        "properties": {"city": {"type": "string"}},
-        "required": ["city"],
-        "additionalProperties": False,
-    },
-    "strict": True,
-}
 ANSWER_SCHEMA: JSON = {
     "type": "object",
     "properties": {"answer": {"type": "string"}},
     "required": ["answer"],
     "additionalProperties": False,
 }
-HELLO = "Say hello in one short sentence."
 
 
 def _completed(response: Response, what: str) -> Response:
@@ -82,7 +70,7 @@ async def stream_equals_get(session: ResponsesSession) -> str:
 async def function_call(session: ResponsesSession) -> str:
     """A forced function call, answered with ``function_call_output``, then a text answer."""
     body: JSON = {
-        "input": "What is the weather in Paris? Use get_weather.",
+        "input": WEATHER_PROMPT,
         "tools": [WEATHER_TOOL],
         "tool_choice": {"type": "function", "name": "get_weather"},
         "store": True,

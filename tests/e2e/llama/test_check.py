@@ -6,12 +6,11 @@ whatever it says: a forced tool choice makes the call, a token budget cuts the a
 
 from __future__ import annotations
 
-import asyncio
 import json
-import sys
 
 import pytest
 
+from tests.check.support import run_check_cli
 from tests.e2e.llama.conftest import CHAT
 from tests.e2e.support import ServerProcess
 
@@ -23,20 +22,9 @@ WITHIN = 900.0
 
 
 async def _check(url: str, api: str) -> tuple[int, dict[str, dict[str, object]]]:
-    command = [sys.executable, "-m", "antiphon", "check", api, f"{url}/v1", "--model", CHAT]
-    process = await asyncio.create_subprocess_exec(
-        *command, "--json", "--timeout", str(PER_CHECK), stdout=asyncio.subprocess.PIPE
-    )
-    try:
-        async with asyncio.timeout(WITHIN):
-            out, _ = await process.communicate()
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
-    assert process.returncode is not None
+    status, out = await run_check_cli(api, url, CHAT, "--json", per_check=PER_CHECK, within=WITHIN)
     rows = json.loads(out)["checks"]
-    return process.returncode, {row["check"]: row for row in rows}
+    return status, {row["check"]: row for row in rows}
 
 
 async def test_the_responses_battery_passes_with_a_real_model(server: ServerProcess) -> None:
