@@ -43,29 +43,7 @@ class EventSchema:
         if adapter is None:
             found = Violation("schema.unknown-type", f"unknown event type {kind!r}", index, payload)
             return None, [found]
-        aliased = [
-            Violation(
-                "schema.alias",
-                f"{path} is a Python name: the wire name is {alias!r}",
-                index,
-                payload,
-            )
-            for path, alias in _python_names(payload, "", self._aliases())
-        ]
-        if aliased:
-            return None, aliased
-        try:
-            event = adapter.validate_json(json.dumps(payload), strict=True)
-        except pydantic.ValidationError as error:
-            first = error.errors()[0]
-            where = ".".join(str(part) for part in first["loc"])
-            message = f"{kind}: {where}: {first['msg']}"
-            return None, [Violation("schema.invalid", message, index, payload)]
-        extras = [
-            Violation("schema.extra-field", f"field {path} is not in the spec", index, payload)
-            for path in _extras(event, "")
-        ]
-        return event, extras
+        return _judge(adapter, payload, self._aliases(), str(kind), index)
 
     @cache  # noqa: B019 -- two module-level instances, built once each
     def _members(self) -> dict[str, pydantic.TypeAdapter[pydantic.BaseModel]]:
@@ -90,23 +68,42 @@ def validate_body(model: type[_M], payload: JSON, what: str) -> tuple[_M | None,
     """A JSON body (``Response``, for one) against its official model, by the stream's rules."""
     aliases: dict[str, str] = {}
     _walk(model, aliases, set())
+    return _judge(pydantic.TypeAdapter(model), payload, aliases, what, None)
+
+
+def _judge(
+    adapter: pydantic.TypeAdapter[_M],
+    payload: JSON,
+    aliases: dict[str, str],
+    label: str,
+    index: int | None,
+) -> tuple[_M | None, list[Violation]]:
+    """Validate strictly; report Python-named fields first, then the first error or extras."""
+    event = payload if index is not None else None
     aliased = [
-        Violation("schema.alias", f"{what}{path} is a Python name: the wire name is {alias!r}")
+        Violation(
+            "schema.alias",
+            f"{label}: {path} is a Python name, the wire name is {alias!r}",
+            index,
+            event,
+        )
         for path, alias in _python_names(payload, "", aliases)
     ]
     if aliased:
         return None, aliased
     try:
-        body = model.model_validate_json(json.dumps(payload), strict=True)
+        value = adapter.validate_json(json.dumps(payload), strict=True)
     except pydantic.ValidationError as error:
         first = error.errors()[0]
         where = ".".join(str(part) for part in first["loc"])
-        return None, [Violation("schema.invalid", f"{what}: {where}: {first['msg']}")]
+        return None, [
+            Violation("schema.invalid", f"{label}: {where}: {first['msg']}", index, event)
+        ]
     extras = [
-        Violation("schema.extra-field", f"{what}: field {path} is not in the spec")
-        for path in _extras(body, "")
+        Violation("schema.extra-field", f"{label}: field {path} is not in the spec", index, event)
+        for path in _extras(value, "")
     ]
-    return body, extras
+    return value, extras
 
 
 def _walk(annotation: object, found: dict[str, str], seen: set[type]) -> None:
