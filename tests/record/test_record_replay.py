@@ -24,6 +24,7 @@ from antiphon.realtime.config import RealtimeRunConfig
 from antiphon.realtime.runner import RealtimeRunner
 from antiphon.realtime.tools import function_tool
 from antiphon.record import read_cassette
+from antiphon.record.proxy import MAX_BODY_BYTES
 from antiphon.server.app import create_app
 from antiphon.testing.replay import recording, replaying
 from tests.check.support import check_settings
@@ -174,3 +175,13 @@ async def test_an_unreachable_upstream_is_a_502_and_nothing_is_recorded(tmp_path
     assert answer.status_code == 502
     assert "could not be reached" in answer.json()["error"]["message"]
     assert read_cassette(cassette) == []
+
+
+async def test_a_body_over_the_limit_is_a_413_not_buffered(tmp_path: Path) -> None:
+    cassette = tmp_path / "empty.jsonl"
+    cassette.write_text('{"cassette": "antiphon", "version": 1}\n', encoding="utf-8")
+    big = b"x" * (MAX_BODY_BYTES + 1)
+    async with replaying(cassette) as replay, httpx.AsyncClient(base_url=replay + "/") as http:
+        answer = await http.post("responses", content=big)
+    assert answer.status_code == 413
+    assert "over" in answer.json()["error"]["message"]

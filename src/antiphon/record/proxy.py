@@ -23,6 +23,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
+from antiphon.exceptions import AntiphonError
 from antiphon.record.cassette import (
     CassetteWriter,
     Chunk,
@@ -32,7 +33,10 @@ from antiphon.record.cassette import (
 )
 from antiphon.record.redact import redact_headers, redact_json, redact_query
 
-__all__ = ["create_record_app", "decode_body"]
+__all__ = ["MAX_BODY_BYTES", "BodyTooLarge", "create_record_app", "decode_body", "read_body"]
+
+#: the largest request body relayed or matched (``antiphon serve``'s default limit)
+MAX_BODY_BYTES = 16 << 20
 
 #: hop-by-hop and length headers: recomputed by each side, never relayed or recorded
 _HOP = frozenset(
@@ -49,6 +53,26 @@ _HOP = frozenset(
 )
 _WS_HEADERS = frozenset({"authorization", "openai-beta", "openai-organization", "openai-project"})
 _MAX_FRAME = 16 << 20
+
+
+class BodyTooLarge(AntiphonError):
+    """A request body over :data:`MAX_BODY_BYTES`: answered 413, never buffered whole."""
+
+
+async def read_body(request: Request) -> bytes:
+    """The request body, read up to :data:`MAX_BODY_BYTES` (:class:`BodyTooLarge` above)."""
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY_BYTES:
+            raise BodyTooLarge(f"the request body is over {MAX_BODY_BYTES} bytes")
+    return bytes(body)
+
+
+def too_large(exc: BodyTooLarge) -> JSONResponse:
+    """The 413 answer to :class:`BodyTooLarge`."""
+    error = {"message": str(exc), "type": "invalid_request_error", "param": None, "code": None}
+    return JSONResponse({"error": error}, status_code=413)
 
 
 def decode_body(raw: bytes) -> object:
@@ -96,7 +120,10 @@ async def _relay_http(
     request: Request, base: str, client: httpx.AsyncClient, writer: CassetteWriter, origin: float
 ) -> Response:
     started = time.monotonic()
-    raw = await request.body()
+    try:
+        raw = await read_body(request)
+    except BodyTooLarge as exc:
+        return too_large(exc)
     path = request.url.path
     query = list(request.query_params.multi_items())
     headers = _forwarded(list(request.headers.items()))

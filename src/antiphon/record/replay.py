@@ -24,7 +24,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from antiphon.record.book import ReplayBook, ReplayMismatch, client_frame_difference
 from antiphon.record.cassette import Chunk, Exchange
-from antiphon.record.proxy import decode_body
+from antiphon.record.proxy import BodyTooLarge, decode_body, read_body, too_large
 
 __all__ = ["Timing", "create_replay_app"]
 
@@ -38,7 +38,10 @@ def create_replay_app(exchanges: Sequence[Exchange], *, timing: Timing = "fast")
     lock = asyncio.Lock()  # one request picks its exchange at a time
 
     async def answer(request: Request) -> Response:
-        raw = await request.body()
+        try:
+            raw = await read_body(request)
+        except BodyTooLarge as exc:
+            return too_large(exc)
         async with lock:
             try:
                 exchange = book.take_http(
