@@ -1,7 +1,7 @@
 """Deliberately broken Responses servers, for ``antiphon check``'s tests.
 
-The real app behind an httpx transport that breaks one rule in the streams it relays, or
-answers a bad field with a 500.
+Antiphon's real app behind an ASGI middleware that breaks one rule in the event streams it
+answers, or answers a bad field with a 500.
 """
 
 from __future__ import annotations
@@ -10,12 +10,13 @@ import copy
 import json
 from collections.abc import Callable
 
-import httpx
+from starlette.responses import PlainTextResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from antiphon.wire.sse import SSEDecoder
 from tests.grammar_items import as_json
 
-__all__ = ["BREAKS", "BreakingTransport", "Payloads"]
+__all__ = ["BREAKS", "BreakingServer", "Payloads"]
 
 Payloads = list[dict[str, object]]
 
@@ -66,29 +67,76 @@ BREAKS: dict[str, tuple[Callable[[Payloads], None], str, str]] = {
 }
 
 
-class BreakingTransport(httpx.AsyncBaseTransport):
-    """Relays to the real server; breaks every complete event stream with ``breaks``, and with
-    ``fail_bad_field`` answers a request with ``temperature: "hot"`` with a bare 500."""
+class BreakingServer:
+    """ASGI middleware in front of antiphon's app: breaks every event stream it answers with
+    ``breaks`` (buffered to its end, then sent broken), and with ``fail_bad_field`` answers a
+    request with ``temperature: "hot"`` with a bare 500."""
 
     def __init__(
-        self, breaks: Callable[[Payloads], None] | None = None, *, fail_bad_field: bool = False
+        self,
+        app: ASGIApp,
+        breaks: Callable[[Payloads], None] | None = None,
+        *,
+        fail_bad_field: bool = False,
     ) -> None:
-        self._inner = httpx.AsyncHTTPTransport()
+        self._app = app
         self._breaks = breaks
         self._fail_bad_field = fail_bad_field
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if self._fail_bad_field and b'"temperature":"hot"' in request.content.replace(b" ", b""):
-            return httpx.Response(500, text="Internal Server Error")
-        answer = await self._inner.handle_async_request(request)
-        kind = answer.headers.get("content-type", "")
-        if self._breaks is None or not kind.startswith("text/event-stream"):
-            return answer
-        body = await answer.aread()
-        payloads: Payloads = [json.loads(m.data) for m in SSEDecoder().feed(body)]
-        self._breaks(payloads)
-        text = "".join(f"event: {p['type']}\ndata: {json.dumps(p)}\n\n" for p in payloads)
-        return httpx.Response(200, headers={"content-type": kind}, text=text)
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self._app(scope, receive, send)
+            return
+        body = await _body(receive)
+        if self._fail_bad_field and b'"temperature":"hot"' in body.replace(b" ", b""):
+            await PlainTextResponse("Internal Server Error", status_code=500)(scope, receive, send)
+            return
+        replayed = False
 
-    async def aclose(self) -> None:
-        await self._inner.aclose()
+        async def again() -> Message:
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self._app(scope, again, _StreamBreaker(send, self._breaks))
+
+
+class _StreamBreaker:
+    """The ``send`` of one response: an event stream is held to its end, broken, then sent."""
+
+    def __init__(self, send: Send, breaks: Callable[[Payloads], None] | None) -> None:
+        self._send = send
+        self._breaks = breaks
+        self._start: Message | None = None
+        self._held = bytearray()
+
+    async def __call__(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = dict(message.get("headers", []))
+            kind = headers.get(b"content-type", b"").decode()
+            if self._breaks is not None and kind.startswith("text/event-stream"):
+                self._start = message
+                return
+        elif message["type"] == "http.response.body" and self._start is not None:
+            self._held += message.get("body", b"")
+            if message.get("more_body", False):
+                return
+            assert self._breaks is not None
+            payloads: Payloads = [json.loads(m.data) for m in SSEDecoder().feed(bytes(self._held))]
+            self._breaks(payloads)
+            text = "".join(f"event: {p['type']}\ndata: {json.dumps(p)}\n\n" for p in payloads)
+            await self._send(self._start)
+            await self._send({"type": "http.response.body", "body": text.encode()})
+            return
+        await self._send(message)
+
+
+async def _body(receive: Receive) -> bytes:
+    body = bytearray()
+    while True:
+        message = await receive()
+        body += message.get("body", b"")
+        if not message.get("more_body", False):
+            return bytes(body)

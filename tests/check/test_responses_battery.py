@@ -2,14 +2,15 @@
 
 The app runs in this process on a loopback socket (uvicorn), its model the scripted engine
 playing :data:`tests.check.support.CHECK_SCRIPT`. Each broken server is that app behind
-:class:`~tests.check.breaking.BreakingTransport`, which breaks one rule: the battery must fail
+:class:`~tests.check.breaking.BreakingServer`, which breaks one rule: the battery must fail
 the check that sees it and name the rule and the first offending event.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from pathlib import Path
 
 import httpx
@@ -20,7 +21,7 @@ from antiphon.check.outcome import CheckResult
 from antiphon.check.report import exit_status, render_json, render_table
 from antiphon.check.runner import run_responses_checks
 from antiphon.server.app import create_app
-from tests.check.breaking import BREAKS, BreakingTransport
+from tests.check.breaking import BREAKS, BreakingServer, Payloads
 from tests.check.support import check_settings
 from tests.server.support import serving
 
@@ -45,13 +46,23 @@ async def base_url(tmp_path: Path) -> AsyncIterator[str]:
         yield f"{url}/v1/"
 
 
-async def _run(
-    base_url: str,
-    transport: httpx.AsyncBaseTransport | None = None,
-    only: list[str] | None = None,
-) -> list[CheckResult]:
-    async with httpx.AsyncClient(base_url=base_url, transport=transport, timeout=30) as http:
+async def _run(base_url: str, only: list[str] | None = None) -> list[CheckResult]:
+    async with httpx.AsyncClient(base_url=base_url, timeout=30) as http:
         return await run_responses_checks(http, "checked", seconds=30, only=only)
+
+
+@contextlib.asynccontextmanager
+async def _broken(
+    tmp_path: Path,
+    breaks: Callable[[Payloads], None] | None = None,
+    *,
+    fail_bad_field: bool = False,
+) -> AsyncGenerator[str]:
+    app = BreakingServer(
+        create_app(check_settings(tmp_path)), breaks, fail_bad_field=fail_bad_field
+    )
+    async with serving(app) as url:
+        yield f"{url}/v1/"
 
 
 async def test_antiphon_passes_every_check(base_url: str) -> None:
@@ -62,9 +73,10 @@ async def test_antiphon_passes_every_check(base_url: str) -> None:
 
 
 @pytest.mark.parametrize("case", sorted(BREAKS))
-async def test_a_broken_stream_fails_with_its_rule(base_url: str, case: str) -> None:
+async def test_a_broken_stream_fails_with_its_rule(tmp_path: Path, case: str) -> None:
     breaks, check, rule = BREAKS[case]
-    results = await _run(base_url, BreakingTransport(breaks), only=[check])
+    async with _broken(tmp_path, breaks) as url:
+        results = await _run(url, only=[check])
     [result] = results
     assert result.verdict == "fail"
     assert result.violation is not None
@@ -74,9 +86,9 @@ async def test_a_broken_stream_fails_with_its_rule(base_url: str, case: str) -> 
     assert exit_status(results) == 1
 
 
-async def test_a_500_for_a_bad_field_fails(base_url: str) -> None:
-    transport = BreakingTransport(fail_bad_field=True)
-    [result] = await _run(base_url, transport, only=["bad field is a 400"])
+async def test_a_500_for_a_bad_field_fails(tmp_path: Path) -> None:
+    async with _broken(tmp_path, fail_bad_field=True) as url:
+        [result] = await _run(url, only=["bad field is a 400"])
     assert (result.verdict, result.detail) == ("fail", "temperature='hot': HTTP 500, expected 400")
 
 
@@ -114,9 +126,10 @@ async def test_a_feature_the_upstream_fails_with_a_message_is_not_supported(base
     assert exit_status(results) == 1
 
 
-async def test_the_report_renders_as_a_table_and_as_json(base_url: str) -> None:
+async def test_the_report_renders_as_a_table_and_as_json(tmp_path: Path) -> None:
     breaks, check, rule = BREAKS["two terminal events"]
-    results = await _run(base_url, BreakingTransport(breaks), only=[check, "instructions"])
+    async with _broken(tmp_path, breaks) as url:
+        results = await _run(url, only=[check, "instructions"])
     console = Console(record=True, width=200)
     render_table(results, console, title="check")
     table = console.export_text()

@@ -1,6 +1,7 @@
-"""``antiphon check responses`` as a user runs it: a child process judging a real ``antiphon
-serve`` over sockets, for each engine kind the suite runs (scripted, chat and harmony through
-the stand-in upstream), and failing a broken server it is pointed at.
+"""``antiphon check`` as a user runs it: a child process judging a real ``antiphon serve`` over
+sockets, for each engine kind the suite runs (scripted, chat and harmony through the stand-in
+upstream), and failing each deliberately broken server (antiphon's app behind a middleware that
+breaks one rule, served in this test's loop) with that rule.
 
 The chat and harmony models are fed, in the battery's order, the turns a model would answer each
 check with (a forced call, a cut at max_output_tokens, a stall for the background run).
@@ -15,6 +16,8 @@ from pathlib import Path
 import pytest
 
 from antiphon.engines._http import JSONObject
+from antiphon.server.app import create_app
+from antiphon.testing.serving import serving
 from antiphon.testing.upstream import (
     ToolCallScript,
     UpstreamControl,
@@ -23,7 +26,9 @@ from antiphon.testing.upstream import (
     completion_chunks,
     turn,
 )
-from tests.check.support import run_check_cli, write_check_script
+from tests.check.breaking import BREAKS, BreakingServer
+from tests.check.breaking_realtime import REALTIME_BREAKS, BreakingEvents
+from tests.check.support import check_settings, run_check_cli, write_check_script
 from tests.e2e.conftest import ToolsServer
 from tests.e2e.support import ServerProcess, write_config
 
@@ -191,3 +196,33 @@ async def test_the_mcp_check_passes_against_a_real_mcp_server(tools_server: Tool
     assert (row["check"], row["verdict"]) == ("mcp call", "pass"), row
     assert row["detail"] == "get_forecast: completed"
     assert status == 0
+
+
+@pytest.mark.parametrize("case", sorted(BREAKS))
+async def test_the_cli_fails_a_broken_server_naming_the_rule(tmp_path: Path, case: str) -> None:
+    breaks, check, rule = BREAKS[case]
+    async with serving(BreakingServer(create_app(check_settings(tmp_path)), breaks)) as url:
+        status, report = await _check(url, "checked", "--json", "--only", check)
+    [row] = json.loads(report)["checks"]
+    assert (row["verdict"], row["violation"]["rule"]) == ("fail", rule), row
+    assert status == 1
+
+
+async def test_the_cli_fails_a_server_answering_a_bad_field_with_500(tmp_path: Path) -> None:
+    app = BreakingServer(create_app(check_settings(tmp_path)), fail_bad_field=True)
+    async with serving(app) as url:
+        status, report = await _check(url, "checked", "--only", "bad field is a 400")
+    assert status == 1
+    assert "HTTP 500, expected 400" in report
+
+
+@pytest.mark.parametrize("case", sorted(REALTIME_BREAKS))
+async def test_the_cli_fails_a_broken_realtime_server_naming_the_rule(
+    tmp_path: Path, case: str
+) -> None:
+    breaker, check, rule = REALTIME_BREAKS[case]
+    async with serving(BreakingEvents(create_app(check_settings(tmp_path)), breaker)) as url:
+        status, report = await _check(url, "checked", "--json", "--only", check, api="realtime")
+    [row] = json.loads(report)["checks"]
+    assert (row["verdict"], row["violation"]["rule"]) == ("fail", rule), row
+    assert status == 1
