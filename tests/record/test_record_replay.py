@@ -4,7 +4,8 @@ Everything is real and in this process: antiphon's app (the scripted engine) and
 replay apps each on a loopback socket, driven by the official ``openai`` client (Responses
 streams and a Realtime connection, raw bytes kept) and by ``antiphon.realtime``. The replay must
 give the clients the very bytes the live server gave them; secrets must not reach the cassette;
-a request off the recording gets a 400 naming the first difference.
+a request off the recording gets a 400 naming the first difference; the Agents SDK runs again
+against the replay.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import agents
 import httpx
 import httpx2
 import pytest
@@ -185,3 +187,33 @@ async def test_a_body_over_the_limit_is_a_413_not_buffered(tmp_path: Path) -> No
         answer = await http.post("responses", content=big)
     assert answer.status_code == 413
     assert "over" in answer.json()["error"]["message"]
+
+
+async def _agent_run(base_url: str) -> tuple[list[str], str]:
+    cities: list[str] = []
+
+    @agents.function_tool
+    def get_weather(city: str) -> str:
+        """Current weather for a city."""
+        cities.append(city)
+        return f"sunny in {city}"
+
+    agents.set_tracing_disabled(True)
+    async with AsyncOpenAI(base_url=base_url, api_key="unused", max_retries=0) as client:
+        agent = agents.Agent(
+            name="forecaster",
+            instructions="Answer with the tool.",
+            model=agents.OpenAIResponsesModel(model="checked", openai_client=client),
+            tools=[get_weather],
+        )
+        result = await agents.Runner.run(agent, "Use get_weather for Paris.")
+    return cities, str(result.final_output)
+
+
+async def test_the_agents_sdk_runs_again_against_the_replay(live: str, tmp_path: Path) -> None:
+    cassette = tmp_path / "agent.jsonl"
+    async with recording(live, cassette) as proxy:
+        recorded = await _agent_run(proxy)
+    assert recorded == (["Paris"], "It is sunny in Paris.")
+    async with replaying(cassette) as replay:
+        assert await _agent_run(replay) == recorded
