@@ -415,23 +415,16 @@ def demo() -> None:
     raise typer.Exit(run_demo())
 
 
-def _register_check() -> None:
-    from antiphon.cli_check import check_app
-    from antiphon.cli_record import record
+def _register_commands() -> None:
+    # `check` and `record` live in their own modules; they add themselves to the command.
+    from antiphon.cli_check import register as register_check
+    from antiphon.cli_record import register as register_record
 
-    app.add_typer(check_app, name="check")
-    app.command(
-        "record",
-        help="Record a live session: a pass-through proxy in front of a Responses/Realtime "
-        "server (HTTP, SSE and WebSocket) that writes every exchange, with timings and secrets "
-        "redacted, to a JSON-lines cassette. Serve it back with antiphon serve --replay.",
-        short_help="Record a session to a cassette.",
-        epilog="Example:\n\n\b\n"
-        "  antiphon record --upstream http://127.0.0.1:8000/v1 --out session.jsonl --port 8010",
-    )(record)
+    register_check(app)
+    register_record(app)
 
 
-_register_check()
+_register_commands()
 
 
 def main() -> None:

@@ -17,7 +17,7 @@ from antiphon.check.outcome import CheckResult
 from antiphon.check.report import exit_status, render_json, render_table
 from antiphon.check.runner import run_realtime_checks, run_responses_checks
 
-__all__ = ["check_app"]
+__all__ = ["check_app", "register"]
 
 check_app = typer.Typer(
     no_args_is_help=True,
@@ -103,3 +103,8 @@ def _report(results: list[CheckResult], as_json: bool, api: str, url: str, model
     else:
         render_table(results, Console(), title=f"antiphon check {api} {url} --model {model}")
     raise typer.Exit(exit_status(results))
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``antiphon check`` to the ``antiphon`` command."""
+    app.add_typer(check_app, name="check")

@@ -12,7 +12,7 @@ import typer
 
 from antiphon.exceptions import ConfigurationError
 
-__all__ = ["record", "serve_replay"]
+__all__ = ["record", "register", "serve_replay"]
 
 
 def record(
@@ -54,3 +54,16 @@ def serve_replay(cassette: Path, timing: str, host: str, port: int) -> None:
         host,
         port,
     )
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``antiphon record`` to the ``antiphon`` command."""
+    app.command(
+        "record",
+        help="Record a live session: a pass-through proxy in front of a Responses/Realtime "
+        "server (HTTP, SSE and WebSocket) that writes every exchange, with timings and secrets "
+        "redacted, to a JSON-lines cassette. Serve it back with antiphon serve --replay.",
+        short_help="Record a session to a cassette.",
+        epilog="Example:\n\n\b\n"
+        "  antiphon record --upstream http://127.0.0.1:8000/v1 --out session.jsonl --port 8010",
+    )(record)
