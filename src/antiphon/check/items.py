@@ -71,14 +71,20 @@ class _Item:
     arguments: list[str] = field(default_factory=list[str])  # arguments or code deltas
     final_arguments: str | None = None
     done: JSON | None = None
+    before_resume: bool = False  # began before a resumed stream's first event: not judged
 
 
 class ItemTracker:
-    """Tracks every output item through its events; findings go to ``violations``."""
+    """Tracks every output item through its events; findings go to ``violations``.
 
-    def __init__(self) -> None:
+    ``resumed``: the stream starts after ``starting_after``, so items may have begun before
+    it; their events are not judged (nothing is known of their start).
+    """
+
+    def __init__(self, *, resumed: bool = False) -> None:
         self.violations: list[Violation] = []
         self.items: list[_Item] = []
+        self._resumed = resumed
         self._index = 0
         self._event: JSON = {}
 
@@ -87,6 +93,8 @@ class ItemTracker:
         self._index, self._event = index, event
         kind = str(event["type"]).removeprefix("response.")
         position = event.get("output_index")
+        if self._resumed and isinstance(position, int) and self._before_resume(kind, position):
+            return
         if kind == "output_item.added":
             self._added(position, as_json(event.get("item")))
             return
@@ -104,17 +112,27 @@ class ItemTracker:
             item.tokens.append(kind)
             self._content(kind, item, event)
 
+    def _before_resume(self, kind: str, position: int) -> bool:
+        """Whether the event belongs to an item that began before a resumed stream."""
+        if kind == "output_item.added":
+            while len(self.items) < position:  # the items added before the resume point
+                self.items.append(_Item(added={}, before_resume=True))
+            return False
+        return position >= len(self.items) or self.items[position].before_resume
+
     def finish(self, index: int | None) -> None:
         """The stream ended (at ``index``, its terminal event): every item must be done."""
         for position, item in enumerate(self.items):
-            if item.done is None:
+            if item.done is None and not item.before_resume:
                 self.violations.append(
                     Violation("item.never-done", f"item {position} was never done", index)
                 )
 
     def done_items(self) -> list[JSON]:
         """The items as their ``output_item.done`` events gave them, in order."""
-        return [item.done for item in self.items if item.done is not None]
+        return [
+            item.done for item in self.items if item.done is not None and not item.before_resume
+        ]
 
     def _fail(self, rule: str, message: str) -> None:
         self.violations.append(Violation(rule, message, self._index, self._event))

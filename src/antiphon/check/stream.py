@@ -56,7 +56,7 @@ class ResponseStreamChecker:
         self._first = 0 if starting_after is None else starting_after + 1
         self._resumed = starting_after is not None
         self._count = 0
-        self._items = ItemTracker()
+        self._items = ItemTracker(resumed=starting_after is not None)
         self._response_id: object = None
         self._queued = False
         self._in_progress = False
