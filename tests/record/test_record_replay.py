@@ -20,12 +20,14 @@ import httpx
 import httpx2
 import pytest
 from openai import AsyncOpenAI, BadRequestError
+from starlette.middleware.gzip import GZipMiddleware
 
 from antiphon.realtime.agent import RealtimeAgent
 from antiphon.realtime.config import RealtimeRunConfig
 from antiphon.realtime.runner import RealtimeRunner
 from antiphon.realtime.tools import function_tool
 from antiphon.record import read_cassette
+from antiphon.record.cassette import HttpExchange
 from antiphon.record.proxy import MAX_BODY_BYTES
 from antiphon.server.app import create_app
 from antiphon.testing.replay import recording, replaying
@@ -217,3 +219,18 @@ async def test_the_agents_sdk_runs_again_against_the_replay(live: str, tmp_path:
     assert recorded == (["Paris"], "It is sunny in Paris.")
     async with replaying(cassette) as replay:
         assert await _agent_run(replay) == recorded
+
+
+async def test_a_compressing_upstream_is_asked_for_the_plain_body(tmp_path: Path) -> None:
+    upstream = GZipMiddleware(create_app(check_settings(tmp_path)), minimum_size=1)
+    cassette = tmp_path / "session.jsonl"
+    async with (
+        serving(upstream) as url,
+        recording(f"{url}/v1", cassette) as proxy,
+        httpx.AsyncClient(base_url=proxy + "/", headers={"accept-encoding": "gzip"}) as http,
+    ):
+        answer = await http.post("responses", json={"model": "checked", "input": "Say hello."})
+    assert answer.json()["status"] == "completed"
+    [exchange] = read_cassette(cassette)
+    assert isinstance(exchange, HttpExchange)
+    assert b'"status":"completed"' in b"".join(chunk.data for chunk in exchange.chunks)

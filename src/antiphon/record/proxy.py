@@ -126,7 +126,9 @@ async def _relay_http(
         return too_large(exc)
     path = request.url.path
     query = list(request.query_params.multi_items())
-    headers = _forwarded(list(request.headers.items()))
+    # identity: the cassette and the client get the body as sent, never compressed bytes that
+    # lost their content-encoding header on the way.
+    headers = [*_forwarded(list(request.headers.items())), ("accept-encoding", "identity")]
     outgoing = client.build_request(
         request.method,
         base + path.removeprefix("/v1"),
