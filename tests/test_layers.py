@@ -28,8 +28,15 @@ ALLOWED: dict[str, frozenset[str]] = {
     "server": frozenset(
         {"wire", "harmony", "store", "tools", "engines", "responses", "realtime_server", "speech"}
     ),
+    "check": frozenset({"wire"}),
+    "cli_check": frozenset({"check"}),
+    "cli_record": frozenset({"record"}),
+    "record": frozenset({"server"}),
     "cli": frozenset(
         {
+            "check",
+            "cli_check",
+            "cli_record",
             "wire",
             "harmony",
             "store",
@@ -57,7 +64,7 @@ ALLOWED: dict[str, frozenset[str]] = {
             "realtime",
         }
     ),
-    "testing": frozenset({"wire", "harmony", "engines"}),
+    "testing": frozenset({"wire", "harmony", "engines", "record"}),
     "realtime": frozenset({"wire"}),
     "_launch": frozenset({"cli"}),
     "__main__": frozenset({"_launch"}),

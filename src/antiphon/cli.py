@@ -346,10 +346,28 @@ def serve(
             "Env: ANTIPHON_ALLOW_PRIVATE_MEDIA_URLS.",
         ),
     ] = None,
+    replay: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="CASSETTE",
+            help="Serve a cassette written by antiphon record instead of models: each request "
+            "gets its recorded answer; one that departs from the recording gets a 400 naming "
+            "the first difference.",
+        ),
+    ] = None,
+    replay_timing: Annotated[
+        str,
+        typer.Option(metavar="TIMING", help="original (the recorded pace) or fast."),
+    ] = "fast",
 ) -> None:
     """Serve the Responses API over an upstream model server (``antiphon serve``)."""
     from antiphon.server.run import serve as run_server
 
+    if replay is not None:
+        from antiphon.cli_record import serve_replay
+
+        serve_replay(replay, replay_timing, host or "127.0.0.1", 8000 if port is None else port)
+        return
     try:
         flags = ServeOptions(
             host=host,
@@ -414,6 +432,18 @@ def demo() -> None:
     from antiphon.demo.run import run_demo
 
     raise typer.Exit(run_demo())
+
+
+def _register_commands() -> None:
+    # `check` and `record` live in their own modules; they add themselves to the command.
+    from antiphon.cli_check import register as register_check
+    from antiphon.cli_record import register as register_record
+
+    register_check(app)
+    register_record(app)
+
+
+_register_commands()
 
 
 def main() -> None:
