@@ -1,4 +1,4 @@
-"""``Deadline``: one timer bounding many awaits of one task, with ``asyncio.timeout_at``'s outcome."""
+"""``Deadline``: one timer for many awaits of one task, with ``asyncio.timeout_at``'s outcome."""
 
 from __future__ import annotations
 
@@ -71,7 +71,6 @@ async def test_no_deadline_never_interrupts_a_wait() -> None:
     loop = asyncio.get_running_loop()
     later = asyncio.Event()
     loop.call_later(_SOON, later.set)
-    async with asyncio.timeout(_TIMEOUT), aclosing_deadline(deadline):
-        async with deadline:
-            await later.wait()
+    async with asyncio.timeout(_TIMEOUT), aclosing_deadline(deadline), deadline:
+        await later.wait()
     assert not deadline.expired()

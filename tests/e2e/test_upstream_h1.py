@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 import pytest
@@ -29,7 +29,7 @@ pytestmark = pytest.mark.e2e
 
 _TIMEOUT = 20.0
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
-_BODY = {"model": "m", "stream": True, "messages": []}
+_BODY: JSONObject = {"model": "m", "stream": True, "messages": []}
 
 
 def _chunk(payload: bytes) -> bytes:
@@ -52,8 +52,9 @@ async def _request(reader: asyncio.StreamReader) -> tuple[bytes, bytes]:
 
 
 @asynccontextmanager
-async def _server(handler: Handler) -> AsyncIterator[str]:
+async def _server(handler: Handler) -> AsyncGenerator[str]:
     """A server on a free loopback port answering with ``handler``; its base URL."""
+
     async def closing(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             await handler(reader, writer)

@@ -85,7 +85,8 @@ async def test_the_stream_goes_on_while_the_store_appends() -> None:
         while "response.output_text.done" not in seen:
             seen += [kind for kind, _ in await anext(follower)]
         # Every text event reached the follower while the first append still waits.
-        assert store.appending.is_set() and not store.release.is_set()
+        assert store.appending.is_set()
+        assert not store.release.is_set()
         assert run.final_response().status == "in_progress"  # the end waits for the store
         store.release.set()
         rest = [kind for batch in [b async for b in follower] for kind, _ in batch]
