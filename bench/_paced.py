@@ -127,6 +127,20 @@ async def _serve_upstream() -> None:
     await server.serve_forever()
 
 
+async def _started(scope: Scope, receive: Receive, send: Send) -> bool:
+    """Answer the lifespan (``False``), or read the request and start an SSE answer (``True``)."""
+    if scope["type"] == "lifespan":
+        while (await receive())["type"] != "lifespan.shutdown":
+            await send({"type": "lifespan.startup.complete"})
+        await send({"type": "lifespan.shutdown.complete"})
+        return False
+    while (await receive()).get("more_body"):
+        pass
+    headers = [(b"content-type", b"text/event-stream")]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    return True
+
+
 def _floor_app(upstream: str) -> ASGIApp:
     import httpx
 
@@ -138,15 +152,8 @@ def _floor_app(upstream: str) -> ASGIApp:
     body = {"model": "bench", "stream": True, "messages": [{"role": "user", "content": "Go"}]}
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "lifespan":
-            while (await receive())["type"] != "lifespan.shutdown":
-                await send({"type": "lifespan.startup.complete"})
-            await send({"type": "lifespan.shutdown.complete"})
+        if not await _started(scope, receive, send):
             return
-        while (await receive()).get("more_body"):
-            pass
-        headers = [(b"content-type", b"text/event-stream")]
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
         async with client.stream("POST", "chat/completions", json=body) as response:
             rest = b""
             async for chunk in response.aiter_bytes():
@@ -175,15 +182,8 @@ def _lean_floor_app(upstream: str) -> ASGIApp:
     idle: list[Connection] = []
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "lifespan":
-            while (await receive())["type"] != "lifespan.shutdown":
-                await send({"type": "lifespan.startup.complete"})
-            await send({"type": "lifespan.shutdown.complete"})
+        if not await _started(scope, receive, send):
             return
-        while (await receive()).get("more_body"):
-            pass
-        headers = [(b"content-type", b"text/event-stream")]
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
         conn = idle.pop() if idle else None
         if conn is None or conn.closed:
             loop = asyncio.get_running_loop()

@@ -24,11 +24,10 @@ from antiphon.engines._h1 import Connection, ConnectionBroken, StallTimeout
 from antiphon.engines._http import (
     AFTER_DONE_SECONDS,
     ERROR_BODY_LIMIT,
+    ChunkReader,
     JSONObject,
     UpstreamConfig,
-    decode_chunk,
     error_message,
-    stream_error,
 )
 from antiphon.exceptions import (
     StreamLimitError,
@@ -38,7 +37,6 @@ from antiphon.exceptions import (
     UpstreamProtocolError,
     UpstreamTimeout,
 )
-from antiphon.wire.sse import DONE, SSEDecoder
 
 __all__ = ["H1Streams", "fast_path_allowed"]
 
@@ -160,19 +158,15 @@ async def _events(conn: Connection, max_event_bytes: int) -> AsyncGenerator[JSON
         raise UpstreamHTTPError(
             error_message(await _prefix(conn, ERROR_BODY_LIMIT), conn.reason), status=conn.status
         )
-    decoder = SSEDecoder(max_event_bytes=max_event_bytes)
+    reader = ChunkReader(max_event_bytes)
     while (pieces := await conn.body()) is not None:
         for piece in pieces:
-            for message in decoder.feed(piece):
-                if message.data == DONE:
-                    await _after_done(conn)
-                    return
-                data = decode_chunk(message.data)
-                if (reported := stream_error(message.event, data)) is not None:
-                    raise UpstreamProtocolError(f"the upstream reported an error: {reported}")
+            for data in reader.feed(piece):
                 yield data
-    if decoder.has_partial_event:
-        raise UpstreamProtocolError("the upstream stream ended inside an event")
+            if reader.done:
+                await _after_done(conn)
+                return
+    reader.finish()
 
 
 async def _prefix(conn: Connection, limit: int) -> bytes:

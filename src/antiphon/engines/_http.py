@@ -32,6 +32,7 @@ from antiphon.wire.sse import DONE, SSEDecoder
 __all__ = [
     "AFTER_DONE_SECONDS",
     "ERROR_BODY_LIMIT",
+    "ChunkReader",
     "JSONObject",
     "UpstreamConfig",
     "as_int",
@@ -117,23 +118,64 @@ async def post_sse(
     the upstream's own message. ``max_connections`` (the client's pool size) is only quoted in
     the error when every connection is busy.
     """
-    decoder = SSEDecoder(max_event_bytes=max_event_bytes)
+    reader = ChunkReader(max_event_bytes)
     with _translated(client, max_connections):
         async with client.stream("POST", path, json=body) as response:
             if response.status_code >= 400:
                 raise UpstreamHTTPError(await _error_text(response), status=response.status_code)
             chunks = response.aiter_bytes()
             async for chunk in chunks:
-                for message in decoder.feed(chunk):
-                    if message.data == DONE:
-                        await _finish_body(chunks)
-                        return
-                    data = decode_chunk(message.data)
-                    if (reported := stream_error(message.event, data)) is not None:
-                        raise UpstreamProtocolError(f"the upstream reported an error: {reported}")
+                for data in reader.feed(chunk):
                     yield data
-            if decoder.has_partial_event:
-                raise UpstreamProtocolError("the upstream stream ended inside an event")
+                if reader.done:
+                    await _finish_body(chunks)
+                    return
+            reader.finish()
+
+
+class ChunkReader:
+    """SSE bytes in, the upstream's JSON chunks out, until ``[DONE]`` (no I/O).
+
+    Shared by both transports of :func:`post_sse`. An error the upstream reports inside its
+    stream is raised after the chunks that came before it in the same bytes were returned, so a
+    caller yields those first.
+    """
+
+    __slots__ = ("_decoder", "_error", "done")
+
+    def __init__(self, max_event_bytes: int) -> None:
+        self._decoder = SSEDecoder(max_event_bytes=max_event_bytes)
+        self._error: UpstreamProtocolError | None = None
+        self.done = False  # [DONE] was read: what follows is not chunks
+
+    def feed(self, data: bytes) -> list[JSONObject]:
+        """The chunks ``data`` completed (raises the error a previous call stopped at)."""
+        if self._error is not None:
+            raise self._error
+        chunks: list[JSONObject] = []
+        for message in self._decoder.feed(data):
+            if message.data == DONE:
+                self.done = True
+                break
+            try:
+                chunk = decode_chunk(message.data)
+            except UpstreamProtocolError as exc:
+                self._error = exc
+                break
+            if (reported := stream_error(message.event, chunk)) is not None:
+                self._error = UpstreamProtocolError(f"the upstream reported an error: {reported}")
+                break
+            chunks.append(chunk)
+        if self._error is not None and not chunks:
+            raise self._error
+        return chunks
+
+    def finish(self) -> None:
+        """The body ended: raise what is pending (an error, or an event cut in the middle)."""
+        if self._error is not None:
+            raise self._error
+        if not self.done and self._decoder.has_partial_event:
+            raise UpstreamProtocolError("the upstream stream ended inside an event")
 
 
 async def post_json(
