@@ -27,11 +27,12 @@ class Deadline:
     then :meth:`close` to drop the timer.
     """
 
-    __slots__ = ("_expired", "_firing", "_handle", "_inside", "_task", "when")
+    __slots__ = ("_expired", "_firing", "_handle", "_inside", "_loop", "_task", "when")
 
     def __init__(self, when: float | None) -> None:
         self.when = when
         self._task: asyncio.Task[object] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._handle: asyncio.TimerHandle | None = None
         self._inside = False
         self._firing = False  # the timer cancelled the task during the current wait
@@ -44,8 +45,9 @@ class Deadline:
     async def __aenter__(self) -> Self:
         if self.when is None:
             return self
-        loop = asyncio.get_running_loop()
-        if self._task is None:
+        loop = self._loop
+        if loop is None:  # the first wait: the task and its loop are known from now on
+            loop = self._loop = asyncio.get_running_loop()
             self._task = asyncio.current_task()
             self._handle = loop.call_at(self.when, self._on_time)
         if loop.time() >= self.when:

@@ -32,11 +32,42 @@ def construct(model: type[_M], /, **fields: object) -> _M:
 
     openai's ``BaseModel`` overrides ``model_construct`` with a lax recursive parser that is
     about ten times slower and re-parses values that are already models, so the ledger calls
-    pydantic's original (through ``super``) on its hot path.
+    pydantic's original (through ``super``). When every field is given by its name, as the
+    ledger does for each text delta, the instance is built as pydantic's ``model_construct``
+    would build it, without its loop over the fields (aliases, defaults): a third of the cost.
     """
+    plan = _PLANS.get(model)
+    if plan is None:
+        plan = _PLANS[model] = _plan(model)
+    if plan and fields.keys() == plan[1]:
+        built = model.__new__(model)
+        # In declaration order, as pydantic fills it: the serialiser writes that order.
+        _setattr(built, "__dict__", {name: fields[name] for name in plan[0]})
+        _setattr(built, "__pydantic_fields_set__", set(fields))
+        _setattr(built, "__pydantic_extra__", {} if plan[2] else None)
+        _setattr(built, "__pydantic_private__", None)
+        return built
     built = super(openai.BaseModel, model).model_construct(None, **fields)
     assert isinstance(built, model)  # narrows pydantic's ``Self`` for the type checker
     return built
+
+
+_setattr = object.__setattr__
+_Plan = tuple[tuple[str, ...], frozenset[str], bool] | tuple[()]
+#: Per model: (its field names in order, the same as a set, whether it allows extra fields), or
+#: () when the direct build does not apply (aliases unlike the names, post-init, a root model).
+_PLANS: dict[type[openai.BaseModel], _Plan] = {}
+
+
+def _plan(model: type[openai.BaseModel]) -> _Plan:
+    fields = model.__pydantic_fields__
+    aliased = any(
+        (info.alias is not None and info.alias != name) or info.validation_alias is not None
+        for name, info in fields.items()
+    )
+    if aliased or model.__pydantic_post_init__ or model.__pydantic_root_model__:
+        return ()
+    return tuple(fields), frozenset(fields), model.model_config.get("extra") == "allow"
 
 
 class ResponseParams(TypedDict, total=False):
