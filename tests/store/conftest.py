@@ -1,4 +1,7 @@
-"""Fixtures shared by the store tests: every contract test runs against every implementation."""
+"""Fixtures shared by the store tests: every contract test runs against every implementation.
+
+PostgreSQL runs in a throwaway server (tests/conftest.py), skipped loudly where it is missing.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ from antiphon.store import (
     StoredItem,
     StoreLimits,
 )
+from antiphon.store.postgres import PostgresStore
 
 START = 1_000_000.0
 LIMITS = StoreLimits(
@@ -44,15 +48,19 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "postgresql"])
 async def store(
     request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock
 ) -> AsyncIterator[ResponseStore]:
     opened: ResponseStore
     if request.param == "memory":
         opened = MemoryStore(LIMITS, clock=clock)
-    else:
+    elif request.param == "sqlite":
         opened = await SqliteStore.open(tmp_path / "store.sqlite3", LIMITS, clock=clock)
+    else:
+        # Requested here, not as an argument: the memory and SQLite runs need no server.
+        url: str = request.getfixturevalue("postgres_url")
+        opened = await PostgresStore.open(url, LIMITS, clock=clock)
     yield opened
     await opened.close()
 
