@@ -30,6 +30,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     ),
     "cli": frozenset(
         {
+            "cli_store",
             "wire",
             "harmony",
             "store",
@@ -59,6 +60,8 @@ ALLOWED: dict[str, frozenset[str]] = {
     ),
     "testing": frozenset({"wire", "harmony", "engines"}),
     "realtime": frozenset({"wire"}),
+    # ``antiphon store ...`` commands, registered by cli.
+    "cli_store": frozenset({"store"}),
     "_launch": frozenset({"cli"}),
     "__main__": frozenset({"_launch"}),
     # The top level re-exports function_tool lazily (PEP 562), typed through TYPE_CHECKING.

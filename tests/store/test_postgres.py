@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import psycopg
 import pytest
+from typer.testing import CliRunner
 
+from antiphon import cli
 from antiphon.exceptions import StoreError
 from antiphon.store import open_store
 from antiphon.store.postgres import SCHEMA_VERSION, PostgresStore, migrate_database
@@ -81,3 +83,18 @@ async def test_a_closed_store_refuses_work(postgres_url: str) -> None:
         await store.get("resp_1")
     with pytest.raises(StoreError, match="closed"):
         await store.create(new_response("resp_1"))
+
+
+def test_antiphon_store_migrate_applies_then_reports_up_to_date(postgres_url: str) -> None:
+    runner = CliRunner()
+    first = runner.invoke(cli.app, ["store", "migrate", "--store", postgres_url])
+    assert (first.exit_code, first.output.strip()) == (0, f"schema version 0 -> {SCHEMA_VERSION}")
+    again = runner.invoke(cli.app, ["store", "migrate"], env={"ANTIPHON_STORE": postgres_url})
+    assert again.exit_code == 0
+    assert again.output.strip() == f"schema version {SCHEMA_VERSION}: up to date"
+
+
+def test_antiphon_store_migrate_refuses_what_is_not_postgresql() -> None:
+    result = CliRunner().invoke(cli.app, ["store", "migrate", "--store", "file.db"])
+    assert result.exit_code == 2
+    assert "postgresql://" in result.output

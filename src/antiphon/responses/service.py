@@ -94,6 +94,7 @@ class ResponsesService(AsyncResource):
         response_deadline_seconds: float = 0,
         signals: ResponseSignals | None = None,
         takeover_interval: float | None = None,
+        drain_seconds: float = 0.0,
     ) -> None:
         self._models = models
         self._limits = TurnLimits(max_tool_loops, response_deadline_seconds)
@@ -109,10 +110,11 @@ class ResponsesService(AsyncResource):
         self._signals = signals
         self._takeover_interval = takeover_interval
         self._takeover: asyncio.Task[None] | None = None
+        self._drain_seconds = drain_seconds
 
     async def _open(self, stack: AsyncExitStack) -> None:
         await stack.enter_async_context(self._group)
-        stack.callback(self._cancel_runs)  # on exit, before the group waits for the runs
+        stack.push_async_callback(self._drain)  # on exit, before the group waits for the runs
         # No run of this service exists yet: whatever is still active in the store is dead.
         failed = await self._fail_abandoned(await self._store.unfinished(), _RESTARTED)
         if failed:
@@ -127,6 +129,22 @@ class ResponsesService(AsyncResource):
             self._takeover = self._group.create_task(
                 self._take_over(self._takeover_interval), name="run takeover"
             )
+
+    async def _drain(self) -> None:
+        """On exit: let the runs finish for ``drain_seconds``, hand the rest over, cancel them.
+
+        Handing over (with signals: other workers follow them) is what a dead worker's runs get:
+        failed with the restart error, which their followers anywhere receive.
+        """
+        tasks = {run.task for run in self._runs.values() if run.task is not None}
+        if tasks and self._drain_seconds > 0:
+            await asyncio.wait(tasks, timeout=self._drain_seconds)
+        if self._signals is not None and self._runs:
+            try:
+                await self._fail_abandoned(list(self._runs), _RESTARTED)
+            except StoreError:
+                _log.exception("could not hand the unfinished runs over; they end cancelled")
+        self._cancel_runs()
 
     def _cancel_runs(self) -> None:
         if self._maintenance is not None:

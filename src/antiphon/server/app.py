@@ -33,6 +33,7 @@ from antiphon.server import routes
 from antiphon.server.auth import BearerAuth
 from antiphon.server.client_secret_route import create_client_secret
 from antiphon.server.client_secrets import ClientSecretStore
+from antiphon.server.cluster import open_shared, readiness
 from antiphon.server.engines import ModelRouter
 from antiphon.server.errors import (
     error_response,
@@ -80,6 +81,10 @@ def create_app(
         async with contextlib.AsyncExitStack() as stack:
             store = await store_opener(settings.store, settings.store_limits)
             stack.push_async_callback(store.close)
+            shared = await open_shared(settings.store, store)  # other workers' signals
+            if shared.signals is not None:
+                stack.push_async_callback(shared.signals.close)
+            app.state.store = store
             router = await stack.enter_async_context(
                 ModelRouter(settings, transport=upstream_transport)
             )
@@ -96,12 +101,15 @@ def create_app(
             )
             service = ResponsesService(
                 router,
-                store,
+                shared.store,
                 max_tool_loops=settings.max_tool_loops,
                 tools=runtime,
                 max_record_bytes=settings.store_limits.max_response_bytes,
                 purge_interval=settings.store_limits.purge_interval_seconds,
                 response_deadline_seconds=settings.response_deadline_seconds,
+                signals=shared.signals,
+                takeover_interval=shared.takeover_interval,
+                drain_seconds=shared.drain_seconds,
             )
             app.state.service = await stack.enter_async_context(service)
             app.state.models = router
@@ -122,7 +130,9 @@ def create_app(
             # the ~200k objects of the imported libraries (measured: 200 ms pauses, gone).
             gc.collect()
             gc.freeze()
+            app.state.ready = True
             yield
+            app.state.ready = False  # shutting down: load balancers stop sending work here
 
     async def models(request: Request) -> Response:
         router: ModelRouter = request.app.state.models
@@ -134,6 +144,9 @@ def create_app(
 
     async def health(request: Request) -> Response:
         return JSONResponse({"status": "ok", "version": __version__})
+
+    async def ready(request: Request) -> Response:
+        return await readiness(request.app.state)
 
     async def openapi(request: Request) -> Response:
         return JSONResponse(openapi_document())
@@ -183,6 +196,7 @@ def create_app(
             WebSocketRoute("/v1/realtime", realtime_endpoint),
             Route("/v1/realtime/client_secrets", create_client_secret, methods=["POST"]),
             Route("/health", health, methods=["GET"]),
+            Route("/ready", ready, methods=["GET"]),
             Route("/openapi.json", openapi, methods=["GET"]),
             Route("/docs", docs, methods=["GET"]),
         ],
@@ -196,6 +210,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.keepalive = settings.keepalive
+    app.state.ready = False
     app.state.client_secrets = client_secrets
     app.state.realtime_sessions = RealtimeSessions(settings.realtime)
     app.state.request_limits = RequestLimits(

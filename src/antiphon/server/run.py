@@ -10,12 +10,14 @@ from __future__ import annotations
 import logging
 import socket
 import sys
+from collections.abc import Callable
 
 import uvicorn
 from uvicorn.config import LOG_LEVELS
 
 from antiphon.server.app import create_app
 from antiphon.server.settings import ServerSettings
+from antiphon.server.workers import supervise
 
 __all__ = ["READY_PREFIX", "serve"]
 
@@ -23,14 +25,14 @@ READY_PREFIX = "antiphon listening on "
 
 
 class _Server(uvicorn.Server):
-    def __init__(self, config: uvicorn.Config, url: str) -> None:
+    def __init__(self, config: uvicorn.Config, on_ready: Callable[[], None]) -> None:
         super().__init__(config)
-        self._url = url
+        self._on_ready = on_ready
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets)
         if self.started:
-            print(f"{READY_PREFIX}{self._url}", flush=True)
+            self._on_ready()
 
 
 def serve(settings: ServerSettings) -> None:
@@ -47,15 +49,24 @@ def serve(settings: ServerSettings) -> None:
         sys.exit(f"antiphon: cannot listen on {settings.host}:{settings.port}: {exc.strerror}")
     port = int(sock.getsockname()[1])
     host = f"[{settings.host}]" if family == socket.AF_INET6 else settings.host
-    config = uvicorn.Config(
-        create_app(settings.with_port(port)),
-        log_level=settings.log_level,
-        timeout_graceful_shutdown=5,
-        # A larger /v1/realtime client frame is refused by the protocol layer: close code 1009.
-        ws_max_size=settings.realtime.max_frame_bytes,
-    )
+    url = f"http://{host}:{port}"
+    settings = settings.with_port(port)
+
+    def run_one(listening: socket.socket, on_ready: Callable[[], None]) -> int:
+        config = uvicorn.Config(
+            create_app(settings),
+            log_level=settings.log_level,
+            timeout_graceful_shutdown=5,
+            # A larger /v1/realtime client frame is refused by the protocol layer: code 1009.
+            ws_max_size=settings.realtime.max_frame_bytes,
+        )
+        _Server(config, on_ready).run(sockets=[listening])
+        return 0
+
     try:
-        _Server(config, f"http://{host}:{port}").run(sockets=[sock])
+        if settings.workers > 1:
+            sys.exit(supervise(settings.workers, sock, url, READY_PREFIX, run_one))
+        run_one(sock, lambda: print(f"{READY_PREFIX}{url}", flush=True))
     finally:
         sock.close()  # also when the lifespan fails and uvicorn exits (SystemExit)
 
