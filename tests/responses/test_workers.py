@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from contextlib import AsyncExitStack, asynccontextmanager
 
 import pytest
@@ -38,7 +38,7 @@ def _body(**fields: object) -> CreateResponseBody:
 @asynccontextmanager
 async def _workers(
     count: int, *turns: ScriptedTurn, store: ResponseStore | None = None
-) -> AsyncIterator[list[ResponsesService]]:
+) -> AsyncGenerator[list[ResponsesService]]:
     shared = MemoryStore() if store is None else store
     hub = SignalHub()
     async with AsyncExitStack() as stack:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from contextlib import AsyncExitStack, asynccontextmanager
 
 import psycopg
@@ -34,7 +34,7 @@ def _body(**fields: object) -> CreateResponseBody:
 @asynccontextmanager
 async def _workers(
     url: str, count: int, *turns: ScriptedTurn
-) -> AsyncIterator[list[ResponsesService]]:
+) -> AsyncGenerator[list[ResponsesService]]:
     async with AsyncExitStack() as stack:
         services: list[ResponsesService] = []
         for _ in range(count):
