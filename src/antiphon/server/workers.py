@@ -66,7 +66,8 @@ def supervise(
         if not _await_ready(ready_read, count, workers):
             stop(signal.SIGTERM, None)
         else:
-            print(f"{ready_prefix}{url} ({count} workers)", flush=True)
+            _log.info("%d workers serve %s", count, url)
+            print(f"{ready_prefix}{url}", flush=True)
         status = 0
         while workers:
             try:

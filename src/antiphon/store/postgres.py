@@ -52,8 +52,6 @@ SCHEMA_VERSION: Final = schema.SCHEMA_VERSION
 
 _T = TypeVar("_T")
 _log = logging.getLogger("antiphon.store")
-#: Seconds a worker counts as alive after its last renewal.
-DEFAULT_LEASE_SECONDS: Final = 10.0
 
 
 def _redact(url: str) -> str:
@@ -111,18 +109,22 @@ class PostgresStore:
         limits: StoreLimits | None = None,
         *,
         clock: Callable[[], float] = time.time,
-        min_connections: int = 2,
-        max_connections: int = 10,
         connect_timeout: float = 10.0,
-        lease_seconds: float = DEFAULT_LEASE_SECONDS,
+        lease_seconds: float | None = None,
     ) -> PostgresStore:
-        """Connect (a pool of ``min``..``max_connections``), migrate, register this worker."""
+        """Connect, migrate, register this worker.
+
+        The pool holds up to ``limits.max_connections``; ``lease_seconds`` (default
+        ``limits.worker_lease_seconds``) is how long this worker counts as alive unrenewed.
+        """
         where = _redact(url)
+        limits = limits or StoreLimits()
+        lease_seconds = limits.worker_lease_seconds if lease_seconds is None else lease_seconds
         await migrate_database(url)
         pool: AsyncConnectionPool[AsyncConnection] = AsyncConnectionPool(
             url,
-            min_size=min_connections,
-            max_size=max_connections,
+            min_size=min(2, limits.max_connections),
+            max_size=limits.max_connections,
             kwargs={"autocommit": True},
             timeout=connect_timeout,
             open=False,
@@ -136,7 +138,7 @@ class PostgresStore:
         worker_id = f"{socket.gethostname()}-{secrets.token_hex(4)}"
         store = cls(
             pool,
-            limits or StoreLimits(),
+            limits,
             clock,
             where=where,
             worker_id=worker_id,
