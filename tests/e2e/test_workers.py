@@ -184,3 +184,37 @@ def test_several_workers_on_sqlite_are_refused_naming_postgresql(tmp_path: Path)
     done = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 2
     assert "--workers 2 needs a PostgreSQL store" in done.stderr
+
+
+async def test_a_worker_stopped_gracefully_hands_its_unfinished_runs_over(
+    workers: list[ServerProcess], postgres_url: str, tmp_path: Path
+) -> None:
+    other = workers[0]
+    log = tmp_path / "stopping.log"
+    args = ["--config", str(_config(tmp_path)), "--store", postgres_url]
+    with ServerProcess(args, start_timeout=60, stderr=log) as stopping:
+        await _stop_gracefully(stopping, other)
+    # Handed over by the stopping worker itself (a dead one's runs are failed by the others).
+    assert "handed over 1 unfinished responses" in log.read_text()
+
+
+async def _stop_gracefully(stopping: ServerProcess, other: ServerProcess) -> None:
+    async with (
+        httpx.AsyncClient(base_url=stopping.url, timeout=30) as to_stopping,
+        httpx.AsyncClient(base_url=other.url, timeout=60) as to_other,
+        asyncio.timeout(_TIMEOUT),
+    ):
+        body = {"model": "stall", "input": "Go", "background": True}
+        stuck = (await to_stopping.post("/v1/responses", json=body)).json()["id"]
+        done = await to_stopping.post("/v1/responses", json={"model": "text", "input": "Hi"})
+        end = asyncio.create_task(_until_end(to_other, stuck))
+        os.kill(stopping.pid, signal.SIGTERM)
+        # The run never finishes by itself: after the drain it is failed, as at a restart.
+        # uvicorn re-raises the signal once it has shut down: killed by it, after the drain.
+        assert await asyncio.to_thread(stopping.wait_exited, 60) in (0, -signal.SIGTERM)
+        event = await end
+        assert event["type"] == "response.failed"
+        stored = (await to_other.get(f"/v1/responses/{stuck}")).json()
+        assert "restarted" in stored["error"]["message"]
+        answered = (await to_other.get(f"/v1/responses/{done.json()['id']}")).json()
+        assert answered["status"] == "completed"

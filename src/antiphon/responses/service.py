@@ -141,7 +141,8 @@ class ResponsesService(AsyncResource):
             await asyncio.wait(tasks, timeout=self._drain_seconds)
         if self._signals is not None and self._runs:
             try:
-                await self._fail_abandoned(list(self._runs), _RESTARTED)
+                count = await self._fail_abandoned(list(self._runs), _RESTARTED)
+                _log.warning("shutting down: handed over %d unfinished responses", count)
             except StoreError:
                 _log.exception("could not hand the unfinished runs over; they end cancelled")
         self._cancel_runs()
