@@ -1,7 +1,8 @@
 """Workers over a real PostgreSQL: LISTEN/NOTIFY between them, and the takeover of dead ones.
 
-Each worker is a ResponsesService with its own PostgresStore (its own lease) and PostgresSignals
-(its own listening connection), as ``antiphon serve`` processes have; they share one database.
+Each worker is a ResponsesService with its own PostgresStore (its own lease; each write
+announces itself) and PostgresSignals (its own listening connection), as ``antiphon serve``
+processes have; they share one database.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from antiphon.responses.request import CreateResponseBody, parse_create_body
 from antiphon.responses.service import ResponsesService
 from antiphon.store.postgres import PostgresStore
 from antiphon.store.postgres_signals import PostgresSignals
-from antiphon.store.signals import SignallingStore
 from tests.responses.support import check_json_batches, engine, message, turn
 
 _TIMEOUT = 30.0
@@ -39,10 +39,11 @@ async def _workers(
         services: list[ResponsesService] = []
         for _ in range(count):
             store = await PostgresStore.open(url, lease_seconds=60)
+            stack.push_async_callback(store.close)
+            store.announce_changes = True  # as antiphon serve does (server/cluster.py)
             signals = await PostgresSignals.open(url)
-            wrapped = SignallingStore(store, signals)
-            stack.push_async_callback(wrapped.close)
-            service = ResponsesService(FixedModels({"m": engine(*turns)}), wrapped, signals=signals)
+            stack.push_async_callback(signals.close)
+            service = ResponsesService(FixedModels({"m": engine(*turns)}), store, signals=signals)
             services.append(await stack.enter_async_context(service))
         yield services
 
@@ -71,9 +72,7 @@ async def test_a_dead_workers_run_is_failed_and_its_followers_hear_it(postgres_u
         run = await doomed.create(_body(background=True))
         follower = aiter(survivor.follow(run.id, -1))
         head = await anext(follower)
-        store = doomed._store  # pyright: ignore[reportPrivateUsage]
-        assert isinstance(store, SignallingStore)
-        inner = store.inner
+        inner = doomed._store  # pyright: ignore[reportPrivateUsage]
         assert isinstance(inner, PostgresStore)
         with psycopg.connect(postgres_url, autocommit=True) as conn:
             conn.execute("DELETE FROM workers WHERE id = %s", (inner.worker_id,))

@@ -2,7 +2,7 @@
 
 With a PostgreSQL store every ``antiphon serve`` process is one worker among any number, on any
 number of machines. :func:`open_shared` gives the service what that takes: the store wrapped so
-each write announces itself (:class:`~antiphon.store.signals.SignallingStore`), the signals
+each write announces itself (a ``NOTIFY`` after its commit), the signals
 (``LISTEN``/``NOTIFY``), and the period at which this worker looks for the runs of dead workers
 (a quarter of the lease, so a dead worker's runs end at most ~1.25 leases after its last
 renewal). Any other store is one process's alone: nothing changes.
@@ -18,7 +18,7 @@ from starlette.responses import JSONResponse, Response
 from antiphon.exceptions import ResponseNotFound, StoreError
 from antiphon.store.base import ResponseStore
 from antiphon.store.factory import is_postgres_url
-from antiphon.store.signals import ResponseSignals, SignallingStore
+from antiphon.store.signals import ResponseSignals
 
 __all__ = ["DRAIN_SECONDS", "Shared", "open_shared", "readiness"]
 
@@ -50,8 +50,10 @@ async def open_shared(url: str | None, store: ResponseStore) -> Shared:
     if not isinstance(store, PostgresStore):  # a test's own opener: one process
         return Shared(store)
     signals = await PostgresSignals.open(url.strip())
+    # The store announces its own writes, in the pipeline of each (no extra round trip).
+    store.announce_changes = True
     return Shared(
-        SignallingStore(store, signals),
+        store,
         signals,
         takeover_interval=store.lease_seconds / 4,
         drain_seconds=DRAIN_SECONDS,

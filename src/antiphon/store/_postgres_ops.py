@@ -38,10 +38,10 @@ async def insert(conn: AsyncConnection, record: StoredResponse, owner: str) -> N
         cursor = await conn.execute(
             "INSERT INTO responses (id, created_at, expires_at, status, model, response_json,"
             " previous_response_id, raw_turns, background, owner)"
-            " VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s) ON CONFLICT (id) DO NOTHING",
+            " VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s) ON CONFLICT (id) DO NOTHING RETURNING id",
             _new_row(record, owner),
         )
-        if cursor.rowcount == 0:
+        if await cursor.fetchone() is None:  # fetched, not rowcount: exact in pipeline mode
             raise StoreStateError(
                 f"create response {record.id}", expected="a new id", actual="an existing id"
             )
@@ -62,8 +62,14 @@ async def append(
     limits: StoreLimits,
     now: float,
 ) -> None:
-    """Append a gapless batch and trim the log to its bound, in one transaction."""
+    """Append a gapless batch and trim the log to its bound, in one transaction.
+
+    Committed without waiting for the disk: a stream's events are many, and the end of the
+    response (whose commit does wait) flushes every earlier commit with it. A database crash
+    may cost the last events of a response still running, never a finished one.
+    """
     async with conn.transaction():
+        await conn.execute("SET LOCAL synchronous_commit TO OFF")
         await _append_events(conn, response_id, events, limits, now)
 
 
@@ -169,9 +175,9 @@ async def chain(
 async def delete(conn: AsyncConnection, response_id: str, now: float) -> bool:
     """Delete one live response (its items and events cascade)."""
     cursor = await conn.execute(
-        "DELETE FROM responses WHERE id=%s AND expires_at>%s", (response_id, now)
+        "DELETE FROM responses WHERE id=%s AND expires_at>%s RETURNING id", (response_id, now)
     )
-    return cursor.rowcount > 0
+    return await cursor.fetchone() is not None
 
 
 async def purge(conn: AsyncConnection, now: float) -> int:
@@ -187,6 +193,11 @@ async def purge(conn: AsyncConnection, now: float) -> int:
 async def _snapshot(conn: AsyncConnection) -> None:
     # Several statements read one consistent state (a finish may commit between them).
     await conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+
+
+async def announce(conn: AsyncConnection, channel: str, response_id: str) -> None:
+    """``NOTIFY channel`` with the response id (delivered when the statement commits)."""
+    await conn.execute("SELECT pg_notify(%s, %s)", (channel, response_id))
 
 
 async def _append_events(

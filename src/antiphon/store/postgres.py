@@ -46,9 +46,11 @@ from antiphon.store.base import (
     StoreLimits,
 )
 
-__all__ = ["SCHEMA_VERSION", "PostgresStore", "migrate_database"]
+__all__ = ["CHANGED_CHANNEL", "SCHEMA_VERSION", "PostgresStore", "migrate_database"]
 
 SCHEMA_VERSION: Final = schema.SCHEMA_VERSION
+#: The channel a write notifies when :attr:`PostgresStore.announce_changes` is set.
+CHANGED_CHANNEL: Final = "antiphon_changed"
 
 _T = TypeVar("_T")
 _log = logging.getLogger("antiphon.store")
@@ -101,6 +103,8 @@ class PostgresStore:
         self._order: dict[str, tuple[asyncio.Lock, int]] = {}
         self._closed = False
         self._renewal: asyncio.Task[None] | None = None
+        #: Set when workers share the store: each write notifies :data:`CHANGED_CHANNEL`.
+        self.announce_changes = False
 
     @classmethod
     async def open(
@@ -176,7 +180,9 @@ class PostgresStore:
         async def ordered() -> _T:
             try:
                 async with lock:
-                    return await self._run(operation)
+                    return await self._run(
+                        lambda conn: self._pipelined(conn, response_id, operation)
+                    )
             finally:
                 lock_now, left = self._order[response_id]
                 if left <= 1:
@@ -188,6 +194,23 @@ class PostgresStore:
         self._writes.add(task)
         task.add_done_callback(self._written)
         return await asyncio.shield(task)
+
+    async def _pipelined(
+        self,
+        conn: AsyncConnection,
+        response_id: str,
+        operation: Callable[[AsyncConnection], Coroutine[Any, Any, _T]],
+    ) -> _T:
+        """Run a write in pipeline mode: its statements leave together, not one per round trip.
+
+        With :attr:`announce_changes`, a ``NOTIFY`` follows the write's commit in the same
+        pipeline: other workers learn of the change without another round trip.
+        """
+        async with conn.pipeline():
+            result = await operation(conn)
+            if self.announce_changes:
+                await ops.announce(conn, CHANGED_CHANNEL, response_id)
+        return result
 
     def _written(self, task: asyncio.Task[Any]) -> None:
         self._writes.discard(task)

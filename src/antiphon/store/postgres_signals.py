@@ -20,12 +20,13 @@ import psycopg
 from psycopg import AsyncConnection
 
 from antiphon.exceptions import StoreError
+from antiphon.store.postgres import CHANGED_CHANNEL
 from antiphon.store.signals import CancelHandler, Watch, Watchers
 
 __all__ = ["PostgresSignals"]
 
 _log = logging.getLogger("antiphon.store")
-_CHANGED: Final = "antiphon_changed"
+_CHANGED: Final = CHANGED_CHANNEL
 _CANCEL: Final = "antiphon_cancel"
 _RECONNECT_SECONDS: Final = 1.0
 

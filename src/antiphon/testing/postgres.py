@@ -5,8 +5,9 @@
 ``postgres`` listening on a Unix socket in that directory only (no TCP port to collide with).
 PostgreSQL refuses to run as root: under root both programs run as the ``postgres`` system user
 (``subprocess`` switches to it), which owns the directory. Readiness is the server's own "ready to
-accept connections" line, read from its output, not a poll. Fsync is off: the tests kill
-antiphon, never the database, and a throwaway cluster need not survive a power cut.
+accept connections" line, read from its output, not a poll. Fsync is off unless ``durable``: the
+tests kill antiphon, never the database, and a throwaway cluster need not survive a power cut
+(benches ask for the durable settings a production server runs with).
 
 :func:`find_postgres` says why there is none, so the tests can skip with that reason.
 """
@@ -29,17 +30,8 @@ __all__ = ["PostgresUnavailableError", "TemporaryPostgres", "find_postgres"]
 _READY: Final = "ready to accept connections"
 _SYSTEM_USER: Final = "postgres"
 _INITDB_OPTIONS: Final = ("--auth=trust", "-E", "UTF8", "--no-sync", "--locale=C.UTF-8")
-_SETTINGS: Final = tuple(
-    arg
-    for setting in (
-        "listen_addresses=",
-        "fsync=off",
-        "synchronous_commit=off",
-        "full_page_writes=off",
-        "max_connections=300",
-    )
-    for arg in ("-c", setting)
-)
+_SETTINGS: Final = ("listen_addresses=", "max_connections=300")
+_FAST: Final = ("fsync=off", "synchronous_commit=off", "full_page_writes=off")
 
 
 class PostgresUnavailableError(Exception):
@@ -66,10 +58,11 @@ def find_postgres() -> Path:
 class TemporaryPostgres:
     """One PostgreSQL server in a temporary directory; a context manager that removes it."""
 
-    def __init__(self, *, timeout: float = 60.0) -> None:
+    def __init__(self, *, timeout: float = 60.0, durable: bool = False) -> None:
         self._bin = find_postgres()
         self._timeout = timeout
         self._as_root = os.geteuid() == 0
+        self._settings = _SETTINGS if durable else (*_SETTINGS, *_FAST)
         self.directory = Path(tempfile.mkdtemp(prefix="antiphon-pg-"))
         self._process: subprocess.Popen[str] | None = None
         self._ready = threading.Event()
@@ -115,8 +108,9 @@ class TemporaryPostgres:
         )
         if initdb.returncode != 0:
             raise PostgresUnavailableError(f"initdb failed: {initdb.stderr.strip()[-2000:]}")
+        server = [str(self._bin / "postgres"), "-D", str(data), "-k", str(self.directory)]
         self._process = subprocess.Popen(
-            [str(self._bin / "postgres"), "-D", str(data), "-k", str(self.directory), *_SETTINGS],
+            [*server, *self._options()],
             cwd=self.directory,
             user=self._run_as,
             group=self._run_as,
@@ -134,6 +128,10 @@ class TemporaryPostgres:
                 "postgres did not start: " + "".join(self._output[-20:]).strip()
             )
         return self
+
+    def _options(self) -> list[str]:
+        """The server's ``-c`` settings."""
+        return [arg for setting in self._settings for arg in ("-c", setting)]
 
     def _drain(self, stream: IO[str]) -> None:
         # Read until the server exits: a full pipe would block its logging.
