@@ -22,6 +22,7 @@ from typing import Protocol
 
 import httpx
 
+from antiphon._deadline import Deadline, aclosing_deadline
 from antiphon.engines._http import JSONObject, UpstreamConfig, post_sse
 from antiphon.engines.base import EngineEvent, EngineRequest
 from antiphon.exceptions import UpstreamTimeout
@@ -98,20 +99,19 @@ class UpstreamEngine(ABC):
         turn = self.prepare(request)
         chunks = self.chunks(turn.path, turn.body)
         seconds = self._config.deadline_seconds
-        deadline = asyncio.get_running_loop().time() + seconds if seconds > 0 else None
+        deadline = Deadline(asyncio.get_running_loop().time() + seconds if seconds > 0 else None)
         # aclosing: when our consumer stops, the HTTP response closes now, not at GC time.
-        async with aclosing(chunks):
+        async with aclosing(chunks), aclosing_deadline(deadline):
             while True:
                 # Each wait for a chunk runs under the call's deadline, in this task: when it
                 # fires, the cancellation goes through the HTTP request, which closes.
-                scope = asyncio.timeout_at(deadline)
                 try:
-                    async with scope:
+                    async with deadline:
                         chunk = await anext(chunks)
                 except StopAsyncIteration:
                     break
                 except TimeoutError as exc:
-                    if not scope.expired():
+                    if not deadline.expired():
                         raise
                     raise UpstreamTimeout(
                         f"the upstream call exceeded its {seconds:g} s deadline "

@@ -4,8 +4,10 @@ A :class:`LiveRun` owns the ledger and turn loop of one response. Its :meth:`exe
 task owned by the service's task group: it serialises every event once (the same JSON text goes
 to every follower and to the store), appends it to a bounded in-memory log, wakes followers, and
 writes the store in batches (when the response is created, every ``flush_every`` events, and when
-it ends). Followers (:meth:`follow`) read the log from any sequence number and wait on a
-condition, never on a timer. Cancelling the task cancels the upstream request; the response then
+it ends). Those writes run beside the stream, one at a time, and the stream never waits for them:
+a slow store costs latency only at the end, where the outcome must be stored before it is
+announced. Followers (:meth:`follow`) read the log from any sequence number and wait on a
+future that publishing resolves, never on a timer. Cancelling the task cancels the upstream request; the response then
 ends ``cancelled`` and is stored so, with the write shielded and time-bounded.
 
 How a stored response ended is written before it is announced: the outcome and the last events
@@ -37,6 +39,7 @@ from openai.types.responses import (
 )
 
 from antiphon.exceptions import StoreError, StoreLimitError, StoreStateError, StreamLimitError
+from antiphon.responses._follow import Keepalive, Waiters
 from antiphon.responses.turn import TurnLoop
 from antiphon.store.base import NewResponse, ResponseOutcome, ResponseStore, StoredEvent, StoredItem
 from antiphon.wire.json import dump_json
@@ -77,14 +80,16 @@ class LiveRun:
         self._max_live = max_live_events
         self._first_seq = 0  # sequence number of self._log[0]
         self._pending: list[StoredEvent] = []
-        # Followers wait on the current event; publishing sets it and puts a fresh one in place.
-        # Everything runs on one loop, so no lock is needed around the log.
-        self._changed = asyncio.Event()
+        # Followers wait on futures that publishing resolves (see _follow). Everything runs on
+        # one loop, so no lock is needed around the log.
+        self._waiters = Waiters()
         self.finished = asyncio.Event()
         self.task: asyncio.Task[None] | None = None
         self._started = False
         self._cancel_requested = False
         self._created: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._flushing: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._flushing.set_result(None)  # no write in flight
         # The end of the response: its terminal batch, whether the store has its outcome and
         # whether followers heard it. A cancellation may come between these steps.
         self._terminal: list[ResponseStreamEvent] | None = None
@@ -147,7 +152,7 @@ class LiveRun:
         finally:
             if not self._created.done():  # owned here: never left running past the run
                 self._created.cancel()
-            await asyncio.wait({self._created})
+            await asyncio.wait({self._created, self._flushing})
             self.finished.set()
             self._wake()
 
@@ -162,24 +167,34 @@ class LiveRun:
         wanted events already left the bounded log.
         """
         next_seq = starting_after + 1
-        while True:
-            idle = False
-            while next_seq >= self._first_seq + len(self._log) and not self.finished.is_set():
-                try:
-                    async with asyncio.timeout(keepalive):
-                        await self._changed.wait()
-                except TimeoutError:
-                    idle = True
-                    break
-            if next_seq < self._first_seq:
-                # The follower fell behind the bounded log: say so rather than skip events.
-                raise StreamLimitError("live event log", limit=self._max_live, size=self._first_seq)
-            batch = self._log[next_seq - self._first_seq :]
-            if batch or idle:
-                yield batch
-            next_seq += len(batch)
-            if self.finished.is_set() and next_seq >= self._first_seq + len(self._log):
-                return
+        keepalive_timer = Keepalive(keepalive) if keepalive is not None else None
+        try:
+            while True:
+                idle = False
+                while next_seq >= self._first_seq + len(self._log) and not self.finished.is_set():
+                    waiter = self._waiters.future()
+                    if keepalive_timer is not None:
+                        keepalive_timer.watch(waiter)
+                    if not await waiter:  # the keep-alive period passed without an event
+                        self._waiters.discard(waiter)
+                        idle = True
+                        break
+                if next_seq < self._first_seq:
+                    # The follower fell behind the bounded log: say so rather than skip events.
+                    raise StreamLimitError(
+                        "live event log", limit=self._max_live, size=self._first_seq
+                    )
+                batch = self._log[next_seq - self._first_seq :]
+                if batch or idle:
+                    yield batch
+                    if keepalive_timer is not None:
+                        keepalive_timer.touch()
+                next_seq += len(batch)
+                if self.finished.is_set() and next_seq >= self._first_seq + len(self._log):
+                    return
+        finally:
+            if keepalive_timer is not None:
+                keepalive_timer.close()
 
     def final_response(self) -> Response:
         """The response as it stands (final once :attr:`finished` is set).
@@ -196,8 +211,29 @@ class LiveRun:
 
     async def _publish(self, batch: list[ResponseStreamEvent]) -> None:
         self._append(batch)
-        if len(self._pending) >= self._storage.flush_every:
-            await self._flush()
+        if len(self._pending) < self._storage.flush_every:
+            return
+        if not self._created.done():
+            # The first write needs the record. Waiting for its creation here costs nothing
+            # with a real upstream (its first tokens take longer), and a refusal then stops
+            # the response before more of it is generated.
+            await asyncio.wait({self._created})
+        self._check_created()
+        if self._store_error is None and self._flushing.done():
+            # In the background: the stream never waits for an append. One write at a time;
+            # what arrives meanwhile goes with the next one (or with the end).
+            self._flushing = asyncio.create_task(self._flush())
+
+    def _check_created(self) -> None:
+        created = self._created
+        if created.done() and not created.cancelled() and self._store_error is None:
+            if isinstance(error := created.exception(), StoreError):
+                self._store_error = error  # refused: stop before generating more
+
+    async def _flushed(self) -> None:
+        """Wait for the background write in flight, if any (it goes on if this is cancelled)."""
+        if not self._flushing.done():
+            await asyncio.shield(self._flushing)
 
     def _append(self, batch: list[ResponseStreamEvent], *, stored: bool = False) -> None:
         """Log the batch for followers (and, unless ``stored``, the store); wake followers."""
@@ -215,8 +251,7 @@ class LiveRun:
         self._wake()
 
     def _wake(self) -> None:
-        changed, self._changed = self._changed, asyncio.Event()
-        changed.set()
+        self._waiters.wake()
 
     async def _flush(self) -> None:
         """Write the pending events; a store failure is kept in ``_store_error``, not raised."""
@@ -235,6 +270,10 @@ class LiveRun:
                 del self._pending[: len(pending)]
         except StoreError as exc:
             self._store_error = exc
+            self._pending.clear()
+        except Exception as exc:  # a broken store: the response ends failed, not the server
+            _log.exception("the store failed to append the events of response %s", self.id)
+            self._store_error = StoreError(f"the store failed: {exc!r}")
             self._pending.clear()
 
     def _new_record(self) -> NewResponse:
@@ -262,6 +301,7 @@ class LiveRun:
         store = self._storage.store
         stored = False
         if store is not None and not self._outcome_stored:
+            await self._flushed()  # its events come before the end's
             if self._store_error is None:
                 stored = await self._store_end(store, terminal)
             if self._store_error is not None:
@@ -271,6 +311,7 @@ class LiveRun:
         if not self._announced:
             self._announced = True
             self._append(terminal, stored=stored)
+        await self._flushed()
         await self._flush()
 
     async def _store_end(self, store: ResponseStore, terminal: list[ResponseStreamEvent]) -> bool:

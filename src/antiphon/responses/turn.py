@@ -36,6 +36,7 @@ from antiphon.engines.base import (
     TurnFinished,
     Usage,
 )
+from antiphon._deadline import Deadline
 from antiphon.exceptions import EngineError, UpstreamProtocolError
 from antiphon.harmony.classifier import Classification, DeclaredTools, MessageKind, classify
 from antiphon.harmony.messages import HarmonyHeader, mcp_namespace
@@ -96,20 +97,19 @@ class TurnLoop:
             ledger.start()
         yield ledger.drain()
         seconds = self._deadline_seconds
-        deadline = asyncio.get_running_loop().time() + seconds if seconds > 0 else None
+        deadline = Deadline(asyncio.get_running_loop().time() + seconds if seconds > 0 else None)
         try:
             async with aclosing(self._steps()) as steps:
                 while True:
                     # Only the loop's own work runs under the deadline, in this task (the
                     # consumer's time between batches counts: the deadline is a point in time).
-                    scope = asyncio.timeout_at(deadline)
                     try:
-                        async with scope:
+                        async with deadline:
                             batch = await anext(steps)
                     except StopAsyncIteration:
                         break
                     except TimeoutError:
-                        if not scope.expired():
+                        if not deadline.expired():
                             raise
                         message = (
                             f"the response exceeded its {seconds:g} s deadline "
@@ -121,6 +121,8 @@ class TurnLoop:
         except EngineError as exc:
             self.record.upstream_error = exc
             ledger.fail(ResponseError(code="server_error", message=f"upstream failed: {exc}"))
+        finally:
+            deadline.close()
         yield ledger.drain()
 
     async def _steps(self) -> AsyncGenerator[list[ResponseStreamEvent]]:
