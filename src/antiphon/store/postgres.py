@@ -212,6 +212,17 @@ class PostgresStore:
                 await ops.announce(conn, CHANGED_CHANNEL, response_id)
         return result
 
+    async def _read(self, operation: Callable[[AsyncConnection], Coroutine[Any, Any, _T]]) -> _T:
+        """A read that runs to its end even if its caller is cancelled.
+
+        psycopg answers a cancellation in the middle of a query by closing the connection (the
+        pool then opens another): a follower that leaves mid-read would cost a reconnection.
+        """
+        task = asyncio.create_task(self._run(operation))
+        self._writes.add(task)
+        task.add_done_callback(self._written)
+        return await asyncio.shield(task)
+
     def _written(self, task: asyncio.Task[Any]) -> None:
         self._writes.discard(task)
         if not task.cancelled():
@@ -258,7 +269,7 @@ class PostgresStore:
     async def unfinished(self) -> tuple[str, ...]:
         """Active responses of this worker, and of workers whose lease ran out."""
         now = self._clock()
-        return await self._run(lambda conn: ops.unfinished(conn, self.worker_id, now))
+        return await self._read(lambda conn: ops.unfinished(conn, self.worker_id, now))
 
     async def mark_cancelled(self, response_id: str) -> StoredResponse:
         """Cancel an active response; a cancelled one is returned unchanged."""
@@ -268,14 +279,14 @@ class PostgresStore:
     async def get(self, response_id: str) -> StoredResponse:
         """The stored response; :class:`~antiphon.ResponseNotFound` if absent or expired."""
         now = self._clock()
-        return await self._run(lambda conn: ops.get(conn, response_id, now))
+        return await self._read(lambda conn: ops.get(conn, response_id, now))
 
     async def events(
         self, response_id: str, *, starting_after: int = -1, limit: int = 1000
     ) -> EventReplay:
         """Up to ``limit`` retained events after ``starting_after``, and how many were lost."""
         now = self._clock()
-        return await self._run(
+        return await self._read(
             lambda conn: ops.replay(conn, response_id, starting_after, limit, now)
         )
 
@@ -287,7 +298,7 @@ class PostgresStore:
     async def chain(self, response_id: str) -> tuple[ConversationSegment, ...]:
         """The conversation ending with ``response_id``, oldest response first."""
         now, depth = self._clock(), self._limits.max_chain_depth
-        return await self._run(lambda conn: ops.chain(conn, response_id, depth, now))
+        return await self._read(lambda conn: ops.chain(conn, response_id, depth, now))
 
     async def delete(self, response_id: str) -> bool:
         """Delete a response, its items and its events; whether it existed."""
