@@ -12,7 +12,6 @@ import os
 import secrets
 from collections.abc import Iterator
 
-import psycopg
 import pytest
 
 from antiphon.testing.postgres import PostgresUnavailableError, TemporaryPostgres
@@ -36,6 +35,8 @@ def postgres_server() -> Iterator[TemporaryPostgres]:
 @pytest.fixture
 def postgres_url(postgres_server: TemporaryPostgres) -> str:
     """A URL whose tables live in a schema of their own: every test starts empty."""
+    import psycopg  # here: suites that need no PostgreSQL need no driver either
+
     schema = f"t_{secrets.token_hex(6)}"
     with psycopg.connect(postgres_server.url, autocommit=True) as conn:
         conn.execute(f"CREATE SCHEMA {schema}".encode())

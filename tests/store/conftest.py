@@ -21,7 +21,6 @@ from antiphon.store import (
     StoredItem,
     StoreLimits,
 )
-from antiphon.store.postgres import PostgresStore
 
 START = 1_000_000.0
 LIMITS = StoreLimits(
@@ -60,6 +59,8 @@ async def store(
     else:
         # Requested here, not as an argument: the memory and SQLite runs need no server.
         url: str = request.getfixturevalue("postgres_url")
+        from antiphon.store.postgres import PostgresStore  # psycopg: only for this run
+
         opened = await PostgresStore.open(url, LIMITS, clock=clock)
     yield opened
     await opened.close()
