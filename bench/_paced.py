@@ -1,16 +1,18 @@
 """Parts of ``bench_pace.py``: a paced upstream, the floor relay, and a light streaming client.
 
 Run as a child process: ``python bench/_paced.py upstream`` (prints its port) or
-``python bench/_paced.py floor UPSTREAM_URL`` (prints ``floor listening on URL``).
+``python bench/_paced.py floor UPSTREAM_URL lean|httpx`` (prints ``floor listening on URL``).
 
 * **The paced upstream** answers every ``POST .../chat/completions`` with an OpenAI chat stream of
   ``chunks`` content chunks, the first at once and the others ``interval`` seconds apart, as a
   model emits tokens. ``POST /control`` sets both. It is a bare asyncio protocol with no framework,
   so a thousand streams cost it little CPU beside what it feeds.
 * **The floor** is the least a relay can do on the same stack as ``antiphon serve`` (uvicorn with
-  the same loop and HTTP parser, httpx to the upstream, one pooled client): it reads the
-  upstream's SSE and writes one SSE event per upstream message to its client, with no protocol
-  work (no validation, no ledger, no store).
+  the same loop and HTTP parser): it reads the upstream's SSE and writes one SSE event per
+  upstream message to its client, with no protocol work (no validation, no ledger, no store).
+  It comes in two kinds: ``lean`` reads the upstream through antiphon's own HTTP/1.1 connection
+  (``antiphon.engines._h1``, what antiphon uses for a plain-HTTP upstream), ``httpx`` through
+  one pooled httpx client (what a relay would usually use, and antiphon for HTTPS).
 * **The client** speaks HTTP/1.1 over a raw socket (``Connection: close``) and only counts SSE
   events and notes when the first text arrived, so it takes as little of the two cores as it can.
 """
@@ -24,6 +26,8 @@ import socket
 import sys
 import time
 from dataclasses import dataclass, field
+
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 _HEAD = (
     b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
@@ -123,7 +127,21 @@ async def _serve_upstream() -> None:
     await server.serve_forever()
 
 
-def _floor_app(upstream: str):  # type: ignore[no-untyped-def]
+async def _started(scope: Scope, receive: Receive, send: Send) -> bool:
+    """Answer the lifespan (``False``), or read the request and start an SSE answer (``True``)."""
+    if scope["type"] == "lifespan":
+        while (await receive())["type"] != "lifespan.shutdown":
+            await send({"type": "lifespan.startup.complete"})
+        await send({"type": "lifespan.shutdown.complete"})
+        return False
+    while (await receive()).get("more_body"):
+        pass
+    headers = [(b"content-type", b"text/event-stream")]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    return True
+
+
+def _floor_app(upstream: str) -> ASGIApp:
     import httpx
 
     client = httpx.AsyncClient(
@@ -133,16 +151,9 @@ def _floor_app(upstream: str):  # type: ignore[no-untyped-def]
     )
     body = {"model": "bench", "stream": True, "messages": [{"role": "user", "content": "Go"}]}
 
-    async def app(scope, receive, send):  # type: ignore[no-untyped-def]
-        if scope["type"] == "lifespan":
-            while (await receive())["type"] != "lifespan.shutdown":
-                await send({"type": "lifespan.startup.complete"})
-            await send({"type": "lifespan.shutdown.complete"})
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        if not await _started(scope, receive, send):
             return
-        while (await receive()).get("more_body"):
-            pass
-        headers = [(b"content-type", b"text/event-stream")]
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
         async with client.stream("POST", "chat/completions", json=body) as response:
             rest = b""
             async for chunk in response.aiter_bytes():
@@ -156,13 +167,55 @@ def _floor_app(upstream: str):  # type: ignore[no-untyped-def]
     return app
 
 
-def _serve_floor(upstream: str) -> None:
+def _lean_floor_app(upstream: str) -> ASGIApp:
+    """The floor on antiphon's own upstream connection (``antiphon.engines._h1``)."""
+    from urllib.parse import urlsplit
+
+    from antiphon.engines._h1 import Connection
+
+    parts = urlsplit(upstream)
+    payload = b'{"model":"bench","stream":true,"messages":[{"role":"user","content":"Go"}]}'
+    head = (
+        f"POST {parts.path}/chat/completions HTTP/1.1\r\nHost: {parts.netloc}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n\r\n"
+    ).encode()
+    idle: list[Connection] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        if not await _started(scope, receive, send):
+            return
+        conn = idle.pop() if idle else None
+        if conn is None or conn.closed:
+            loop = asyncio.get_running_loop()
+            _, conn = await loop.create_connection(
+                lambda: Connection(60.0), parts.hostname or "127.0.0.1", parts.port or 80
+            )
+        conn.request(head, payload)
+        await conn.head()
+        rest = b""
+        while (pieces := await conn.body()) is not None:
+            messages = (rest + b"".join(pieces)).split(b"\n\n")
+            rest = messages.pop()
+            out = b"".join(b"event: chunk\n" + message + b"\n\n" for message in messages)
+            if out:
+                await send({"type": "http.response.body", "body": out, "more_body": True})
+        if conn.reusable:
+            idle.append(conn)
+        else:
+            conn.close()
+        await send({"type": "http.response.body", "body": b""})
+
+    return app
+
+
+def _serve_floor(upstream: str, kind: str) -> None:
     import uvicorn
 
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.bind(("127.0.0.1", 0))
     print(f"floor listening on http://127.0.0.1:{sock.getsockname()[1]}", flush=True)
-    config = uvicorn.Config(_floor_app(upstream), log_level="warning", backlog=4096)
+    app = _lean_floor_app(upstream) if kind == "lean" else _floor_app(upstream)
+    config = uvicorn.Config(app, log_level="warning", backlog=4096)
     uvicorn.Server(config).run(sockets=[sock])
 
 
@@ -201,7 +254,9 @@ async def stream_once(
             if result.first_text is None and text_marker in tail + chunk:
                 result.first_text = time.perf_counter() - started
             result.events += (tail + chunk).count(b"\n\n") - tail.count(b"\n\n")
-            tail = chunk[-1:]
+            tail = (tail + chunk)[-5:]
+            if tail == b"0\r\n\r\n":  # the chunked body's end (a server may keep the socket)
+                break
     except OSError as exc:
         result.error = f"read: {exc}"
     finally:
@@ -218,4 +273,4 @@ if __name__ == "__main__":
     if sys.argv[1] == "upstream":
         asyncio.run(_serve_upstream())
     elif sys.argv[1] == "floor":
-        _serve_floor(sys.argv[2])
+        _serve_floor(sys.argv[2], sys.argv[3])

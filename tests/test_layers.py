@@ -13,7 +13,7 @@ from pathlib import Path
 SRC = Path(__file__).resolve().parents[1] / "src" / "antiphon"
 
 #: Leaves every layer may import: they import nothing of antiphon.
-LEAVES = frozenset({"exceptions", "_version", "_resource"})
+LEAVES = frozenset({"exceptions", "_version", "_resource", "_deadline"})
 
 #: What each layer may import besides itself and the leaves.
 ALLOWED: dict[str, frozenset[str]] = {
@@ -28,8 +28,15 @@ ALLOWED: dict[str, frozenset[str]] = {
     "server": frozenset(
         {"wire", "harmony", "store", "tools", "engines", "responses", "realtime_server", "speech"}
     ),
+    "check": frozenset({"wire"}),
+    "cli_check": frozenset({"check"}),
+    "cli_record": frozenset({"record"}),
+    "record": frozenset({"server"}),
     "cli": frozenset(
         {
+            "check",
+            "cli_check",
+            "cli_record",
             "cli_store",
             "wire",
             "harmony",
@@ -58,7 +65,7 @@ ALLOWED: dict[str, frozenset[str]] = {
             "realtime",
         }
     ),
-    "testing": frozenset({"wire", "harmony", "engines"}),
+    "testing": frozenset({"wire", "harmony", "engines", "record"}),
     "realtime": frozenset({"wire"}),
     # ``antiphon store ...`` commands, registered by cli.
     "cli_store": frozenset({"store"}),
@@ -69,6 +76,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     "exceptions": frozenset(),
     "_version": frozenset(),
     "_resource": frozenset(),
+    "_deadline": frozenset(),
 }
 
 

@@ -12,7 +12,7 @@ passed raises at once.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
 from types import TracebackType
 from typing import Self
@@ -64,11 +64,11 @@ class Deadline:
         if not self._firing:
             return
         self._firing = False
-        if exc_type is asyncio.CancelledError and self._task is not None:
-            # Ours, unless someone else cancelled the task too: then theirs goes on.
-            if self._task.uncancel() == 0:
-                self._expired = True
-                raise TimeoutError from exc
+        # Ours, unless someone else cancelled the task too: then theirs goes on.
+        cancelled = exc_type is asyncio.CancelledError and self._task is not None
+        if cancelled and self._task is not None and self._task.uncancel() == 0:
+            self._expired = True
+            raise TimeoutError from exc
 
     def _on_time(self) -> None:
         self._handle = None
@@ -84,7 +84,7 @@ class Deadline:
 
 
 @asynccontextmanager
-async def aclosing_deadline(deadline: Deadline) -> AsyncIterator[Deadline]:
+async def aclosing_deadline(deadline: Deadline) -> AsyncGenerator[Deadline]:
     """``deadline`` for the block, its timer dropped when the block ends however it ends."""
     try:
         yield deadline

@@ -13,7 +13,16 @@ import sys
 __all__ = ["SERVER_MODULES", "main", "missing_server_modules"]
 
 #: The top-level modules of the ``server`` extra's distributions.
-SERVER_MODULES = ("httpx", "mcp", "platformdirs", "rich", "starlette", "typer", "uvicorn")
+SERVER_MODULES = (
+    "httpx",
+    "mcp",
+    "platformdirs",
+    "prometheus_client",
+    "rich",
+    "starlette",
+    "typer",
+    "uvicorn",
+)
 
 
 def missing_server_modules() -> list[str]:

@@ -140,7 +140,7 @@ def serve(
         typer.Option(
             metavar="N",
             help="Requests open at once to each model server; more wait for a free connection. "
-            "Default 100. Env: ANTIPHON_UPSTREAM_MAX_CONNECTIONS.",
+            "Default 1000. Env: ANTIPHON_UPSTREAM_MAX_CONNECTIONS.",
         ),
     ] = None,
     upstream_pool_timeout: Annotated[
@@ -313,6 +313,23 @@ def serve(
             "Env: ANTIPHON_LOG_LEVEL.",
         ),
     ] = None,
+    log_format: Annotated[
+        str | None,
+        typer.Option(
+            metavar="FORMAT",
+            help="text, or json: one JSON object per line with request_id, response_id and "
+            "session_id; default text. Env: ANTIPHON_LOG_FORMAT.",
+        ),
+    ] = None,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(
+            metavar="PORT",
+            help="Also serve GET /metrics (Prometheus) on this port, on the same address, "
+            "without the API key; /metrics on the main port always needs it. "
+            "Env: ANTIPHON_METRICS_PORT.",
+        ),
+    ] = None,
     allow_origin: Annotated[
         list[str] | None,
         typer.Option(
@@ -339,10 +356,28 @@ def serve(
             "Env: ANTIPHON_ALLOW_PRIVATE_MEDIA_URLS.",
         ),
     ] = None,
+    replay: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="CASSETTE",
+            help="Serve a cassette written by antiphon record instead of models: each request "
+            "gets its recorded answer; one that departs from the recording gets a 400 naming "
+            "the first difference.",
+        ),
+    ] = None,
+    replay_timing: Annotated[
+        str,
+        typer.Option(metavar="TIMING", help="original (the recorded pace) or fast."),
+    ] = "fast",
 ) -> None:
     """Serve the Responses API over an upstream model server (``antiphon serve``)."""
     from antiphon.server.run import serve as run_server
 
+    if replay is not None:
+        from antiphon.cli_record import serve_replay
+
+        serve_replay(replay, replay_timing, host or "127.0.0.1", 8000 if port is None else port)
+        return
     try:
         flags = ServeOptions(
             host=host,
@@ -359,6 +394,8 @@ def serve(
             else tuple(code_interpreter_require),
             keepalive_seconds=keepalive_seconds,
             log_level=None if log_level is None else log_level.lower(),
+            log_format=None if log_format is None else log_format.lower(),
+            metrics_port=metrics_port,
             upstream_url=upstream_url,
             upstream_api=upstream_api,
             upstream_api_key=upstream_api_key,
@@ -408,6 +445,16 @@ def demo() -> None:
     raise typer.Exit(run_demo())
 
 
+def _register_commands() -> None:
+    # `check` and `record` live in their own modules; they add themselves to the command.
+    from antiphon.cli_check import register as register_check
+    from antiphon.cli_record import register as register_record
+
+    register_check(app)
+    register_record(app)
+
+
+_register_commands()
 register_store_commands(app)
 
 

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from openai.types.realtime import RealtimeServerEvent
 from pydantic import Field, TypeAdapter
 
+from antiphon.check.schema import REALTIME_SCHEMA
 from antiphon.engines.base import EngineEvent, EngineRequest
 from antiphon.engines.scripted import Chunking, Script, ScriptedEngine, ScriptedTurn
 from antiphon.realtime_server.conversation import RealtimeConversation, Step
@@ -52,14 +53,17 @@ class Spy:
 
 
 def wire(events: Sequence[RealtimeServerEvent | SpeakJob]) -> list[Frame]:
-    """The events as sent, each checked against the official GA server union (text mode: no
-    sentence to speak among them)."""
+    """The events as sent, each checked against the official GA server union, strict and with no
+    field outside the spec, by :mod:`antiphon.check` (text mode: no sentence to speak)."""
     frames: list[Frame] = []
     for event in events:
         assert not isinstance(event, SpeakJob), event
-        text = dump_json(event)
-        assert SERVER_EVENTS.validate_json(text).type == event.type
-        frames.append(json.loads(text))
+        frame = json.loads(dump_json(event))
+        checked, violations = REALTIME_SCHEMA.validate(len(frames), frame)
+        assert not violations, violations  # the rules antiphon check applies, strict
+        assert checked is not None
+        assert SERVER_EVENTS.validate_python(checked).type == event.type
+        frames.append(frame)
     return frames
 
 

@@ -15,7 +15,7 @@ from antiphon.exceptions import ResponseNotFound, StreamLimitError
 from antiphon.responses.run import LiveRun, RunStorage
 from antiphon.responses.turn import TurnLoop
 from antiphon.store import MemoryStore
-from antiphon.store.base import NewResponse, StoredItem, StoreLimits
+from antiphon.store.base import NewResponse, StoredEvent, StoredItem, StoreLimits
 from antiphon.wire.ledger import ResponseLedger
 from tests.responses.support import check_json_batches, engine, ledger, message, request, turn
 
@@ -58,6 +58,42 @@ async def test_a_follower_from_the_start_sees_the_stream_the_store_keeps() -> No
     replay = await store.events(run.id)
     assert [event.data for event in replay.events] == [data for b in batches for _, data in b]
     assert run.final_response().status == "completed"
+
+
+class _HeldStore(MemoryStore):
+    """A store whose event appends wait until released (a slow disk, a busy database)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = asyncio.Event()
+        self.appending = asyncio.Event()
+
+    async def append_events(self, response_id: str, events: tuple[StoredEvent, ...]) -> None:
+        self.appending.set()
+        await self.release.wait()
+        await super().append_events(response_id, events)
+
+
+async def test_the_stream_goes_on_while_the_store_appends() -> None:
+    store = _HeldStore()
+    text = "Many small pieces, each its own delta, stream past the store."
+    run = _run(store, turn(message(text)))
+    seen: list[str] = []
+    async with asyncio.timeout(_TIMEOUT), asyncio.TaskGroup() as group:
+        run.task = group.create_task(run.execute())
+        follower = run.follow()
+        while "response.output_text.done" not in seen:
+            seen += [kind for kind, _ in await anext(follower)]
+        # Every text event reached the follower while the first append still waits.
+        assert store.appending.is_set()
+        assert not store.release.is_set()
+        assert run.final_response().status == "in_progress"  # the end waits for the store
+        store.release.set()
+        rest = [kind for batch in [b async for b in follower] for kind, _ in batch]
+    assert rest[-1] == "response.completed"
+    replay = await store.events(run.id)
+    assert len(replay.events) == len(seen) + len(rest)
+    assert (await store.get(run.id)).status == "completed"
 
 
 async def test_a_follower_from_the_middle_gets_only_the_rest() -> None:

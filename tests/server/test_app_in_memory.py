@@ -160,8 +160,8 @@ async def test_a_required_sandbox_layer_that_is_active_lets_the_app_start() -> N
 def test_serve_exits_non_zero_when_a_required_sandbox_layer_is_missing(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    def no_handler(log_level: str) -> None:  # serve would leave a handler on "antiphon"
-        del log_level
+    def no_handler(log_level: str, log_format: str) -> None:  # serve would leave a handler
+        del log_level, log_format
 
     async def no_main_loop(self: object) -> None:  # a server that did start stops at once
         del self

@@ -29,12 +29,13 @@ def test_the_document_lists_every_route_with_its_methods() -> None:
     assert document["info"] == {"title": "antiphon", "version": __version__}
     paths = json.loads(json.dumps(document["paths"]))
     assert {path: sorted(ops) for path, ops in paths.items()} == {
-        "/v1/responses": ["post"],
+        "/v1/responses": ["get", "post"],
         "/v1/responses/{response_id}": ["delete", "get"],
         "/v1/responses/{response_id}/cancel": ["post"],
         "/v1/responses/{response_id}/input_items": ["get"],
         "/v1/models": ["get"],
         "/health": ["get"],
+        "/metrics": ["get"],
     }
     create = paths["/v1/responses"]["post"]
     assert create["requestBody"]["required"] is True

@@ -42,24 +42,59 @@ def _twice_terminal(payloads: Payloads) -> None:
     payloads.append(copy.deepcopy(payloads[-1]))
 
 
+def _delta_after_done(payloads: Payloads) -> None:
+    delta = copy.deepcopy(payloads[_index(payloads, "response.output_text.delta")])
+    payloads.insert(_index(payloads, "response.output_text.done") + 1, delta)
+
+
+def _alias_schema(payloads: Payloads) -> None:
+    # A server that dumps by Python field name writes text.format's "schema" as "schema_".
+    response = _response(payloads[0])
+    schema: dict[str, object] = {"type": "object", "properties": {}}
+    fmt: dict[str, object] = {
+        "type": "json_schema",
+        "name": "answer",
+        "schema_": schema,
+        "strict": True,
+    }
+    response["text"] = {"format": fmt}
+
+
+#: each breakage, and the rule of antiphon.check it must trip
 BROKEN: dict[str, tuple[Callable[[Payloads], object], str]] = {
-    "unknown type": (_set("response.in_progress", "type", "response.brand_new"), "unknown"),
-    "extra field": (_set("response.output_text.delta", "name", "x"), "not in the spec"),
-    "missing field": (lambda p: p[_index(p, "response.output_text.delta")].pop("logprobs"), "#"),
-    "sequence gap": (_set("response.in_progress", "sequence_number", 7), "sequence_number"),
-    "created not first": (_swap_first_two, "first event"),
-    "two terminals": (_twice_terminal, "terminal events"),
-    "no terminal": (lambda p: p.pop(), "terminal events"),
-    "item never done": (_drop("response.output_item.done"), "never done"),
-    "delta outside its part": (_drop("response.content_part.added"), "not the open part"),
-    "empty delta": (_set("response.output_text.delta", "delta", ""), "empty delta"),
-    "wrong item id": (_set("response.reasoning_text.delta", "item_id", "rs_x"), "item_id"),
+    "unknown type": (
+        _set("response.in_progress", "type", "response.brand_new"),
+        "schema.unknown-type",
+    ),
+    "extra field": (_set("response.output_text.delta", "name", "x"), "schema.extra-field"),
+    "aliased field": (_alias_schema, "schema.alias"),
+    "missing field": (
+        lambda p: p[_index(p, "response.output_text.delta")].pop("logprobs"),
+        "schema.invalid",
+    ),
+    "sequence gap": (_set("response.in_progress", "sequence_number", 7), "sequence.number"),
+    "sequence missing": (
+        lambda p: p[_index(p, "response.in_progress")].pop("sequence_number"),
+        "schema.invalid",
+    ),
+    "created not first": (_swap_first_two, "lifecycle.first"),
+    "two terminals": (_twice_terminal, "lifecycle.terminal"),
+    "no terminal": (lambda p: p.pop(), "lifecycle.no-terminal"),
+    "item never done": (_drop("response.output_item.done"), "item.never-done"),
+    "delta outside its part": (_drop("response.content_part.added"), "part.not-open"),
+    "delta after done": (_delta_after_done, "delta.after-done"),
+    "wrong output_index": (
+        _set("response.output_item.added", "output_index", 3),
+        "item.output-index",
+    ),
+    "empty delta": (_set("response.output_text.delta", "delta", ""), "delta.empty"),
+    "wrong item id": (_set("response.reasoning_text.delta", "item_id", "rs_x"), "item.item-id"),
     "arguments differ": (
         _set("response.function_call_arguments.done", "arguments", "{}"),
-        "joined deltas",
+        "delta.join",
     ),
-    "text differs": (_set("response.output_text.done", "text", "nope"), "joined deltas"),
-    "output differs": (lambda p: _response(p[-1]).update(output=[]), "output differs"),
+    "text differs": (_set("response.output_text.done", "text", "nope"), "delta.join"),
+    "output differs": (lambda p: _response(p[-1]).update(output=[]), "output.final"),
 }
 
 
@@ -75,11 +110,11 @@ def test_the_valid_stream_passes() -> None:
 
 @pytest.mark.parametrize("case", sorted(BROKEN))
 def test_the_checker_refuses_a_broken_stream(case: str) -> None:
-    breaks, finding = BROKEN[case]
+    breaks, rule = BROKEN[case]
     payloads = _valid()
     breaks(payloads)
-    if case not in ("sequence gap", "created not first"):
+    if case not in ("sequence gap", "sequence missing", "created not first"):
         _renumber(payloads)
     with pytest.raises(GrammarError) as raised:
         check_stream(payloads)
-    assert any(finding in problem for problem in raised.value.problems), raised.value.problems
+    assert rule in raised.value.rules, raised.value.violations

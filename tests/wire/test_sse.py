@@ -157,3 +157,53 @@ def test_an_empty_chunk_between_cr_and_lf_does_not_split_the_line_end() -> None:
     parts = [b"data: a\r", b"", b"\ndata: b\r\n\r\n"]
     messages = [message for part in parts for message in decoder.feed(part)]
     assert messages == [SSEMessage(data="a\nb")]
+
+
+_MESSAGES = st.lists(
+    st.sampled_from(
+        [
+            b'data: {"a":1}\n\n',  # one data line: the decoder's whole-message path
+            b"data: \xc3\xa9\n\n",
+            b"data: \xff\n\n",
+            b"data: \n\n",
+            b"id: 7\ndata: x\n\n",  # the line-by-line path
+            b"event: e\ndata: y\n\n",
+            b"data: a\ndata: b\n\n",
+            b"data: cr\r\n\r\n",
+            b": keep-alive\n\n",
+        ]
+    ),
+    max_size=20,
+)
+
+
+@given(messages=_MESSAGES)
+def test_whole_messages_decode_as_they_do_byte_by_byte(messages: list[bytes]) -> None:
+    whole = SSEDecoder()
+    by_message = [m for chunk in [b"\xef\xbb\xbf", *messages] for m in whole.feed(chunk)]
+    data = b"\xef\xbb\xbf" + b"".join(messages)
+    assert by_message == _decode_all(data, list(range(len(data))))
+
+
+def test_a_whole_message_over_a_limit_is_refused_as_line_by_line() -> None:
+    for limits, chunk in (
+        ({"max_line_bytes": 10}, b"data: " + b"x" * 5 + b"\n\n"),
+        ({"max_event_bytes": 5}, b"data: " + b"x" * 5 + b"\n\n"),
+    ):
+        fast, slow = SSEDecoder(**limits), SSEDecoder(**limits)
+        fast.feed(b"data: \n\n")  # past the stream's start: the whole-message path applies
+        slow.feed(b"data: \n\n")
+        with pytest.raises(StreamLimitError) as by_message:
+            fast.feed(chunk)
+        by_line: StreamLimitError | None = None
+        for index in range(len(chunk)):
+            try:
+                slow.feed(chunk[index : index + 1])
+            except StreamLimitError as exc:
+                by_line = exc
+                break
+        assert by_line is not None
+        assert by_message.value.limit == by_line.limit
+    exact = SSEDecoder(max_line_bytes=11, max_event_bytes=6)
+    exact.feed(b"data: \n\n")
+    assert exact.feed(b"data: xxxxx\n\n") == [SSEMessage("xxxxx")]

@@ -30,22 +30,28 @@ from antiphon.exceptions import (
 from antiphon.wire.sse import DONE, SSEDecoder
 
 __all__ = [
+    "AFTER_DONE_SECONDS",
+    "ERROR_BODY_LIMIT",
+    "ChunkReader",
     "JSONObject",
     "UpstreamConfig",
     "as_int",
     "as_list",
     "as_object",
     "as_str",
+    "decode_chunk",
+    "error_message",
     "post_json",
     "post_sse",
+    "stream_error",
 ]
 
 #: A decoded JSON object. Upstream chunks are read leniently through the helpers below, because
 #: real servers deviate from the official chunk models (missing ``index``, extra reasoning keys).
 JSONObject = dict[str, object]
 
-_ERROR_BODY_LIMIT: Final = 4096  # bytes of an error response kept for the message
-_AFTER_DONE_SECONDS: Final = 1.0  # how long the end of a body after [DONE] may take
+ERROR_BODY_LIMIT: Final = 4096  # bytes of an error response kept for the message
+AFTER_DONE_SECONDS: Final = 1.0  # how long the end of a body after [DONE] may take
 _KEEPALIVE_CONNECTIONS: Final = 20  # idle connections kept for reuse (httpx's default)
 
 
@@ -69,7 +75,7 @@ class UpstreamConfig:
     headers: Mapping[str, str] = field(default_factory=dict[str, str])
     max_event_bytes: int = 4 << 20
     deadline_seconds: float = 600.0
-    max_connections: int = 100
+    max_connections: int = 1000
     pool_timeout: float = 30.0
 
     def timeout(self) -> httpx.Timeout:
@@ -112,23 +118,64 @@ async def post_sse(
     the upstream's own message. ``max_connections`` (the client's pool size) is only quoted in
     the error when every connection is busy.
     """
-    decoder = SSEDecoder(max_event_bytes=max_event_bytes)
+    reader = ChunkReader(max_event_bytes)
     with _translated(client, max_connections):
         async with client.stream("POST", path, json=body) as response:
             if response.status_code >= 400:
                 raise UpstreamHTTPError(await _error_text(response), status=response.status_code)
             chunks = response.aiter_bytes()
             async for chunk in chunks:
-                for message in decoder.feed(chunk):
-                    if message.data == DONE:
-                        await _finish_body(chunks)
-                        return
-                    data = _decode(message.data)
-                    if (reported := _stream_error(message.event, data)) is not None:
-                        raise UpstreamProtocolError(f"the upstream reported an error: {reported}")
+                for data in reader.feed(chunk):
                     yield data
-            if decoder.has_partial_event:
-                raise UpstreamProtocolError("the upstream stream ended inside an event")
+                if reader.done:
+                    await _finish_body(chunks)
+                    return
+            reader.finish()
+
+
+class ChunkReader:
+    """SSE bytes in, the upstream's JSON chunks out, until ``[DONE]`` (no I/O).
+
+    Shared by both transports of :func:`post_sse`. An error the upstream reports inside its
+    stream is raised after the chunks that came before it in the same bytes were returned, so a
+    caller yields those first.
+    """
+
+    __slots__ = ("_decoder", "_error", "done")
+
+    def __init__(self, max_event_bytes: int) -> None:
+        self._decoder = SSEDecoder(max_event_bytes=max_event_bytes)
+        self._error: UpstreamProtocolError | None = None
+        self.done = False  # [DONE] was read: what follows is not chunks
+
+    def feed(self, data: bytes) -> list[JSONObject]:
+        """The chunks ``data`` completed (raises the error a previous call stopped at)."""
+        if self._error is not None:
+            raise self._error
+        chunks: list[JSONObject] = []
+        for message in self._decoder.feed(data):
+            if message.data == DONE:
+                self.done = True
+                break
+            try:
+                chunk = decode_chunk(message.data)
+            except UpstreamProtocolError as exc:
+                self._error = exc
+                break
+            if (reported := stream_error(message.event, chunk)) is not None:
+                self._error = UpstreamProtocolError(f"the upstream reported an error: {reported}")
+                break
+            chunks.append(chunk)
+        if self._error is not None and not chunks:
+            raise self._error
+        return chunks
+
+    def finish(self) -> None:
+        """The body ended: raise what is pending (an error, or an event cut in the middle)."""
+        if self._error is not None:
+            raise self._error
+        if not self.done and self._decoder.has_partial_event:
+            raise UpstreamProtocolError("the upstream stream ended inside an event")
 
 
 async def post_json(
@@ -155,8 +202,8 @@ async def post_json(
                     raise UpstreamProtocolError(
                         f"the upstream's answer is larger than {max_bytes} bytes"
                     )
-        obj = _decode(data.decode("utf-8", errors="replace"))
-        if (reported := _stream_error("message", obj)) is not None:
+        obj = decode_chunk(data.decode("utf-8", errors="replace"))
+        if (reported := stream_error("message", obj)) is not None:
             raise UpstreamProtocolError(f"the upstream reported an error: {reported}")
         return obj
 
@@ -205,7 +252,7 @@ def _detail(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
-def _stream_error(event: str, data: JSONObject) -> str | None:
+def stream_error(event: str, data: JSONObject) -> str | None:
     """The message of an error the upstream reported in place of a chunk, else ``None``."""
     error = data.get("error")
     if event != "error" and (error is None or "choices" in data):
@@ -221,9 +268,9 @@ async def _finish_body(chunks: AsyncIterator[bytes]) -> None:
     connection with it, and the next turn pays for a new one. A server that keeps talking or
     stalls after ``[DONE]`` just loses its connection.
     """
-    left = _ERROR_BODY_LIMIT
+    left = ERROR_BODY_LIMIT
     with contextlib.suppress(TimeoutError):
-        async with asyncio.timeout(_AFTER_DONE_SECONDS):
+        async with asyncio.timeout(AFTER_DONE_SECONDS):
             async for chunk in chunks:
                 left -= len(chunk)
                 if left < 0:
@@ -235,18 +282,23 @@ async def _error_text(response: httpx.Response) -> str:
     data = bytearray()
     async for chunk in response.aiter_bytes():
         data += chunk
-        if len(data) >= _ERROR_BODY_LIMIT:
+        if len(data) >= ERROR_BODY_LIMIT:
             break
-    text = data[:_ERROR_BODY_LIMIT].decode("utf-8", errors="replace")
+    return error_message(bytes(data), response.reason_phrase)
+
+
+def error_message(data: bytes, reason: str) -> str:
+    """The message of an upstream's error body: its ``error.message`` when it sent JSON."""
+    text = data[:ERROR_BODY_LIMIT].decode("utf-8", errors="replace")
     try:
         error = (as_object(json.loads(text)) or {}).get("error")
     except ValueError:
-        return text.strip() or response.reason_phrase
+        return text.strip() or reason
     message = as_str((as_object(error) or {}).get("message")) or as_str(error)
-    return message or text.strip() or response.reason_phrase
+    return message or text.strip() or reason
 
 
-def _decode(data: str) -> JSONObject:
+def decode_chunk(data: str) -> JSONObject:
     try:
         value = json.loads(data)
     except ValueError as exc:

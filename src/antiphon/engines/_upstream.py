@@ -23,6 +23,7 @@ from typing import Protocol
 import httpx
 
 from antiphon._deadline import Deadline, aclosing_deadline
+from antiphon.engines._h1_pool import H1Streams, fast_path_allowed
 from antiphon.engines._http import JSONObject, UpstreamConfig, post_sse
 from antiphon.engines.base import EngineEvent, EngineRequest
 from antiphon.exceptions import UpstreamTimeout
@@ -56,7 +57,10 @@ class UpstreamEngine(ABC):
     """An :class:`~antiphon.engines.base.Engine` over an HTTP upstream of JSON chunks.
 
     ``client`` may be shared between engines (the caller then closes it); by default the engine
-    makes its own from ``config`` and closes it in :meth:`aclose`.
+    makes its own from ``config`` and closes it in :meth:`aclose`. ``streams`` carries the
+    streamed calls of a plain-HTTP upstream (:class:`~antiphon.engines._h1_pool.H1Streams`,
+    closed by whoever made it); an engine that makes its own client makes those too, when
+    :func:`~antiphon.engines._h1_pool.fast_path_allowed` says the URL may use them.
     """
 
     def __init__(
@@ -64,11 +68,18 @@ class UpstreamEngine(ABC):
         config: UpstreamConfig,
         *,
         client: httpx.AsyncClient | None = None,
+        streams: H1Streams | None = None,
         ids: IdFactory = random_id,
     ) -> None:
         self._config = config
         self._owns_client = client is None
         self._client = client or config.make_client()
+        # Streams of a plain-HTTP upstream take the lean path (see _h1_pool); an engine given a
+        # client but no streams (a test's in-memory transport) keeps everything on the client.
+        self._owns_streams = streams is None and client is None
+        if self._owns_streams and fast_path_allowed(config.base_url):
+            streams = H1Streams(config)
+        self._streams = streams
         self._ids = ids
 
     @property
@@ -82,6 +93,8 @@ class UpstreamEngine(ABC):
 
     def chunks(self, path: str, body: JSONObject) -> AsyncGenerator[JSONObject, None]:
         """The decoded chunks of the upstream's answer; by default its SSE stream."""
+        if self._streams is not None:
+            return self._streams.post_sse(path, body)
         return post_sse(
             self._client,
             path,
@@ -126,3 +139,5 @@ class UpstreamEngine(ABC):
         """Close the HTTP client when the engine made it."""
         if self._owns_client:
             await self._client.aclose()
+        if self._owns_streams and self._streams is not None:
+            await self._streams.aclose()

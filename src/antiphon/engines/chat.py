@@ -14,6 +14,7 @@ import httpx
 
 from antiphon.engines._chat_events import ChatChunkMapper, completion_as_chunk
 from antiphon.engines._chat_request import ChatOptions, build_chat_body
+from antiphon.engines._h1_pool import H1Streams
 from antiphon.engines._http import JSONObject, UpstreamConfig, post_json
 from antiphon.engines._upstream import PreparedTurn, UpstreamEngine
 from antiphon.engines.base import EngineRequest
@@ -35,9 +36,10 @@ class ChatEngine(UpstreamEngine):
         options: ChatOptions | None = None,
         *,
         client: httpx.AsyncClient | None = None,
+        streams: H1Streams | None = None,
         ids: IdFactory = random_id,
     ) -> None:
-        super().__init__(config, client=client, ids=ids)
+        super().__init__(config, client=client, streams=streams, ids=ids)
         self._options = options or ChatOptions()
 
     @property

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import httpx
 
+from antiphon.engines._h1_pool import H1Streams
 from antiphon.engines._harmony_events import HarmonyChunkMapper
 from antiphon.engines._harmony_request import HarmonyOptions, build_harmony_request
 from antiphon.engines._http import JSONObject, UpstreamConfig
@@ -58,9 +59,10 @@ class HarmonyEngine(UpstreamEngine):
         options: HarmonyOptions | None = None,
         *,
         client: httpx.AsyncClient | None = None,
+        streams: H1Streams | None = None,
         ids: IdFactory = random_id,
     ) -> None:
-        super().__init__(config, client=client, ids=ids)
+        super().__init__(config, client=client, streams=streams, ids=ids)
         self._options = options or HarmonyOptions()
 
     @property

@@ -67,7 +67,9 @@ async def pump(
     """Read the transport until it ends, then end the session (with its error, if any)."""
     async for model_event in link.events():
         if isinstance(model_event, ServerEventReceived):
-            await dispatcher.handle(model_event.event)
+            pending = dispatcher.handle(model_event.event)
+            if pending is not None:
+                await pending
         elif isinstance(model_event, UnknownServerEvent):
             dispatcher.unknown(model_event)  # newer than our openai package: never fatal
         elif isinstance(model_event, TransportFailed):
@@ -128,8 +130,14 @@ class Dispatcher:
         """A snapshot of the conversation so far, oldest first."""
         return self._history.items
 
-    async def handle(self, event: RealtimeServerEvent) -> None:
-        """Apply one server event."""
+    def handle(self, event: RealtimeServerEvent) -> Awaitable[None] | None:
+        """Apply one server event; what is left to await, if anything.
+
+        Most events (audio and transcript deltas) need nothing awaited: they are applied here
+        and ``None`` comes back, which saves a coroutine per event. An event that must queue
+        a control event (with back-pressure), send, or start a task returns the coroutine that
+        finishes it.
+        """
         events = self._events
         kind = event.type
         if kind in _SEQUENCER_TYPES:
@@ -137,20 +145,34 @@ class Dispatcher:
         if self._raw:
             events.offer(RawModelEvent(event))
         change = self._history.apply(event)
+        added: RealtimeSessionEvent | None = None
         if change is not None:
             if change.type == "history_updated":
                 events.offer(change)  # lossy: no need to go through the awaiting path
             else:
-                await events.put(change)
+                added = change
         handler = self._handlers.get(kind)
         if handler is not None:
             control = handler(event)
-            if control is not None:
-                await events.put(control)
-            return
+            if added is None and control is None:
+                return None
+            return self._queue(added, control)
         async_handler = self._async_handlers.get(kind)
-        if async_handler is not None:
-            await async_handler(event)
+        if async_handler is None:
+            return None if added is None else self._queue(added, None)
+        return self._queue_then(added, async_handler(event))
+
+    async def _queue(
+        self, first: RealtimeSessionEvent | None, second: RealtimeSessionEvent | None
+    ) -> None:
+        for event in (first, second):
+            if event is not None:
+                await self._events.put(event)
+
+    async def _queue_then(self, first: RealtimeSessionEvent | None, then: Awaitable[None]) -> None:
+        if first is not None:
+            await self._events.put(first)
+        await then
 
     def unknown(self, event: UnknownServerEvent) -> None:
         """An event type the installed ``openai`` package does not know: raw event only."""

@@ -169,6 +169,10 @@ def _code_call(output: Mapping[str, object], status: Status) -> RealtimeMcpToolC
 
 def _mcp_item(output: Mapping[str, object]) -> ConversationItem:
     data = {key: value for key, value in output.items() if key != "status"}
+    if data.get("type") == "mcp_list_tools":
+        # Realtime's listing item has no error field (a failed listing says so in the
+        # mcp_list_tools.failed event); sending Responses' one breaks the official type.
+        data.pop("error", None)
     error = data.get("error")
     if isinstance(error, Mapping):  # Responses' MCP error tags, as realtime spells them
         fields = cast(Mapping[str, object], error)

@@ -95,8 +95,10 @@ class ResponseTranslator:
             "item_id": opened.item_id,
             "output_index": opened.index,
         }
+        # Realtime's mcp_call status events carry no response_id (the official types have none).
+        status_fields = {"item_id": opened.item_id, "output_index": opened.index}
         if kind in SAME_EVENTS:
-            return [self._event(kind, fields)]
+            return [self._event(kind, status_fields)]
         if kind == "response.mcp_call_arguments.done":
             return self._calling(fields, text_of(event, "arguments"))
         if kind == "response.mcp_call_arguments.delta":
@@ -163,7 +165,10 @@ class ResponseTranslator:
         # (Responses opens it with the item, before the arguments stream).
         return [
             self._event("response.mcp_call_arguments.done", {**fields, "arguments": arguments}),
-            self._event("response.mcp_call.in_progress", fields),
+            self._event(
+                "response.mcp_call.in_progress",
+                {key: value for key, value in fields.items() if key != "response_id"},
+            ),
         ]
 
     def _added(self, item: Mapping[str, object], source: int | None) -> list[Outgoing]:

@@ -10,6 +10,7 @@ fires when the period ends and, if the follower yielded something since, re-arms
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 __all__ = ["Keepalive", "Waiters"]
 
@@ -38,10 +39,8 @@ class Waiters:
 
     def discard(self, future: asyncio.Future[bool]) -> None:
         """Forget a future that something else resolved (a keep-alive)."""
-        try:
+        with contextlib.suppress(ValueError):
             self._futures.remove(future)
-        except ValueError:
-            pass
 
 
 class Keepalive:

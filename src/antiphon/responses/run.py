@@ -7,8 +7,9 @@ writes the store in batches (when the response is created, every ``flush_every``
 it ends). Those writes run beside the stream, one at a time, and the stream never waits for them:
 a slow store costs latency only at the end, where the outcome must be stored before it is
 announced. Followers (:meth:`follow`) read the log from any sequence number and wait on a
-future that publishing resolves, never on a timer. Cancelling the task cancels the upstream request; the response then
-ends ``cancelled`` and is stored so, with the write shielded and time-bounded.
+future that publishing resolves, never on a timer. Cancelling the task cancels the upstream
+request; the response then ends ``cancelled`` and is stored so, with the write shielded and
+time-bounded.
 
 How a stored response ended is written before it is announced: the outcome and the last events
 (the terminal one included) are committed in one write, and only then does the terminal event
@@ -226,9 +227,10 @@ class LiveRun:
 
     def _check_created(self) -> None:
         created = self._created
-        if created.done() and not created.cancelled() and self._store_error is None:
-            if isinstance(error := created.exception(), StoreError):
-                self._store_error = error  # refused: stop before generating more
+        if not created.done() or created.cancelled() or self._store_error is not None:
+            return
+        if isinstance(error := created.exception(), StoreError):
+            self._store_error = error  # refused: stop before generating more
 
     async def _flushed(self) -> None:
         """Wait for the background write in flight, if any (it goes on if this is cancelled)."""

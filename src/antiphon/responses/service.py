@@ -42,6 +42,7 @@ from antiphon.exceptions import (
 )
 from antiphon.responses.catalog import ModelCatalog
 from antiphon.responses.history import normalize_input
+from antiphon.responses.observer import NoObserver, RunObserver
 from antiphon.responses.plan import TurnLimits, plan_response
 from antiphon.responses.remote import RECHECK_SECONDS, await_end, follow_stored
 from antiphon.responses.request import CreateResponseBody
@@ -52,6 +53,8 @@ from antiphon.store.base import (
     ItemPage,
     ItemQuery,
     ResponseOutcome,
+    ResponsePage,
+    ResponseQuery,
     ResponseStore,
     StoredEvent,
     StoredResponse,
@@ -77,7 +80,8 @@ class ResponsesService(AsyncResource):
     store's limit on one response record: a stored request whose record would already pass it is
     refused with a 413 before it runs, rather than answered and never stored.
     ``response_deadline_seconds`` bounds the time one response takes, all its turns and tool
-    calls included (0: no bound); past it the response ends ``failed``.
+    calls included (0: no bound); past it the response ends ``failed``. ``observer`` watches each
+    run (the server's metrics and traces).
     """
 
     def __init__(
@@ -95,8 +99,10 @@ class ResponsesService(AsyncResource):
         signals: ResponseSignals | None = None,
         takeover_interval: float | None = None,
         drain_seconds: float = 0.0,
+        observer: RunObserver | None = None,
     ) -> None:
         self._models = models
+        self._observer = observer or NoObserver()
         self._limits = TurnLimits(max_tool_loops, response_deadline_seconds)
         self._max_record_bytes = max_record_bytes
         self._store = store
@@ -307,7 +313,11 @@ class ResponsesService(AsyncResource):
 
     async def _execute(self, run: LiveRun) -> None:
         try:
-            await run.execute()
+            with self._observer.running(run.id, run.ledger.response.model):
+                try:
+                    await run.execute()
+                finally:  # inside the run's context: a trace's span takes the final status
+                    self._observer.finished(run.final_response().status or "completed")
         finally:
             self._runs.pop(run.id, None)
 
@@ -375,6 +385,15 @@ class ResponsesService(AsyncResource):
         except ItemNotFound as exc:
             raise InvalidRequestError(
                 f"No input item '{query.after}' in response '{response_id}'.", param="after"
+            ) from exc
+
+    async def list_responses(self, query: ResponseQuery) -> ResponsePage:
+        """A page of the stored responses (an unknown ``after`` cursor is a 400 naming it)."""
+        try:
+            return await self._store.list_responses(query)
+        except ResponseNotFound as exc:
+            raise InvalidRequestError(
+                f"No stored response '{query.after}' to list after.", param="after"
             ) from exc
 
     # -- change -------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from typing import cast
 
 from openai.types.responses import ResponseError, ResponseStreamEvent
 
+from antiphon._deadline import Deadline
 from antiphon.engines.base import (
     Engine,
     EngineRequest,
@@ -36,7 +37,6 @@ from antiphon.engines.base import (
     TurnFinished,
     Usage,
 )
-from antiphon._deadline import Deadline
 from antiphon.exceptions import EngineError, UpstreamProtocolError
 from antiphon.harmony.classifier import Classification, DeclaredTools, MessageKind, classify
 from antiphon.harmony.messages import HarmonyHeader, mcp_namespace

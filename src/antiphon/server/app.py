@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import logging
+import os
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable
 
@@ -42,15 +43,25 @@ from antiphon.server.errors import (
     handle_unexpected,
 )
 from antiphon.server.guard import RequestGuard, normalize_origin
+from antiphon.server.instrument import Instrument
+from antiphon.server.observed import (
+    ObservedCatalog,
+    ObservedContainers,
+    ObservedMcp,
+    ObservedRuns,
+)
+from antiphon.server.observed_store import ObservedStore
 from antiphon.server.openapi import openapi_document, render_docs
+from antiphon.server.playground_routes import playground_routes
+from antiphon.server.prometheus import PrometheusMetrics, metrics_endpoint
 from antiphon.server.realtime import realtime_endpoint
 from antiphon.server.realtime_bounds import RealtimeSessions
 from antiphon.server.settings import ServerSettings
 from antiphon.server.speech_setup import close_speech, open_speech
+from antiphon.server.tracing import NoTracing, OtelTracing, open_tracing
 from antiphon.server.warmup import warm_up
 from antiphon.store.base import ResponseStore, StoreLimits
 from antiphon.store.factory import open_store
-from antiphon.tools.code_interpreter import ContainerManager
 from antiphon.tools.mcp import McpClientPool, build_registry
 
 __all__ = ["StoreOpener", "create_app"]
@@ -67,41 +78,55 @@ def create_app(
     store_opener: StoreOpener = open_store,
     upstream_transport: httpx.AsyncBaseTransport | None = None,
     client_secrets: ClientSecretStore | None = None,
+    metrics: PrometheusMetrics | None = None,
+    tracing: NoTracing | OtelTracing | None = None,
 ) -> Starlette:
     """The Starlette app serving ``settings``.
 
     ``store_opener`` and ``upstream_transport`` (every upstream request goes through it instead
     of the network) let tests run the whole app in memory; ``client_secrets`` holds the
     ephemeral realtime keys (a new store by default; tests inject one with their own clock).
+    ``metrics`` collects what ``GET /metrics`` shows (a registry of the app's own by default);
+    ``tracing`` makes the OpenTelemetry spans (by default as the ``OTEL_*`` variables ask, see
+    :func:`~antiphon.server.tracing.open_tracing`).
     """
     started = int(time.time())
+    metrics = PrometheusMetrics() if metrics is None else metrics
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncGenerator[None]:
         async with contextlib.AsyncExitStack() as stack:
+            traces = open_tracing(os.environ) if tracing is None else tracing
+            if isinstance(traces, OtelTracing):
+                stack.callback(traces.shutdown)  # last out: flushes every span made before
             store = await store_opener(settings.store, settings.store_limits)
             stack.push_async_callback(store.close)
             shared = await open_shared(settings.store, store)  # other workers' signals
             if shared.signals is not None:
                 stack.push_async_callback(shared.signals.close)
             app.state.store = store
+            # Observed around the shared store: the signals wiring needs the PostgreSQL store.
+            observed = ObservedStore(shared.store, metrics, traces)
             router = await stack.enter_async_context(
                 ModelRouter(settings, transport=upstream_transport)
             )
+            catalog = ObservedCatalog(router, metrics, traces)
             runtime = ToolRuntime(
                 mcp_servers=build_registry(settings.mcp_servers),
-                mcp=await stack.enter_async_context(McpClientPool())
+                mcp=ObservedMcp(await stack.enter_async_context(McpClientPool()), metrics, traces)
                 if settings.mcp_servers
                 else None,
-                code=await stack.enter_async_context(
-                    ContainerManager(settings.sandbox_limits, settings.sandbox_policy)
-                )
+                code=(
+                    await stack.enter_async_context(
+                        ObservedContainers(settings.sandbox_limits, settings.sandbox_policy)
+                    )
+                ).observe(metrics, traces)
                 if settings.code_interpreter
                 else None,
             )
             service = ResponsesService(
-                router,
-                shared.store,
+                catalog,
+                observed,
                 max_tool_loops=settings.max_tool_loops,
                 tools=runtime,
                 max_record_bytes=settings.store_limits.max_response_bytes,
@@ -110,9 +135,10 @@ def create_app(
                 signals=shared.signals,
                 takeover_interval=shared.takeover_interval,
                 drain_seconds=shared.drain_seconds,
+                observer=ObservedRuns(metrics, traces),
             )
             app.state.service = await stack.enter_async_context(service)
-            app.state.models = router
+            app.state.models = catalog
             # /v1/realtime runs its responses on the same tools and under the same limits.
             app.state.tool_runtime = runtime
             app.state.turn_limits = TurnLimits(
@@ -135,7 +161,7 @@ def create_app(
             app.state.ready = False  # shutting down: load balancers stop sending work here
 
     async def models(request: Request) -> Response:
-        router: ModelRouter = request.app.state.models
+        router: ObservedCatalog = request.app.state.models
         data = [
             {"id": name, "object": "model", "created": started, "owned_by": "antiphon"}
             for name in await router.names()
@@ -160,13 +186,14 @@ def create_app(
     # Outermost first: the guard refuses forged and oversize requests before anything reads
     # them; CORS answers the preflights of allowed origins, which carry no API key.
     middleware = [
+        Middleware(Instrument, metrics=metrics),
         Middleware(
             RequestGuard,
             host=settings.host,
             port=settings.port,
             max_body_bytes=settings.max_body_bytes,
             allow_origins=settings.allow_origins,
-        )
+        ),
     ]
     if settings.allow_origins:
         middleware.append(
@@ -188,6 +215,7 @@ def create_app(
     app = Starlette(
         routes=[
             Route("/v1/responses", routes.create, methods=["POST"]),
+            Route("/v1/responses", routes.list_responses, methods=["GET"]),
             Route("/v1/responses/{response_id}", routes.retrieve, methods=["GET"]),
             Route("/v1/responses/{response_id}", routes.delete, methods=["DELETE"]),
             Route("/v1/responses/{response_id}/cancel", routes.cancel, methods=["POST"]),
@@ -197,8 +225,10 @@ def create_app(
             Route("/v1/realtime/client_secrets", create_client_secret, methods=["POST"]),
             Route("/health", health, methods=["GET"]),
             Route("/ready", ready, methods=["GET"]),
+            Route("/metrics", metrics_endpoint, methods=["GET"]),
             Route("/openapi.json", openapi, methods=["GET"]),
             Route("/docs", docs, methods=["GET"]),
+            *playground_routes(),
         ],
         middleware=middleware,
         exception_handlers={
@@ -211,6 +241,7 @@ def create_app(
     )
     app.state.keepalive = settings.keepalive
     app.state.ready = False
+    app.state.metrics = metrics
     app.state.client_secrets = client_secrets
     app.state.realtime_sessions = RealtimeSessions(settings.realtime)
     app.state.request_limits = RequestLimits(

@@ -12,7 +12,10 @@ from antiphon.server.errors import error_response
 
 __all__ = ["CLIENT_SECRET_SCOPE_KEY", "REALTIME_PATH", "BearerAuth"]
 
-_OPEN_PATHS = frozenset({"/health"})
+# The playground's page and assets hold no data (the page sends the key the user types with
+# each API call); a browser cannot put a Bearer header on a navigation.
+_OPEN_PATHS = frozenset({"/health", "/", "/playground"})
+_OPEN_PREFIX: Final = "/playground/assets/"
 #: The only route an ephemeral client secret opens.
 REALTIME_PATH: Final = "/v1/realtime"
 #: Where a WebSocket's still-unredeemed ephemeral secret is handed to the realtime endpoint.
@@ -27,7 +30,9 @@ class BearerAuth:
     clients of ``/v1/realtime`` do (they cannot set headers); it is never echoed back.
 
     The key is compared with :func:`hmac.compare_digest` so the time taken does not reveal how
-    much of a guess was right. ``/health`` stays open for load balancers.
+    much of a guess was right. ``/health`` stays open for load balancers, and so do ``/``, the
+    playground's page and its static assets (:mod:`antiphon.server.playground`), which hold no
+    data: every API call the page makes carries the key its user typed.
 
     With ``client_secrets``, a WebSocket to ``/v1/realtime`` may present a live ephemeral secret
     (``ek_...``, either way) instead of the key. It is only checked here: the endpoint redeems
@@ -49,7 +54,12 @@ class BearerAuth:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Pass authorised requests through; answer 401 (or close 1008) otherwise."""
-        if scope["type"] not in ("http", "websocket") or scope["path"] in _OPEN_PATHS:
+        path: str = scope.get("path", "")
+        if (
+            scope["type"] not in ("http", "websocket")
+            or path in _OPEN_PATHS
+            or path.startswith(_OPEN_PREFIX)
+        ):
             await self._app(scope, receive, send)
             return
         headers: list[tuple[bytes, bytes]] = scope.get("headers", [])

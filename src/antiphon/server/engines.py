@@ -26,6 +26,7 @@ from typing import Final
 import httpx
 
 from antiphon._resource import AsyncResource
+from antiphon.engines._h1_pool import H1Streams, fast_path_allowed
 from antiphon.engines._http import UpstreamConfig, as_list, as_object, as_str
 from antiphon.engines.base import Engine
 from antiphon.engines.chat import ChatEngine, ChatOptions
@@ -59,17 +60,19 @@ def build_engine(
     route: ModelRoute,
     *,
     client: httpx.AsyncClient | None = None,
+    streams: H1Streams | None = None,
     limits: UpstreamLimits | None = None,
 ) -> Engine:
     """The engine serving ``route`` (a script is loaded now, so a bad one fails at start-up).
 
-    An upstream engine uses ``client`` when given (the caller closes it), else makes its own.
-    ``limits`` are the server's upstream limits, under the route's own (default: the defaults).
+    An upstream engine uses ``client`` (and ``streams``, for its streamed calls) when given (the
+    caller closes them), else makes its own. ``limits`` are the server's upstream limits, under
+    the route's own (default: the defaults).
     """
     if route.api == "scripted":
         return ScriptedEngine(route_script(route))
     config = _route_config(route, route.limits(limits or UpstreamLimits()))
-    return _upstream_engine(route.api, config, client, stream=route.upstream_stream)
+    return _upstream_engine(route.api, config, client, streams, stream=route.upstream_stream)
 
 
 def route_script(route: ModelRoute) -> Script:
@@ -84,13 +87,18 @@ def route_script(route: ModelRoute) -> Script:
 
 
 def _upstream_engine(
-    api: UpstreamApi, config: UpstreamConfig, client: httpx.AsyncClient | None, *, stream: bool
+    api: UpstreamApi,
+    config: UpstreamConfig,
+    client: httpx.AsyncClient | None,
+    streams: H1Streams | None,
+    *,
+    stream: bool,
 ) -> Engine:
     if api == "chat":
-        return ChatEngine(config, ChatOptions(stream=stream), client=client)
+        return ChatEngine(config, ChatOptions(stream=stream), client=client, streams=streams)
     if not stream:
         raise ConfigurationError("upstream_stream = false is only supported for chat upstreams")
-    return HarmonyEngine(config, client=client)
+    return HarmonyEngine(config, client=client, streams=streams)
 
 
 class ModelRouter(AsyncResource):
@@ -121,11 +129,15 @@ class ModelRouter(AsyncResource):
     async def _open(self, stack: contextlib.AsyncExitStack) -> None:
         limits = self._settings.upstream
         for route in self._settings.models:
-            client = None
+            client = streams = None
             if route.api != "scripted":
-                client = self._client(_route_config(route, route.limits(limits)))
+                config = _route_config(route, route.limits(limits))
+                client = self._client(config)
                 stack.push_async_callback(client.aclose)
-            engine = build_engine(route, client=client, limits=limits)
+                streams = self._streams(config)
+                if streams is not None:
+                    stack.push_async_callback(streams.aclose)
+            engine = build_engine(route, client=client, streams=streams, limits=limits)
             stack.push_async_callback(engine.aclose)
             self._routes[route.name] = ServedModel(engine, route.upstream_model or route.name)
         if self._discovery is not None:
@@ -133,8 +145,15 @@ class ModelRouter(AsyncResource):
             config = _config(discovery.upstream_url, discovery.upstream_api_key, limits)
             self._list_client = self._client(config)
             stack.push_async_callback(self._list_client.aclose)
+            streams = self._streams(config)
+            if streams is not None:
+                stack.push_async_callback(streams.aclose)
             engine = _upstream_engine(
-                discovery.api, config, self._list_client, stream=discovery.upstream_stream
+                discovery.api,
+                config,
+                self._list_client,
+                streams,
+                stream=discovery.upstream_stream,
             )
             stack.push_async_callback(engine.aclose)
             self._discovered_engine = engine
@@ -221,6 +240,12 @@ class ModelRouter(AsyncResource):
             raise UpstreamProtocolError('expected {"data": [{"id": "MODEL"}, ...]}')
         # dict.fromkeys: one name once, in the upstream's order.
         return tuple(dict.fromkeys(name for name in names if name))
+
+    def _streams(self, config: UpstreamConfig) -> H1Streams | None:
+        """The lean path for streamed calls; none for a test's network or HTTPS and proxies."""
+        if self._transport is not None or not fast_path_allowed(config.base_url):
+            return None
+        return H1Streams(config)
 
     def _client(self, config: UpstreamConfig) -> httpx.AsyncClient:
         if self._transport is None:

@@ -47,7 +47,11 @@ def _paths() -> _Paths:
         "/v1/responses": {
             "post": _op(
                 "Create a response", "The response, or its SSE stream", body=True, stream=True
-            )
+            ),
+            "get": _op(
+                "List stored responses, newest first (antiphon's own: ?after=ID&limit=N&order=)",
+                "A list page",
+            ),
         },
         item: {
             "get": _op("Retrieve a response (or replay its stream)", "The response", stream=True),
@@ -57,6 +61,7 @@ def _paths() -> _Paths:
         item + "/input_items": {"get": _op("List a response's input items", "A list page")},
         "/v1/models": {"get": _op("List the served models", "A list of models")},
         "/health": {"get": _op("Liveness", "ok")},
+        "/metrics": {"get": _op("Prometheus metrics (text format)", "The metrics")},
     }
 
 

@@ -33,10 +33,10 @@ from antiphon.responses.run import LiveRun
 from antiphon.responses.service import ResponsesService
 from antiphon.server.errors import error_response
 from antiphon.server.streaming import sse_body
-from antiphon.store.base import ItemQuery
+from antiphon.store.base import ItemQuery, ResponseQuery
 from antiphon.wire.json import dump_json
 
-__all__ = ["cancel", "create", "delete", "input_items", "retrieve"]
+__all__ = ["cancel", "create", "delete", "input_items", "list_responses", "retrieve"]
 
 _log = logging.getLogger("antiphon.server")
 
@@ -167,6 +167,37 @@ async def input_items(request: Request) -> Response:
         f'{{"object":"list","data":[{data}],"first_id":{first},"last_id":{last},"has_more":{more}}}'
     )
     return _json(body)
+
+
+async def list_responses(request: Request) -> Response:
+    """``GET /v1/responses?after=&limit=&order=``: stored responses, newest first by default."""
+    order = request.query_params.get("order", "desc")
+    if order not in ("asc", "desc"):
+        raise InvalidRequestError("order must be 'asc' or 'desc'.", param="order")
+    limit = _int_param(request, "limit", 20, low=1, high=100)
+    query = ResponseQuery(after=request.query_params.get("after"), limit=limit, order=order)
+    page = await _service(request).list_responses(query)
+    data = [
+        {
+            "id": r.id,
+            "object": "response",
+            "created_at": int(r.created_at),
+            "status": r.status,
+            "model": r.model,
+            "previous_response_id": r.previous_response_id,
+            "background": r.background,
+        }
+        for r in page.responses
+    ]
+    return JSONResponse(
+        {
+            "object": "list",
+            "data": data,
+            "first_id": data[0]["id"] if data else None,
+            "last_id": data[-1]["id"] if data else None,
+            "has_more": page.has_more,
+        }
+    )
 
 
 def _int_param(

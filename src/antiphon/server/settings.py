@@ -26,6 +26,8 @@ A config file can declare several models, each with its own upstream::
     max_tool_loops = 16         # model turns one response may take (tool rounds included)
     model_refresh_seconds = 10  # discovered models: re-list the upstream at most this often
     log_level = "info"          # critical | error | warning | info | debug | trace
+    log_format = "json"         # text (default) | json: one JSON object per line
+    metrics_port = 9100         # GET /metrics also on this port, without the API key
     response_deadline_seconds = 1800  # one response, all its turns and tool calls (0: none)
 
     # /v1/realtime (per process: each worker counts its own sessions and client secrets).
@@ -124,7 +126,9 @@ DEFAULT_LOG_LEVEL: Final = "warning"
 DEFAULT_CONNECT_TIMEOUT: Final = 10.0
 DEFAULT_STALL_TIMEOUT: Final = 120.0
 DEFAULT_UPSTREAM_DEADLINE_SECONDS: Final = 600.0
-DEFAULT_UPSTREAM_MAX_CONNECTIONS: Final = 100
+# Engines queue what they cannot run at once (vLLM, SGLang, llama.cpp, Ollama): the pool should
+# not be the first limit a thousand streams meet.
+DEFAULT_UPSTREAM_MAX_CONNECTIONS: Final = 1000
 DEFAULT_UPSTREAM_POOL_TIMEOUT: Final = 30.0
 DEFAULT_RESPONSE_DEADLINE_SECONDS: Final = 1800.0
 #: Below the store's default record limit (32 MiB), so a body that fits can be stored.
@@ -311,6 +315,10 @@ class ServerSettings:
     #: The upstream whose models are served under their own names (next to ``models``).
     discovery: UpstreamDiscovery | None = None
     log_level: str = DEFAULT_LOG_LEVEL
+    #: ``text`` or ``json`` (one object per line, with request, response and session ids).
+    log_format: str = "text"
+    #: A port serving ``GET /metrics`` alone, without the API key; ``None``: only the main one.
+    metrics_port: int | None = None
     #: Browser origins allowed besides the server's own (``"*"``: any); see server.guard.
     allow_origins: tuple[str, ...] = ()
     #: Request bodies above this many bytes are refused with 413 before they are read whole.
@@ -351,6 +359,12 @@ class ServerSettings:
                 f"log level must be one of {', '.join(LOG_LEVELS)}, not {self.log_level!r}"
             )
         build_registry(self.mcp_servers)  # duplicate labels or URLs fail at start-up
+        if self.log_format not in ("text", "json"):
+            raise ConfigurationError(f"log format must be text or json, not {self.log_format!r}")
+        if self.metrics_port is not None and not 1 <= self.metrics_port <= 65535:
+            raise ConfigurationError(
+                f"metrics_port must be between 1 and 65535, not {self.metrics_port}"
+            )
         if self.max_body_bytes < 1:
             raise ConfigurationError(f"max_body_bytes must be positive, not {self.max_body_bytes}")
         for origin in self.allow_origins:
@@ -402,6 +416,8 @@ class ServeOptions:
     max_tool_loops: int | None = None
     model_refresh_seconds: float | None = None
     log_level: str | None = None
+    log_format: str | None = None
+    metrics_port: int | None = None
     upstream_url: str | None = None
     upstream_api: str | None = None
     upstream_api_key: str | None = None
@@ -461,6 +477,8 @@ class ServeOptions:
             max_tool_loops=typed("max_tool_loops", int, "an integer"),
             model_refresh_seconds=typed("model_refresh_seconds", float, "a number"),
             log_level=_opt_lower(get("log_level")),
+            log_format=_opt_lower(get("log_format")),
+            metrics_port=typed("metrics_port", int, "an integer"),
             upstream_url=get("upstream_url"),
             upstream_api=get("upstream_api"),
             upstream_api_key=get("upstream_api_key"),
@@ -516,6 +534,8 @@ SERVER_KEYS = frozenset(
         "max_tool_loops",
         "model_refresh_seconds",
         "log_level",
+        "log_format",
+        "metrics_port",
         "allow_origins",
         "max_body_bytes",
         "allow_private_media_urls",
@@ -634,6 +654,8 @@ def resolve_settings(flags: ServeOptions, environ: Mapping[str, str]) -> ServerS
         ),
         discovery=discovery,
         log_level=_pick(DEFAULT_LOG_LEVEL, flags.log_level, env.log_level, file.log_level),
+        log_format=_pick("text", flags.log_format, env.log_format, file.log_format),
+        metrics_port=_first(flags.metrics_port, env.metrics_port, file.metrics_port),
         allow_origins=_pick((), flags.allow_origins, env.allow_origins, file.allow_origins),
         max_body_bytes=_pick(
             DEFAULT_MAX_BODY_BYTES, flags.max_body_bytes, env.max_body_bytes, file.max_body_bytes
@@ -839,6 +861,8 @@ def _server_options(table: dict[str, object], path: Path) -> ServeOptions:
         max_tool_loops=integer("max_tool_loops"),
         model_refresh_seconds=number("model_refresh_seconds"),
         log_level=_opt_lower(text("log_level")),
+        log_format=_opt_lower(text("log_format")),
+        metrics_port=integer("metrics_port"),
         allow_origins=origins("allow_origins"),
         max_body_bytes=integer("max_body_bytes"),
         allow_private_media_urls=flag("allow_private_media_urls"),

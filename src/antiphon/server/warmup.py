@@ -6,13 +6,16 @@ to its first token than the second, almost all of it there. So before the server
 ready, one response runs end to end in memory on the scripted engine, through the same code as
 a client's: the create body is parsed, planned, streamed by the turn loop into the ledger and
 serialised as SSE, and one realtime text turn goes through the realtime core. Nothing reaches an
-upstream, a store or a client.
+upstream, a store or a client. anyio's event-loop backend, which Starlette's streaming response
+imports on first use (about 25 ms), is loaded too.
 """
 
 from __future__ import annotations
 
 import json
 from contextlib import aclosing
+
+import anyio
 
 from antiphon.engines.scripted import Script, ScriptedEngine, ScriptedItem, ScriptedTurn
 from antiphon.realtime_server.conversation import RealtimeConversation
@@ -36,6 +39,8 @@ _USER = {"type": "message", "role": "user", "content": [{"type": "input_text", "
 
 async def warm_up() -> None:
     """Run one Responses stream and one realtime turn in memory (see the module docstring)."""
+    async with anyio.create_task_group():
+        pass  # what StreamingResponse opens for every stream: its backend loads now
     served = ServedModel(ScriptedEngine(Script((_TURN,))), "warm-up")
     body = parse_create_body(
         {

@@ -57,6 +57,10 @@ MIGRATIONS: Final[tuple[str, ...]] = (
         lease_until double precision NOT NULL
     );
     """,
+    # 2: listing the stored responses (GET /v1/responses) pages over (created_at, id).
+    """
+    CREATE INDEX responses_by_created ON responses (created_at, id);
+    """,
 )
 #: The version a fully migrated database has.
 SCHEMA_VERSION: Final = len(MIGRATIONS)

@@ -28,6 +28,9 @@ from antiphon.store.base import (
     ItemQuery,
     NewResponse,
     ResponseOutcome,
+    ResponsePage,
+    ResponseQuery,
+    ResponseSummary,
     StoredEvent,
     StoredItem,
     StoredResponse,
@@ -209,3 +212,20 @@ def walk_chain(
         )
         referrer, current = current, record.previous_response_id
     return tuple(reversed(segments))
+
+
+def summary(record: StoredResponse) -> ResponseSummary:
+    """What a listing shows of ``record``."""
+    return ResponseSummary(
+        id=record.id,
+        created_at=record.created_at,
+        status=record.status,
+        model=record.model,
+        previous_response_id=record.previous_response_id,
+        background=record.background,
+    )
+
+
+def page_responses(ordered: list[ResponseSummary], query: ResponseQuery) -> ResponsePage:
+    """The page of ``ordered`` (already in ``query.order``, one more than the limit at most)."""
+    return ResponsePage(tuple(ordered[: query.limit]), has_more=len(ordered) > query.limit)

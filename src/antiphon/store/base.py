@@ -32,7 +32,10 @@ __all__ = [
     "ItemQuery",
     "NewResponse",
     "ResponseOutcome",
+    "ResponsePage",
+    "ResponseQuery",
     "ResponseStore",
+    "ResponseSummary",
     "StoreLimits",
     "StoredEvent",
     "StoredItem",
@@ -202,6 +205,43 @@ class ItemPage:
 
 
 @dataclass(frozen=True, slots=True)
+class ResponseQuery:
+    """A page request over the stored responses, newest first by default.
+
+    Responses are ordered by ``(created_at, id)``; ``after`` is the id of the last response of
+    the previous page (a cursor), and the page starts just past it in the same order.
+    """
+
+    after: str | None = None
+    limit: int = 20
+    order: ItemOrder = "desc"
+
+    def __post_init__(self) -> None:
+        if self.limit < 1:
+            raise ConfigurationError(f"a response page limit must be positive, got {self.limit}")
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseSummary:
+    """What a listing shows of one stored response (its JSON is read with ``get``)."""
+
+    id: str
+    created_at: float
+    status: ResponseStatus
+    model: str
+    previous_response_id: str | None
+    background: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ResponsePage:
+    """One page of stored responses and whether more follow in the same order."""
+
+    responses: tuple[ResponseSummary, ...]
+    has_more: bool
+
+
+@dataclass(frozen=True, slots=True)
 class ConversationSegment:
     """One response of a ``previous_response_id`` chain: what went in, what came out."""
 
@@ -266,6 +306,15 @@ class ResponseStore(Protocol):
 
     async def chain(self, response_id: str) -> tuple[ConversationSegment, ...]:
         """The conversation ending with ``response_id``, oldest response first."""
+        ...
+
+    async def list_responses(self, query: ResponseQuery) -> ResponsePage:
+        """A page of the live (unexpired) responses, ordered by ``(created_at, id)``.
+
+        ``query.after`` must name a live response (else :class:`~antiphon.ResponseNotFound`);
+        the page holds up to ``query.limit`` responses after it in ``query.order``. Listing
+        does not count as a use of a response (the in-memory store's eviction order stays).
+        """
         ...
 
     async def delete(self, response_id: str) -> bool:

@@ -24,6 +24,8 @@ from antiphon.store.base import (
     ItemQuery,
     NewResponse,
     ResponseOutcome,
+    ResponsePage,
+    ResponseQuery,
     StoredEvent,
     StoredResponse,
     StoreLimits,
@@ -124,6 +126,20 @@ class MemoryStore:
     async def chain(self, response_id: str) -> tuple[ConversationSegment, ...]:
         """The conversation ending with ``response_id``, oldest response first."""
         return _rules.walk_chain(response_id, self._load, self._limits.max_chain_depth)
+
+    async def list_responses(self, query: ResponseQuery) -> ResponsePage:
+        """A page of the live responses by ``(created_at, id)``; see the protocol."""
+        now = self._clock()
+        live = [e.record for e in self._entries.values() if e.record.expires_at > now]
+        live.sort(key=lambda r: (r.created_at, r.id), reverse=query.order == "desc")
+        start = 0
+        if query.after is not None:
+            # Not through _entry: a listing must not make a response recently used.
+            start = next((n + 1 for n, r in enumerate(live) if r.id == query.after), -1)
+            if start < 0:
+                raise ResponseNotFound(query.after)
+        chosen = live[start : start + query.limit + 1]
+        return _rules.page_responses([_rules.summary(r) for r in chosen], query)
 
     async def delete(self, response_id: str) -> bool:
         """Delete a response and its events; whether it existed (and had not expired)."""

@@ -31,6 +31,7 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from antiphon.exceptions import StoreError
+from antiphon.store import _postgres_list as listing
 from antiphon.store import _postgres_ops as ops
 from antiphon.store import _postgres_schema as schema
 from antiphon.store._rules import new_record, page_items
@@ -41,6 +42,8 @@ from antiphon.store.base import (
     ItemQuery,
     NewResponse,
     ResponseOutcome,
+    ResponsePage,
+    ResponseQuery,
     StoredEvent,
     StoredResponse,
     StoreLimits,
@@ -299,6 +302,11 @@ class PostgresStore:
         """The conversation ending with ``response_id``, oldest response first."""
         now, depth = self._clock(), self._limits.max_chain_depth
         return await self._read(lambda conn: ops.chain(conn, response_id, depth, now))
+
+    async def list_responses(self, query: ResponseQuery) -> ResponsePage:
+        """A page of the live responses by ``(created_at, id)``; see the protocol."""
+        now = self._clock()
+        return await self._read(lambda conn: listing.list_responses(conn, query, now))
 
     async def delete(self, response_id: str) -> bool:
         """Delete a response, its items and its events; whether it existed."""

@@ -29,6 +29,8 @@ from antiphon.store.base import (
     ItemQuery,
     NewResponse,
     ResponseOutcome,
+    ResponsePage,
+    ResponseQuery,
     ResponseStore,
     StoredEvent,
     StoredResponse,
@@ -230,6 +232,10 @@ class SignallingStore:
     async def chain(self, response_id: str) -> tuple[ConversationSegment, ...]:
         """As the wrapped store."""
         return await self.inner.chain(response_id)
+
+    async def list_responses(self, query: ResponseQuery) -> ResponsePage:
+        """As the wrapped store."""
+        return await self.inner.list_responses(query)
 
     async def delete(self, response_id: str) -> bool:
         """Delete, then announce (followers elsewhere learn it is gone)."""

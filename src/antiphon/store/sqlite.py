@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Final, Generic, TypeVar, cast
 
 from antiphon.exceptions import StoreError
+from antiphon.store import _sqlite_list as listing
 from antiphon.store import _sqlite_ops as ops
 from antiphon.store import _sqlite_schema as schema
 from antiphon.store._rules import new_record, page_items
@@ -47,6 +48,8 @@ from antiphon.store.base import (
     ItemQuery,
     NewResponse,
     ResponseOutcome,
+    ResponsePage,
+    ResponseQuery,
     StoredEvent,
     StoredResponse,
     StoreLimits,
@@ -333,6 +336,11 @@ class SqliteStore:
         now, depth = self._clock(), self._limits.max_chain_depth
         return await self._reader.run(lambda conn: ops.chain(conn, response_id, depth, now))
 
+    async def list_responses(self, query: ResponseQuery) -> ResponsePage:
+        """A page of the live responses by ``(created_at, id)``; see the protocol."""
+        now = self._clock()
+        return await self._reader.run(lambda conn: listing.list_responses(conn, query, now))
+
     async def delete(self, response_id: str) -> bool:
         """Delete a response, its items and its events; whether it existed."""
         now = self._clock()
@@ -378,5 +386,6 @@ def _migrate(path: Path, busy_timeout: float) -> None:
     conn = schema.connect(path, busy_timeout=busy_timeout)
     try:
         schema.migrate(conn)
+        conn.execute(listing.CREATED_INDEX)
     finally:
         conn.close()

@@ -87,6 +87,11 @@ class SSEDecoder:
         if not chunk:
             # Nothing to see, and a CR pending from the chunk before still awaits its LF.
             return []
+        # The usual upstream chunk is exactly one "data: ...\n\n" message: taken whole, with
+        # the same limits (line, then data and its newline), instead of line by line.
+        fits = len(chunk) - 2 <= self._max_line and len(chunk) - 7 <= self._max_event
+        if fits and self._at_rest() and _single_data(chunk):
+            return [SSEMessage(chunk[6:-2].decode("utf-8", errors="replace"), id=self._last_id)]
         if self._skip_lf and chunk[:1] == b"\n":
             chunk = chunk[1:]
         self._skip_lf = False
@@ -105,6 +110,17 @@ class SSEDecoder:
             self._buffer.clear()
             self._reset_event()
             raise
+
+    def _at_rest(self) -> bool:
+        """Between messages, with nothing buffered and the stream's start behind."""
+        return (
+            self._started
+            and not self._buffer
+            and not self._skip_lf
+            and not self._data
+            and not self._event
+            and self._id is None
+        )
 
     def finish(self) -> list[SSEMessage]:
         """End of stream: per the SSE rules an undispatched message is dropped, not delivered."""
@@ -178,3 +194,13 @@ class SSEDecoder:
         self._data_size = 0
         self._event = ""
         self._id = None
+
+
+def _single_data(chunk: bytes) -> bool:
+    """Whether ``chunk`` is one ``data: `` line and the blank line that dispatches it."""
+    return (
+        chunk.startswith(b"data: ")
+        and chunk.endswith(b"\n\n")
+        and chunk.count(b"\n") == 2
+        and b"\r" not in chunk
+    )

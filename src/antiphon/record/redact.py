@@ -1,0 +1,51 @@
+"""Secrets out of a cassette: headers, keys, and MCP credentials in request bodies (no I/O).
+
+What is redacted: the ``Authorization``, ``Api-Key``, ``X-Api-Key``, ``Cookie`` and
+``Set-Cookie`` headers, ``api_key``/``key`` query parameters, and anywhere in a JSON body (a
+Responses request, a Realtime client event) the values of ``authorization``, ``api_key``,
+``client_secret``, ``password`` and ``token`` keys and every value of a ``headers`` object (the
+credentials an MCP tool carries). Redaction keeps the key and writes :data:`REDACTED`, so a
+replayed request redacted the same way still compares equal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from antiphon.record._json import is_list, is_mapping
+
+__all__ = ["REDACTED", "redact_headers", "redact_json", "redact_query"]
+
+REDACTED = "[redacted]"
+_SECRET_HEADERS = frozenset({"authorization", "api-key", "x-api-key", "cookie", "set-cookie"})
+_SECRET_KEYS = frozenset({"authorization", "api_key", "client_secret", "password", "token"})
+_SECRET_QUERY = frozenset({"api_key", "key"})
+
+
+def redact_headers(headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Headers with the values of secret ones replaced."""
+    return [
+        (name, REDACTED if name.lower() in _SECRET_HEADERS else value) for name, value in headers
+    ]
+
+
+def redact_query(pairs: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Query parameters with keys replaced."""
+    return [(name, REDACTED if name.lower() in _SECRET_QUERY else value) for name, value in pairs]
+
+
+def redact_json(value: object) -> object:
+    """A decoded JSON value with every secret replaced (a copy; the input is not changed)."""
+    if is_mapping(value):
+        out: dict[str, object] = {}
+        for name, inner in value.items():
+            if name.lower() in _SECRET_KEYS and inner is not None:
+                out[name] = REDACTED
+            elif name == "headers" and is_mapping(inner):
+                out[name] = dict.fromkeys(inner, REDACTED)
+            else:
+                out[name] = redact_json(inner)
+        return out
+    if is_list(value):
+        return [redact_json(inner) for inner in value]
+    return value
