@@ -253,8 +253,8 @@ SETTINGS = [
     Setting(
         "upstream_max_connections",
         Value("8", "8", 8, 8),
-        Value("100", "100", 100, 100),
-        100,
+        Value("1000", "1000", 1000, 1000),
+        1000,
         _upstream("max_connections"),
     ),
     Setting(
