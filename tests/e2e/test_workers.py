@@ -218,3 +218,12 @@ async def _stop_gracefully(stopping: ServerProcess, other: ServerProcess) -> Non
         assert "restarted" in stored["error"]["message"]
         answered = (await to_other.get(f"/v1/responses/{done.json()['id']}")).json()
         assert answered["status"] == "completed"
+
+
+def test_a_metrics_port_with_several_workers_is_refused(postgres_url: str, tmp_path: Path) -> None:
+    args = ["--config", str(_config(tmp_path)), "--store", postgres_url, "--workers", "2"]
+    command = [sys.executable, "-m", "antiphon", "serve", "--port", "0", *args]
+    command += ["--metrics-port", "19091"]  # refused before anything binds it
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode != 0
+    assert "--metrics-port serves one process's metrics" in done.stderr
