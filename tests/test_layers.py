@@ -37,6 +37,7 @@ ALLOWED: dict[str, frozenset[str]] = {
             "check",
             "cli_check",
             "cli_record",
+            "cli_store",
             "wire",
             "harmony",
             "store",
@@ -66,6 +67,8 @@ ALLOWED: dict[str, frozenset[str]] = {
     ),
     "testing": frozenset({"wire", "harmony", "engines", "record"}),
     "realtime": frozenset({"wire"}),
+    # ``antiphon store ...`` commands, registered by cli.
+    "cli_store": frozenset({"store"}),
     "_launch": frozenset({"cli"}),
     "__main__": frozenset({"_launch"}),
     # The top level re-exports function_tool lazily (PEP 562), typed through TYPE_CHECKING.

@@ -14,6 +14,7 @@ from typing import Annotated
 
 import typer
 
+from antiphon.cli_store import register_store_commands
 from antiphon.exceptions import ConfigurationError
 from antiphon.server.engines import route_script
 from antiphon.server.settings import ServeOptions, resolve_settings
@@ -219,8 +220,17 @@ def serve(
         str | None,
         typer.Option(
             metavar="STORE",
-            help="Where responses are kept: a SQLite path, sqlite:///PATH or memory; default a "
-            "file in your data directory. Env: ANTIPHON_STORE.",
+            help="Where responses are kept: a SQLite path, sqlite:///PATH, memory, or "
+            "postgresql://USER@HOST/DB (shared by many workers); default a file in your data "
+            "directory. Env: ANTIPHON_STORE.",
+        ),
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            metavar="N",
+            help="Worker processes sharing the port; more than 1 needs a PostgreSQL --store. "
+            "Default 1. Env: ANTIPHON_WORKERS.",
         ),
     ] = None,
     api_key: Annotated[
@@ -373,6 +383,7 @@ def serve(
             host=host,
             port=port,
             store=store,
+            workers=workers,
             api_key=api_key,
             code_interpreter=code_interpreter,
             speech=speech,
@@ -444,6 +455,7 @@ def _register_commands() -> None:
 
 
 _register_commands()
+register_store_commands(app)
 
 
 def main() -> None:

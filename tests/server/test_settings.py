@@ -659,3 +659,21 @@ def test_an_unknown_required_protection_lists_the_known_ones(tmp_path: Path, lay
     message = str(caught.value)
     assert "unknown sandbox protections ['apparmor']" in message
     assert all(name in message for name in PROTECTIONS)
+
+
+@pytest.mark.parametrize("store", [None, "file.db", "sqlite:///tmp/x.db", "memory"])
+def test_several_workers_without_postgresql_are_refused_naming_it(store: str | None) -> None:
+    flags = ServeOptions(upstream_url=UPSTREAM, store=store, workers=2)
+    with pytest.raises(ConfigurationError, match=r"--workers 2 needs a PostgreSQL store"):
+        resolve_settings(flags, {})
+
+
+def test_workers_come_from_every_layer_and_need_at_least_one(tmp_path: Path) -> None:
+    config = tmp_path / "antiphon.toml"
+    config.write_text('[server]\nworkers = 3\nstore = "postgresql://db/antiphon"\n')
+    flags = ServeOptions(upstream_url=UPSTREAM, config=config)
+    assert resolve_settings(flags, {}).workers == 3
+    assert resolve_settings(flags, {"ANTIPHON_WORKERS": "4"}).workers == 4
+    assert resolve_settings(ServeOptions(upstream_url=UPSTREAM), {}).workers == 1
+    with pytest.raises(ConfigurationError, match="workers must be 1 or more"):
+        resolve_settings(ServeOptions(upstream_url=UPSTREAM, workers=0), {})

@@ -1,4 +1,7 @@
-"""Fixtures shared by the store tests: every contract test runs against every implementation."""
+"""Fixtures shared by the store tests: every contract test runs against every implementation.
+
+PostgreSQL runs in a throwaway server (tests/conftest.py), skipped loudly where it is missing.
+"""
 
 from __future__ import annotations
 
@@ -44,15 +47,21 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "postgresql"])
 async def store(
     request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock
 ) -> AsyncIterator[ResponseStore]:
     opened: ResponseStore
     if request.param == "memory":
         opened = MemoryStore(LIMITS, clock=clock)
-    else:
+    elif request.param == "sqlite":
         opened = await SqliteStore.open(tmp_path / "store.sqlite3", LIMITS, clock=clock)
+    else:
+        # Requested here, not as an argument: the memory and SQLite runs need no server.
+        url: str = request.getfixturevalue("postgres_url")
+        from antiphon.store.postgres import PostgresStore  # psycopg: only for this run
+
+        opened = await PostgresStore.open(url, LIMITS, clock=clock)
     yield opened
     await opened.close()
 

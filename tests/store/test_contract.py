@@ -1,4 +1,4 @@
-"""The ResponseStore contract: every test runs against the memory and the SQLite store."""
+"""The ResponseStore contract: every test runs against the memory, SQLite and PostgreSQL stores."""
 
 from __future__ import annotations
 

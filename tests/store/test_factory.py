@@ -49,8 +49,6 @@ async def test_no_url_means_a_file_in_the_user_data_directory(
 @pytest.mark.parametrize(
     ("url", "message"),
     [
-        ("postgresql://user@db/antiphon", "Postgres store is not supported yet"),
-        ("postgres://db/antiphon", "Postgres store is not supported yet"),
         ("mysql://db/antiphon", "unknown scheme 'mysql'"),
         ("sqlite://host/file.db", "sqlite:///ABSOLUTE/PATH"),
         ("sqlite:", "sqlite:///ABSOLUTE/PATH"),

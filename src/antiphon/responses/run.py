@@ -265,11 +265,14 @@ class LiveRun:
             # The record first; a failure to write it surfaces here. Shielded: a cancelled run
             # must not cancel the creation (the store may already have the record).
             await asyncio.shield(self._created)
-            pending = tuple(self._pending)
-            if pending:
+            # What arrived during a write goes with the next one, now: a quiet upstream must
+            # not hold events back (other workers' followers read them from the store).
+            while pending := tuple(self._pending):
                 # Pending until the store took them: a cancelled call is retried whole.
                 await store.append_events(self.id, pending)
                 del self._pending[: len(pending)]
+                if len(self._pending) < self._storage.flush_every:
+                    break
         except StoreError as exc:
             self._store_error = exc
             self._pending.clear()

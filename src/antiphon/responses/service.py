@@ -13,12 +13,17 @@ each is finished ``failed`` (``server_error``, "the server restarted"), with a c
 task in the service's group then purges expired responses (reclaiming their space) on that
 period, and fails stored responses still active with no live run (a run whose end the store
 refused to take).
+
+Workers sharing a store (PostgreSQL) pass ``signals``: a response whose run is on another worker
+is followed, cancelled and deleted through the store and the signals (:mod:`.remote`), a cancel
+request for one of this worker's runs stops it, and with ``takeover_interval`` the runs of dead
+workers (the store's :meth:`~antiphon.store.ResponseStore.unfinished` lists them once their lease
+ran out) are failed with a restart error on that period.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Iterable
@@ -39,6 +44,7 @@ from antiphon.responses.catalog import ModelCatalog
 from antiphon.responses.history import normalize_input
 from antiphon.responses.observer import NoObserver, RunObserver
 from antiphon.responses.plan import TurnLimits, plan_response
+from antiphon.responses.remote import RECHECK_SECONDS, await_end, follow_stored
 from antiphon.responses.request import CreateResponseBody
 from antiphon.responses.run import LiveRun, RunStorage
 from antiphon.responses.runtime import ToolRuntime
@@ -53,6 +59,7 @@ from antiphon.store.base import (
     StoredEvent,
     StoredResponse,
 )
+from antiphon.store.signals import ResponseSignals
 from antiphon.wire.ids import IdFactory, random_id
 from antiphon.wire.json import dump_json
 
@@ -61,6 +68,8 @@ __all__ = ["ResponsesService"]
 _log = logging.getLogger("antiphon.responses")
 _RESTARTED = "The server restarted before the response finished."
 _ABANDONED = "The server could not store how the response ended."
+#: How long a cancel or delete waits for another worker to end its run.
+_REMOTE_END_SECONDS = 10.0
 
 
 class ResponsesService(AsyncResource):
@@ -87,6 +96,9 @@ class ResponsesService(AsyncResource):
         max_record_bytes: int | None = None,
         purge_interval: float | None = None,
         response_deadline_seconds: float = 0,
+        signals: ResponseSignals | None = None,
+        takeover_interval: float | None = None,
+        drain_seconds: float = 0.0,
         observer: RunObserver | None = None,
     ) -> None:
         self._models = models
@@ -101,10 +113,14 @@ class ResponsesService(AsyncResource):
         self._group = asyncio.TaskGroup()
         self._purge_interval = purge_interval
         self._maintenance: asyncio.Task[None] | None = None
+        self._signals = signals
+        self._takeover_interval = takeover_interval
+        self._takeover: asyncio.Task[None] | None = None
+        self._drain_seconds = drain_seconds
 
     async def _open(self, stack: AsyncExitStack) -> None:
         await stack.enter_async_context(self._group)
-        stack.callback(self._cancel_runs)  # on exit, before the group waits for the runs
+        stack.push_async_callback(self._drain)  # on exit, before the group waits for the runs
         # No run of this service exists yet: whatever is still active in the store is dead.
         failed = await self._fail_abandoned(await self._store.unfinished(), _RESTARTED)
         if failed:
@@ -113,10 +129,35 @@ class ResponsesService(AsyncResource):
             self._maintenance = self._group.create_task(
                 self._maintain(self._purge_interval), name="store maintenance"
             )
+        if self._signals is not None:
+            self._signals.on_cancel(self._cancel_requested)
+        if self._takeover_interval is not None:
+            self._takeover = self._group.create_task(
+                self._take_over(self._takeover_interval), name="run takeover"
+            )
+
+    async def _drain(self) -> None:
+        """On exit: let the runs finish for ``drain_seconds``, hand the rest over, cancel them.
+
+        Handing over (with signals: other workers follow them) is what a dead worker's runs get:
+        failed with the restart error, which their followers anywhere receive.
+        """
+        tasks = {run.task for run in self._runs.values() if run.task is not None}
+        if tasks and self._drain_seconds > 0:
+            await asyncio.wait(tasks, timeout=self._drain_seconds)
+        if self._signals is not None and self._runs:
+            try:
+                count = await self._fail_abandoned(list(self._runs), _RESTARTED)
+                _log.warning("shutting down: handed over %d unfinished responses", count)
+            except StoreError:
+                _log.exception("could not hand the unfinished runs over; they end cancelled")
+        self._cancel_runs()
 
     def _cancel_runs(self) -> None:
         if self._maintenance is not None:
             self._maintenance.cancel()
+        if self._takeover is not None:
+            self._takeover.cancel()
         for run in list(self._runs.values()):
             run.cancel()
 
@@ -141,6 +182,29 @@ class ResponsesService(AsyncResource):
         if failed:
             _log.warning("failed %d responses whose run ended before its record", failed)
         return purged, failed
+
+    async def _take_over(self, interval: float) -> None:
+        """Fail the runs of dead workers, every ``interval`` seconds."""
+        while True:
+            await asyncio.sleep(interval)  # a period, not a synchronisation
+            try:
+                await self.take_over()
+            except StoreError:
+                _log.exception("taking over dead workers' runs failed; next in %g s", interval)
+
+    async def take_over(self) -> int:
+        """Fail the active responses no live run of this worker holds: those of dead workers."""
+        orphans = [key for key in await self._store.unfinished() if key not in self._runs]
+        failed = await self._fail_abandoned(orphans, _RESTARTED)
+        if failed:
+            _log.warning("failed %d responses of workers that stopped", failed)
+        return failed
+
+    def _cancel_requested(self, response_id: str) -> None:
+        """Another worker was asked to cancel or delete one of this worker's runs."""
+        run = self._runs.get(response_id)
+        if run is not None:
+            run.cancel()
 
     async def _fail_abandoned(self, response_ids: Iterable[str], message: str) -> int:
         """Finish each response ``failed`` with a closing event; how many were finished."""
@@ -211,6 +275,8 @@ class ResponsesService(AsyncResource):
             input_items=new_input,
             previous_response_id=body.previous_response_id,
             background=body.background,
+            # Other workers follow through the store: each batch is written as it comes.
+            flush_every=1 if self._signals is not None else 64,
         )
         run = LiveRun(ledger, loop, storage)
         if body.store and self._max_record_bytes is not None:
@@ -226,7 +292,24 @@ class ResponsesService(AsyncResource):
         if body.store:
             self._runs[run.id] = run
         run.task = self._group.create_task(self._execute(run), name=f"response {run.id}")
+        if body.store and self._signals is not None:
+            await self._until_recorded(run)
         return run
+
+    async def _until_recorded(self, run: LiveRun) -> None:
+        """Wait until the run's record exists, so any worker finds the id it is answered with.
+
+        Also what makes a response acknowledged to a client survive this worker's death.
+        """
+        assert self._signals is not None
+        # Entered before the run's task first runs: the creation's signal cannot be missed.
+        async with self._signals.watch(run.id) as watch:
+            while not run.finished.is_set():
+                try:
+                    await self._store.get(run.id)
+                    return
+                except ResponseNotFound:
+                    await watch.wait(RECHECK_SECONDS)
 
     async def _execute(self, run: LiveRun) -> None:
         try:
@@ -288,18 +371,11 @@ class ResponsesService(AsyncResource):
                 yield batch
             return
         await self._stored(response_id)
-        after = starting_after
-        while True:
-            replay = await self._store.events(response_id, starting_after=after)
-            if not replay.gapless:
-                raise InvalidRequestError(
-                    f"{replay.dropped} events after {after} are no longer stored.",
-                    param="starting_after",
-                )
-            if not replay.events:
-                return
-            yield [(_event_type(event.data), event.data) for event in replay.events]
-            after = replay.events[-1].sequence_number
+        # Stored, and live on another worker when there are several.
+        async for batch in follow_stored(
+            self._store, self._signals, response_id, starting_after, keepalive=keepalive
+        ):
+            yield batch
 
     async def input_items(self, response_id: str, query: ItemQuery) -> ItemPage:
         """A page of the response's input items."""
@@ -329,6 +405,8 @@ class ResponsesService(AsyncResource):
             stored = await self._stored(response_id)
             if not stored.background:
                 raise InvalidRequestError("Cannot cancel a synchronous response.", param=None)
+            if not stored.finished and self._signals is not None:
+                return (await self._end_elsewhere(response_id)).response_json
             return stored.response_json
         if not live.background:
             raise InvalidRequestError("Cannot cancel a synchronous response.", param=None)
@@ -342,8 +420,24 @@ class ResponsesService(AsyncResource):
         if live is not None:
             live.cancel()
             await live.finished.wait()
+        elif self._signals is not None:
+            try:
+                if not (await self._store.get(response_id)).finished:
+                    await self._end_elsewhere(response_id)
+            except ResponseNotFound as exc:
+                raise _not_found(response_id) from exc
         if not await self._store.delete(response_id):
             raise _not_found(response_id)
+
+    async def _end_elsewhere(self, response_id: str) -> StoredResponse:
+        """Ask the worker running ``response_id`` to cancel it; the record once it ended."""
+        assert self._signals is not None
+        try:
+            async with self._signals.watch(response_id) as watch:
+                await self._signals.request_cancel(response_id)
+                return await await_end(self._store, watch, response_id, _REMOTE_END_SECONDS)
+        except ResponseNotFound as exc:
+            raise _not_found(response_id) from exc
 
     async def _stored(self, response_id: str) -> StoredResponse:
         try:
@@ -356,9 +450,3 @@ def _not_found(response_id: str) -> InvalidRequestError:
     return InvalidRequestError(
         f"Response with id '{response_id}' not found.", param=None, code="not_found", status=404
     )
-
-
-def _event_type(data: str) -> str:
-    # Replays are rare next to live streams: decoding the JSON again is simpler than storing
-    # the type twice.
-    return str(json.loads(data)["type"])

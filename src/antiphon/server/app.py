@@ -34,6 +34,7 @@ from antiphon.server import routes
 from antiphon.server.auth import BearerAuth
 from antiphon.server.client_secret_route import create_client_secret
 from antiphon.server.client_secrets import ClientSecretStore
+from antiphon.server.cluster import open_shared, readiness
 from antiphon.server.engines import ModelRouter
 from antiphon.server.errors import (
     error_response,
@@ -100,7 +101,12 @@ def create_app(
                 stack.callback(traces.shutdown)  # last out: flushes every span made before
             store = await store_opener(settings.store, settings.store_limits)
             stack.push_async_callback(store.close)
-            store = ObservedStore(store, metrics, traces)
+            shared = await open_shared(settings.store, store)  # other workers' signals
+            if shared.signals is not None:
+                stack.push_async_callback(shared.signals.close)
+            app.state.store = store
+            # Observed around the shared store: the signals wiring needs the PostgreSQL store.
+            observed = ObservedStore(shared.store, metrics, traces)
             router = await stack.enter_async_context(
                 ModelRouter(settings, transport=upstream_transport)
             )
@@ -120,12 +126,15 @@ def create_app(
             )
             service = ResponsesService(
                 catalog,
-                store,
+                observed,
                 max_tool_loops=settings.max_tool_loops,
                 tools=runtime,
                 max_record_bytes=settings.store_limits.max_response_bytes,
                 purge_interval=settings.store_limits.purge_interval_seconds,
                 response_deadline_seconds=settings.response_deadline_seconds,
+                signals=shared.signals,
+                takeover_interval=shared.takeover_interval,
+                drain_seconds=shared.drain_seconds,
                 observer=ObservedRuns(metrics, traces),
             )
             app.state.service = await stack.enter_async_context(service)
@@ -147,7 +156,9 @@ def create_app(
             # the ~200k objects of the imported libraries (measured: 200 ms pauses, gone).
             gc.collect()
             gc.freeze()
+            app.state.ready = True
             yield
+            app.state.ready = False  # shutting down: load balancers stop sending work here
 
     async def models(request: Request) -> Response:
         router: ObservedCatalog = request.app.state.models
@@ -159,6 +170,9 @@ def create_app(
 
     async def health(request: Request) -> Response:
         return JSONResponse({"status": "ok", "version": __version__})
+
+    async def ready(request: Request) -> Response:
+        return await readiness(request.app.state)
 
     async def openapi(request: Request) -> Response:
         return JSONResponse(openapi_document())
@@ -210,6 +224,7 @@ def create_app(
             WebSocketRoute("/v1/realtime", realtime_endpoint),
             Route("/v1/realtime/client_secrets", create_client_secret, methods=["POST"]),
             Route("/health", health, methods=["GET"]),
+            Route("/ready", ready, methods=["GET"]),
             Route("/metrics", metrics_endpoint, methods=["GET"]),
             Route("/openapi.json", openapi, methods=["GET"]),
             Route("/docs", docs, methods=["GET"]),
@@ -225,6 +240,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.keepalive = settings.keepalive
+    app.state.ready = False
     app.state.metrics = metrics
     app.state.client_secrets = client_secrets
     app.state.realtime_sessions = RealtimeSessions(settings.realtime)

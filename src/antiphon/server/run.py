@@ -12,6 +12,7 @@ import logging
 import resource
 import socket
 import sys
+from collections.abc import Callable
 
 import uvicorn
 from prometheus_client import start_http_server
@@ -21,6 +22,7 @@ from antiphon.server.app import create_app
 from antiphon.server.logs import JsonFormatter
 from antiphon.server.prometheus import PrometheusMetrics
 from antiphon.server.settings import ServerSettings
+from antiphon.server.workers import supervise
 
 __all__ = ["READY_PREFIX", "serve"]
 
@@ -28,14 +30,14 @@ READY_PREFIX = "antiphon listening on "
 
 
 class _Server(uvicorn.Server):
-    def __init__(self, config: uvicorn.Config, url: str) -> None:
+    def __init__(self, config: uvicorn.Config, on_ready: Callable[[], None]) -> None:
         super().__init__(config)
-        self._url = url
+        self._on_ready = on_ready
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets)
         if self.started:
-            print(f"{READY_PREFIX}{self._url}", flush=True)
+            self._on_ready()
 
 
 def serve(settings: ServerSettings) -> None:
@@ -53,16 +55,29 @@ def serve(settings: ServerSettings) -> None:
         sys.exit(f"antiphon: cannot listen on {settings.host}:{settings.port}: {exc.strerror}")
     port = int(sock.getsockname()[1])
     host = f"[{settings.host}]" if family == socket.AF_INET6 else settings.host
+    url = f"http://{host}:{port}"
+    settings = settings.with_port(port)
+    if settings.workers > 1 and settings.metrics_port is not None:
+        sock.close()
+        sys.exit(
+            "antiphon: --metrics-port serves one process's metrics; with --workers, leave it "
+            "out and scrape each worker's /metrics (or run one antiphon serve per worker)"
+        )
     metrics = PrometheusMetrics()
-    config = uvicorn.Config(
-        create_app(settings.with_port(port), metrics=metrics),
-        log_level=settings.log_level,
-        # JSON: uvicorn's own records go through our handler (set up above) instead of its own.
-        log_config=None if settings.log_format == "json" else LOGGING_CONFIG,
-        timeout_graceful_shutdown=5,
-        # A larger /v1/realtime client frame is refused by the protocol layer: close code 1009.
-        ws_max_size=settings.realtime.max_frame_bytes,
-    )
+
+    def run_one(listening: socket.socket, on_ready: Callable[[], None]) -> int:
+        config = uvicorn.Config(
+            create_app(settings, metrics=metrics),
+            log_level=settings.log_level,
+            # JSON: uvicorn's own records go through our handler (set up above), not its own.
+            log_config=None if settings.log_format == "json" else LOGGING_CONFIG,
+            timeout_graceful_shutdown=5,
+            # A larger /v1/realtime client frame is refused by the protocol layer: code 1009.
+            ws_max_size=settings.realtime.max_frame_bytes,
+        )
+        _Server(config, on_ready).run(sockets=[listening])
+        return 0
+
     exporter = None
     if settings.metrics_port is not None:
         # A thread of prometheus-client's own, for scrapers that hold no API key (a port the
@@ -78,7 +93,9 @@ def serve(settings: ServerSettings) -> None:
                 f"{exc.strerror}"
             )
     try:
-        _Server(config, f"http://{host}:{port}").run(sockets=[sock])
+        if settings.workers > 1:
+            sys.exit(supervise(settings.workers, sock, url, READY_PREFIX, run_one))
+        run_one(sock, lambda: print(f"{READY_PREFIX}{url}", flush=True))
     finally:
         sock.close()  # also when the lifespan fails and uvicorn exits (SystemExit)
         if exporter is not None:

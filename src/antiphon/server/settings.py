@@ -14,7 +14,8 @@ A config file can declare several models, each with its own upstream::
     [server]
     host = "127.0.0.1"
     port = 8000
-    store = "memory"            # or a path / sqlite:///path
+    store = "memory"            # or a path / sqlite:///path / postgresql://user@host/db
+    workers = 1                 # processes serving one socket (more than 1: PostgreSQL only)
     api_key = "sk-local"        # clients must send Authorization: Bearer sk-local
     allow_origins = ["https://app.example"]  # browser origins allowed besides the server's own
     max_body_bytes = 16777216   # larger request bodies are refused with 413
@@ -84,6 +85,7 @@ from typing import Any, Final, Literal, TypeVar, cast
 from antiphon.exceptions import ConfigurationError
 from antiphon.server.guard import normalize_origin
 from antiphon.store.base import StoreLimits
+from antiphon.store.factory import is_postgres_url
 from antiphon.tools.code_interpreter import SandboxLimits, SandboxPolicy
 from antiphon.tools.mcp import (
     McpServerConfig,
@@ -330,6 +332,8 @@ class ServerSettings:
     #: The bounds of ``/v1/realtime`` connections.
     realtime: RealtimeLimits = field(default_factory=RealtimeLimits)
     speech: SpeechConfig = field(default_factory=SpeechConfig)
+    #: Worker processes sharing the listening socket; more than one needs a PostgreSQL store.
+    workers: int = 1
     extra: dict[str, object] = field(default_factory=dict[str, object])
 
     def __post_init__(self) -> None:
@@ -368,6 +372,7 @@ class ServerSettings:
                 normalize_origin(origin)  # raises ConfigurationError naming the bad one
         for route in self.models:
             route.limits(self.upstream)  # a bad per-model limit fails at start-up
+        _check_workers(self.workers, self.store)
         deadline = self.response_deadline_seconds
         if not math.isfinite(deadline) or deadline < 0:
             raise ConfigurationError(
@@ -438,6 +443,7 @@ class ServeOptions:
     speech: bool | None = None
     stt_url: str | None = None
     tts_url: str | None = None
+    workers: int | None = None
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> ServeOptions:
@@ -504,6 +510,7 @@ class ServeOptions:
             speech=typed("speech", _parse_bool, "true or false"),
             stt_url=get("stt_url"),
             tts_url=get("tts_url"),
+            workers=typed("workers", int, "an integer"),
         )
 
 
@@ -545,6 +552,7 @@ SERVER_KEYS = frozenset(
         "speech",
         "stt_url",
         "tts_url",
+        "workers",
     }
 )
 
@@ -619,6 +627,7 @@ def resolve_settings(flags: ServeOptions, environ: Mapping[str, str]) -> ServerS
         host=_pick(DEFAULT_HOST, flags.host, env.host, file.host),
         port=_pick(DEFAULT_PORT, flags.port, env.port, file.port),
         store=_first(flags.store, env.store, file.store),
+        workers=_pick(1, flags.workers, env.workers, file.workers),
         api_key=_first(flags.api_key, env.api_key, file.api_key),
         keepalive_seconds=_pick(
             DEFAULT_KEEPALIVE_SECONDS,
@@ -870,7 +879,20 @@ def _server_options(table: dict[str, object], path: Path) -> ServeOptions:
         speech=flag("speech"),
         stt_url=text("stt_url"),
         tts_url=text("tts_url"),
+        workers=integer("workers"),
     )
+
+
+def _check_workers(workers: int, store: str | None) -> None:
+    """More than one worker shares responses only through PostgreSQL: refuse anything else."""
+    if workers < 1:
+        raise ConfigurationError(f"workers must be 1 or more, not {workers}")
+    if workers > 1 and (store is None or not is_postgres_url(store)):
+        kind = "the default SQLite file" if store is None else f"--store {store!r}"
+        raise ConfigurationError(
+            f"--workers {workers} needs a PostgreSQL store (--store postgresql://USER@HOST/DB): "
+            f"{kind} belongs to one process, and the other workers would not see its responses"
+        )
 
 
 _L = TypeVar("_L", SandboxLimits, StoreLimits)

@@ -1,7 +1,7 @@
 """Rules every store shares: size checks, status transitions, event order, paging, chains.
 
-Pure functions over the record types of :mod:`antiphon.store.base`, so the in-memory and the
-SQLite store enforce exactly the same contract (SQLite calls them on its worker thread).
+Pure functions over the record types of :mod:`antiphon.store.base`, so the in-memory, SQLite and
+PostgreSQL stores enforce exactly the same contract (SQLite calls them on its worker thread).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from antiphon.exceptions import (
 )
 from antiphon.store.base import (
     ACTIVE_STATUSES,
+    TERMINAL_STATUSES,
     ConversationSegment,
     ItemPage,
     ItemQuery,
@@ -35,6 +36,27 @@ from antiphon.store.base import (
     StoredResponse,
     StoreLimits,
 )
+
+
+def decode_status(value: object) -> ResponseStatus:
+    """A status read back from a database; an unknown one is corruption."""
+    for status in ACTIVE_STATUSES | TERMINAL_STATUSES:
+        if value == status:
+            return status
+    raise StoreError(f"a stored response has an unknown status {value!r}")
+
+
+def decode_turns(text: str) -> tuple[str, ...]:
+    """The raw turns of a record, stored as a JSON array of strings."""
+    turns: object = json.loads(text)
+    if not isinstance(turns, list):
+        raise StoreError("a stored response has corrupt raw turns")
+    # JSON boundary: a decoded array holds objects; each is checked to be a string below.
+    elements = cast(list[object], turns)
+    values = tuple(turn for turn in elements if isinstance(turn, str))
+    if len(values) != len(elements):
+        raise StoreError("a stored response has corrupt raw turns")
+    return values
 
 
 def items_size(items: Iterable[StoredItem]) -> int:

@@ -10,16 +10,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from typing import Final, cast
+from typing import Final
 
-from openai.types.responses import ResponseStatus
-
-from antiphon.exceptions import ResponseNotFound, StoreError, StoreStateError
+from antiphon.exceptions import ResponseNotFound, StoreStateError
 from antiphon.store import _rules
 from antiphon.store._sqlite_schema import transaction
 from antiphon.store.base import (
-    ACTIVE_STATUSES,
-    TERMINAL_STATUSES,
     ConversationSegment,
     EventReplay,
     ResponseOutcome,
@@ -233,31 +229,12 @@ def _load(conn: sqlite3.Connection, response_id: str, now: float) -> StoredRespo
         id=response_id,
         created_at=float(created_at),
         expires_at=float(expires_at),
-        status=_status(status),
+        status=_rules.decode_status(status),
         model=str(model),
         response_json=str(response_json),
         input_items=tuple(StoredItem(str(i), str(d)) for k, i, d in items if k == _INPUT),
         output_items=tuple(StoredItem(str(i), str(d)) for k, i, d in items if k == _OUTPUT),
         previous_response_id=None if previous is None else str(previous),
-        raw_turns=_turns(str(raw_turns)),
+        raw_turns=_rules.decode_turns(str(raw_turns)),
         background=bool(background),
     )
-
-
-def _status(value: object) -> ResponseStatus:
-    for status in ACTIVE_STATUSES | TERMINAL_STATUSES:
-        if value == status:
-            return status
-    raise StoreError(f"a stored response has an unknown status {value!r}")
-
-
-def _turns(text: str) -> tuple[str, ...]:
-    turns: object = json.loads(text)
-    if not isinstance(turns, list):
-        raise StoreError("a stored response has corrupt raw turns")
-    # JSON boundary: a decoded array holds objects; each is checked to be a string below.
-    elements = cast(list[object], turns)
-    values = tuple(turn for turn in elements if isinstance(turn, str))
-    if len(values) != len(elements):
-        raise StoreError("a stored response has corrupt raw turns")
-    return values

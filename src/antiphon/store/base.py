@@ -63,6 +63,11 @@ class StoreLimits:
     response); the SQLite store is bounded by retention and the per-response limits. The server
     purges expired responses (and reclaims the space they and deleted ones held) every
     ``purge_interval_seconds``.
+
+    The PostgreSQL store alone reads the last two: ``max_connections`` sizes each worker's
+    connection pool (plus one listening connection and one for signals), and a worker's runs
+    are failed by the others ``worker_lease_seconds`` after its last lease renewal (a third of
+    it apart) when it dies.
     """
 
     max_response_bytes: int = 32 * _MIB
@@ -71,6 +76,8 @@ class StoreLimits:
     retention_seconds: float = 30 * _DAY
     max_responses: int = 10_000
     purge_interval_seconds: float = 3600.0
+    max_connections: int = 10
+    worker_lease_seconds: float = 10.0
 
     def __post_init__(self) -> None:
         for name in self.__slots__:

@@ -6,8 +6,8 @@ Accepted values:
 - ``memory``: the in-process store, nothing persisted;
 - a filesystem path, or ``sqlite:PATH`` / ``sqlite:///ABSOLUTE/PATH`` (URL rules: the three
   slashes are an empty host followed by an absolute path);
-- ``postgresql://...``: recognised, refused with a :class:`~antiphon.ConfigurationError` until a
-  Postgres store exists.
+- ``postgresql://...`` (or ``postgres://``): a :class:`~antiphon.store.postgres.PostgresStore`,
+  shared by any number of workers (it needs the ``postgres`` extra: ``antiphon[postgres]``).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from antiphon.store.base import ResponseStore, StoreLimits
 from antiphon.store.memory import MemoryStore
 from antiphon.store.sqlite import SqliteStore
 
-__all__ = ["default_store_path", "open_store"]
+__all__ = ["default_store_path", "is_postgres_url", "open_store"]
 
 _POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
@@ -43,8 +43,21 @@ async def open_store(
     """Open the store ``url`` names (see the module docstring for the accepted forms)."""
     if url is not None and url.strip() == "memory":
         return MemoryStore(limits, clock=clock)
+    if url is not None and is_postgres_url(url):
+        try:
+            from antiphon.store.postgres import PostgresStore  # the optional extra
+        except ImportError as exc:
+            raise ConfigurationError(
+                f"--store postgresql://... needs psycopg: pip install 'antiphon[postgres]' ({exc})"
+            ) from exc
+        return await PostgresStore.open(url.strip(), limits, clock=clock)
     path = default_store_path() if url is None else sqlite_path(url)
     return await SqliteStore.open(path, limits, clock=clock)
+
+
+def is_postgres_url(url: str) -> bool:
+    """Whether ``url`` names a PostgreSQL database (``postgresql://`` or ``postgres://``)."""
+    return url.strip().lower().startswith(_POSTGRES_SCHEMES)
 
 
 def sqlite_path(url: str) -> Path:
@@ -55,10 +68,8 @@ def sqlite_path(url: str) -> Path:
     if text in (":memory:", "sqlite::memory:", "sqlite:///:memory:"):
         # SQLite's own in-memory name cannot hold a durable (WAL) store: say what to write.
         raise ConfigurationError(f"--store {url!r}: write `memory` for an in-process store")
-    if text.lower().startswith(_POSTGRES_SCHEMES):
-        raise ConfigurationError(
-            "a Postgres store is not supported yet: use a SQLite path or `memory` for --store"
-        )
+    if is_postgres_url(text):
+        raise ConfigurationError(f"--store {url!r} names PostgreSQL, not a SQLite file")
     if text.lower().startswith("sqlite:"):
         parts = urlsplit(text)
         if parts.netloc or not parts.path:

@@ -233,3 +233,16 @@ def test_limits_refuse_nonsense() -> None:
         SandboxLimits(max_open_files=3)
     with pytest.raises(Exception, match="kill_grace_seconds"):
         SandboxLimits(kill_grace_seconds=-1)
+
+
+async def test_a_container_id_of_another_worker_is_named_as_such(
+    manager: ContainerManager,
+) -> None:
+    mine = await manager.run(None, "1")
+    assert mine.container_id.count("_") == 2  # cntr_TAG_RANDOM: the tag names this worker
+    result = await manager.run("cntr_0a0b0c_ffffffffffffffffffff", "1 + 1")
+    assert result.new_container
+    assert result.output == "2\n"
+    assert result.notice is not None
+    assert "belongs to another antiphon worker" in result.notice
+    assert "cntr_0a0b0c_ffffffffffffffffffff" in result.notice

@@ -5,6 +5,10 @@ refill) for the span of an ``async with`` block; leaving it kills every worker a
 scratch directory. An unknown or expired container id is not an error: the call runs in a new
 container and the result says so (``new_container`` and ``notice``), because the model can
 recover from lost state by re-running its set-up, whereas a refusal would leave it stuck.
+
+Containers live in the process that started them. Each manager tags its ids (``cntr_TAG_...``,
+a tag of its own), so an id from another worker process (several ``antiphon serve`` workers
+behind one load balancer), or from before a restart, gets a notice that says so and what to do.
 """
 
 from __future__ import annotations
@@ -58,6 +62,7 @@ class ContainerManager(AsyncResource):
     ) -> None:
         self.limits = limits or SandboxLimits()
         self.policy = policy or SandboxPolicy()
+        self._tag = secrets.token_hex(3)  # this manager's, so this worker's, container ids
         self._clock = clock
         self._reap_interval = reap_interval or min(self.limits.idle_expiry_seconds / 4, 60.0)
         self._containers: dict[str, _Container] = {}
@@ -185,6 +190,8 @@ class ContainerManager(AsyncResource):
         container.users += 1
         if container_id is None:
             return container, True, None
+        if _foreign(container_id, self._tag):
+            return container, True, _elsewhere(container_id, container.id)
         return (
             container,
             True,
@@ -208,7 +215,7 @@ class ContainerManager(AsyncResource):
         finally:
             self._starting -= 1
         self._want_warm.set()
-        container = _Container(f"cntr_{secrets.token_hex(12)}", worker, self._clock())
+        container = _Container(f"cntr_{self._tag}_{secrets.token_hex(10)}", worker, self._clock())
         self._containers[container.id] = container
         return container
 
@@ -260,3 +267,19 @@ class ContainerManager(AsyncResource):
                     self._warm = await self._start_worker()
                 except SandboxError as exc:
                     _log.warning("code interpreter: could not pre-start a worker: %s", exc)
+
+
+def _foreign(container_id: str, tag: str) -> bool:
+    """Whether ``container_id`` was made by another manager (another worker or run)."""
+    parts = container_id.split("_")
+    return len(parts) == 3 and parts[0] == "cntr" and parts[1] != tag
+
+
+def _elsewhere(container_id: str, new_id: str) -> str:
+    return (
+        f"The container {container_id} belongs to another antiphon worker process (or to this "
+        "server before it restarted): containers live in the memory of the worker that started "
+        "them, so with several workers the requests of a conversation that uses the code "
+        f"interpreter must reach the same worker (sticky sessions). This code ran in a new "
+        f"container {new_id}, so variables and files from earlier calls are gone."
+    )
