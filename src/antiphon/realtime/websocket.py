@@ -236,7 +236,11 @@ class WebSocketRealtimeModel:
                     self._finish(event)
                     await websocket.close(1002, "invalid frame")
                     return
-                await self._push(event)
+                if len(self._buffer) < self._limit:  # the usual case: no coroutine per frame
+                    self._buffer.append(event)
+                    self._readable.set()
+                else:
+                    await self._push(event)
         except ConnectionClosed as exc:
             self._finish(_closed(exc))
         except Exception as exc:  # a bug must still end events(), never leave it hanging
