@@ -231,31 +231,30 @@ def agents_available() -> bool:
     return True
 
 
-def best(run: Runner, args: argparse.Namespace, events: int) -> float:
-    """Best CPU microseconds per server event over ``args.repeat`` runs, each on a fresh server."""
-    results: list[float] = []
-    for _ in range(args.repeat):
-        child = subprocess.Popen(
-            [
-                sys.executable,
-                __file__,
-                "--serve",
-                f"--turns={args.turns}",
-                f"--deltas={args.deltas}",
-            ],
-            stdout=subprocess.PIPE,
+def once(name: str, args: argparse.Namespace, events: int) -> float:
+    """CPU microseconds per server event of one run, on a fresh server."""
+    child = subprocess.Popen(
+        [sys.executable, __file__, "--serve", f"--turns={args.turns}", f"--deltas={args.deltas}"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert child.stdout is not None
+        port = int(child.stdout.readline())
+        url = f"ws://127.0.0.1:{port}/v1/realtime?model=bench"
+        # The client in a process of its own: one SDK's imports and garbage never weigh on
+        # another's run.
+        measured = subprocess.run(
+            [sys.executable, __file__, f"--client={name}", f"--url={url}", f"--turns={args.turns}"],
+            capture_output=True,
             text=True,
+            check=True,
         )
-        try:
-            assert child.stdout is not None
-            port = int(child.stdout.readline())
-            url = f"ws://127.0.0.1:{port}/v1/realtime?model=bench"
-            cpu = asyncio.run(run(url, args.turns))
-        finally:
-            child.kill()
-            child.wait()
-        results.append(cpu / events * 1e6)
-    return min(results)
+        cpu = float(measured.stdout)
+    finally:
+        child.kill()
+        child.wait()
+    return cpu / events * 1e6
 
 
 def main() -> None:
@@ -264,24 +263,39 @@ def main() -> None:
     parser.add_argument("--deltas", type=int, default=50, help="audio deltas per voice turn")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--client", default="", help=argparse.SUPPRESS)
+    parser.add_argument("--url", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    os.environ.setdefault("OPENAI_AGENTS_DISABLE_TRACING", "1")
+    runners: dict[str, Runner] = {
+        "floor": run_floor,
+        "antiphon": run_antiphon,
+        "raw": functools.partial(run_antiphon, raw=True),
+    }
+    if agents_available():
+        runners["agents"] = run_agents
     if args.serve:
         asyncio.run(serve(args.turns, args.deltas))
         return
-    os.environ.setdefault("OPENAI_AGENTS_DISABLE_TRACING", "1")
+    if args.client:
+        print(asyncio.run(runners[args.client](args.url, args.turns)))
+        return
     events = len(script(args.turns, args.deltas))
-    print(f"stream: {args.turns} turns, {events} server events, best of {args.repeat} runs")
+    # Rounds of one run each, so that drift in the machine's speed hits every client alike.
+    results: dict[str, list[float]] = {name: [] for name in runners}
+    for _ in range(args.repeat):
+        for name in runners:
+            results[name].append(once(name, args, events))
+    floor, ours, raw = (min(results[name]) for name in ("floor", "antiphon", "raw"))
+    print(f"stream: {args.turns} turns, {events} server events, best of {args.repeat} rounds")
     print("us of client CPU per server event (total, and above the bare-websockets floor)")
-    floor = best(run_floor, args, events)
     print(f"  bare websockets reader (floor)  {floor:7.1f}")
-    ours = best(run_antiphon, args, events)
     print(f"  antiphon RealtimeSession        {ours:7.1f}   above floor {ours - floor:7.1f}")
-    raw = best(functools.partial(run_antiphon, raw=True), args, events)
     print(f"  antiphon, raw_model_events on   {raw:7.1f}   above floor {raw - floor:7.1f}")
-    if not agents_available():
+    if "agents" not in results:
         print("openai-agents is not installed: comparison skipped (pip install openai-agents)")
         return
-    theirs = best(run_agents, args, events)
+    theirs = min(results["agents"])
     print(f"  openai-agents RealtimeSession   {theirs:7.1f}   above floor {theirs - floor:7.1f}")
     print(f"ratio antiphon / openai-agents: total {ours / theirs:.2f}, ", end="")
     print(
