@@ -1,22 +1,25 @@
-"""antiphon beside a floor relay at a model's pace: server CPU per event, first text, memory.
+"""antiphon beside two floor relays at a model's pace: server CPU per event, first text, memory.
 
 Run: ``python bench/bench_pace.py [--sweep 1,100,300,1000] [--interval 0.02] [--chunks 200]``.
 
 One run starts a paced upstream (``_paced.py``: chunks ``--interval`` seconds apart, as a model
-emits tokens), then for each concurrency of ``--sweep`` streams it drives, in turn, the **floor**
-(a relay on the same stack that writes one SSE event per upstream message and does no protocol
-work) and **antiphon serve** (``/v1/responses``, ``stream: true``, the default SQLite store),
-both reading the same upstream. The streams of a step arrive over one second. For each it prints:
+emits tokens). It first measures the time to first text antiphon adds over the upstream's own,
+from the server's very first request on (``--requests`` more, interleaved with direct ones).
+Then, for each concurrency of ``--sweep`` streams, it drives in turn the two **floors** (relays
+on the same stack that write one SSE event per upstream message and do no protocol work: one
+reads the upstream through antiphon's own HTTP/1.1 connection, one through httpx) and
+**antiphon serve** (``/v1/responses``, ``stream: true``, the default SQLite store), all reading
+the same upstream. The streams of a step arrive over one second. For each it prints:
 
-* server CPU per event the client received (user + system time of the server process, read
-  from ``/proc`` before and after the step), and antiphon's ratio to the floor;
+* server CPU per event the client received (the server process's CPU time from
+  ``/proc/PID/task/*/schedstat``, before and after the step), and antiphon's ratio to each floor;
 * time to the first text event, p50 and p99 (the upstream sends its first token at once, so
   this is what the server adds plus the queueing of the step's own load);
 * failures (a refused connection, a non-200 status, a stream that ended short), and the
   server's resident memory at the end of the step.
 
 ``--burst N`` also measures one unpaced stream of N chunks through each (events batch: this is
-the per-event floor of the protocol work itself).
+the per-event cost of the protocol work itself).
 """
 
 from __future__ import annotations
