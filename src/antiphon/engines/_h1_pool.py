@@ -6,7 +6,7 @@ limits: at most ``max_connections`` requests at once, ``pool_timeout`` for a fre
 ``connect_timeout``, ``stall_timeout`` for every wait for bytes). An engine uses it for an
 ``http://`` upstream that no proxy setting covers (:func:`fast_path_allowed`); HTTPS and proxied
 upstreams keep httpx, which knows certificates and proxies. Idle connections are kept for reuse
-(at most :data:`_KEEP_IDLE`); a response closed early takes its connection with it, so the
+(at most as many as httpx keeps); a response closed early takes its connection with it, so the
 upstream sees its client leave and stops generating.
 """
 
@@ -16,7 +16,6 @@ import asyncio
 import json
 import urllib.request
 from collections.abc import AsyncGenerator, Mapping
-from typing import Final
 from urllib.parse import urlsplit
 
 from antiphon._version import __version__
@@ -24,23 +23,25 @@ from antiphon.engines._h1 import Connection, ConnectionBroken, StallTimeout
 from antiphon.engines._http import (
     AFTER_DONE_SECONDS,
     ERROR_BODY_LIMIT,
+    KEEPALIVE_CONNECTIONS,
     ChunkReader,
     JSONObject,
     UpstreamConfig,
+    broken_error,
+    busy_error,
+    connect_error,
+    connect_timeout_error,
     error_message,
+    oversized_error,
+    stall_error,
 )
 from antiphon.exceptions import (
     StreamLimitError,
-    UpstreamBusy,
     UpstreamConnectError,
     UpstreamHTTPError,
-    UpstreamProtocolError,
-    UpstreamTimeout,
 )
 
 __all__ = ["H1Streams", "fast_path_allowed"]
-
-_KEEP_IDLE: Final = 20  # idle connections kept for reuse (httpx keeps as many)
 
 
 def fast_path_allowed(base_url: str) -> bool:
@@ -92,17 +93,14 @@ class H1Streams:
             async for data in _events(conn, self._config.max_event_bytes):
                 yield data
         except StallTimeout as exc:
-            raise UpstreamTimeout(
-                f"the upstream sent nothing for {self._config.stall_timeout:g} s "
-                "(upstream_stall_timeout)"
-            ) from exc
+            raise stall_error(self._config.stall_timeout) from exc
         except ConnectionBroken as exc:
-            raise UpstreamProtocolError(f"the upstream stream broke: {exc}") from exc
+            raise broken_error(str(exc)) from exc
         except StreamLimitError as exc:
-            raise UpstreamProtocolError(f"the upstream sent an oversized event: {exc}") from exc
+            raise oversized_error(exc) from exc
         finally:
             if conn is not None:
-                if conn.reusable and len(self._idle) < _KEEP_IDLE:
+                if conn.reusable and len(self._idle) < KEEPALIVE_CONNECTIONS:
                     self._idle.append(conn)
                 else:
                     conn.close()
@@ -120,11 +118,7 @@ class H1Streams:
             async with asyncio.timeout(config.pool_timeout):
                 await self._slots.acquire()
         except TimeoutError as exc:
-            raise UpstreamBusy(
-                f"all {config.max_connections} upstream connections are busy: waited "
-                f"{config.pool_timeout:g} s for one (upstream_max_connections, "
-                "upstream_pool_timeout)"
-            ) from exc
+            raise busy_error(config.max_connections, config.pool_timeout) from exc
 
     async def _connection(self) -> Connection:
         while self._idle:
@@ -140,14 +134,9 @@ class H1Streams:
                     lambda: Connection(stall), self._host, self._port
                 )
         except TimeoutError as exc:
-            raise UpstreamConnectError(
-                f"connecting to the upstream timed out after {timeout:g} s "
-                "(upstream_connect_timeout)"
-            ) from exc
+            raise connect_timeout_error(timeout) from exc
         except OSError as exc:
-            raise UpstreamConnectError(
-                f"cannot connect to the upstream: {exc.strerror or exc}"
-            ) from exc
+            raise connect_error(exc.strerror or str(exc)) from exc
         return conn
 
 

@@ -32,6 +32,7 @@ from antiphon.wire.sse import DONE, SSEDecoder
 __all__ = [
     "AFTER_DONE_SECONDS",
     "ERROR_BODY_LIMIT",
+    "KEEPALIVE_CONNECTIONS",
     "ChunkReader",
     "JSONObject",
     "UpstreamConfig",
@@ -39,10 +40,16 @@ __all__ = [
     "as_list",
     "as_object",
     "as_str",
+    "broken_error",
+    "busy_error",
+    "connect_error",
+    "connect_timeout_error",
     "decode_chunk",
     "error_message",
+    "oversized_error",
     "post_json",
     "post_sse",
+    "stall_error",
     "stream_error",
 ]
 
@@ -52,7 +59,7 @@ JSONObject = dict[str, object]
 
 ERROR_BODY_LIMIT: Final = 4096  # bytes of an error response kept for the message
 AFTER_DONE_SECONDS: Final = 1.0  # how long the end of a body after [DONE] may take
-_KEEPALIVE_CONNECTIONS: Final = 20  # idle connections kept for reuse (httpx's default)
+KEEPALIVE_CONNECTIONS: Final = 20  # idle connections kept for reuse (httpx's default)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +98,7 @@ class UpstreamConfig:
             headers["Authorization"] = f"Bearer {self.api_key}"
         limits = httpx.Limits(
             max_connections=self.max_connections,
-            max_keepalive_connections=min(_KEEPALIVE_CONNECTIONS, self.max_connections),
+            max_keepalive_connections=min(KEEPALIVE_CONNECTIONS, self.max_connections),
         )
         return httpx.AsyncClient(
             base_url=self.base_url.rstrip("/") + "/",
@@ -219,28 +226,61 @@ def _translated(client: httpx.AsyncClient, max_connections: int | None) -> Gener
     try:
         yield
     except httpx.PoolTimeout as exc:
-        many = "all" if max_connections is None else f"all {max_connections}"
-        raise UpstreamBusy(
-            f"{many} upstream connections are busy: waited {_seconds(timeout.pool)} for one "
-            "(upstream_max_connections, upstream_pool_timeout)"
-        ) from exc
+        raise busy_error(max_connections, timeout.pool) from exc
     except httpx.ConnectTimeout as exc:
-        raise UpstreamConnectError(
-            f"connecting to the upstream timed out after {_seconds(timeout.connect)} "
-            "(upstream_connect_timeout)"
-        ) from exc
+        raise connect_timeout_error(timeout.connect) from exc
     except httpx.TimeoutException as exc:
-        raise UpstreamTimeout(
-            f"the upstream sent nothing for {_seconds(timeout.read)} (upstream_stall_timeout)"
-        ) from exc
+        raise stall_error(timeout.read) from exc
     except httpx.ConnectError as exc:
-        raise UpstreamConnectError(f"cannot connect to the upstream: {_detail(exc)}") from exc
+        raise connect_error(_detail(exc)) from exc
     except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
-        raise UpstreamProtocolError(f"the upstream stream broke: {_detail(exc)}") from exc
+        raise broken_error(_detail(exc)) from exc
     except StreamLimitError as exc:
-        raise UpstreamProtocolError(f"the upstream sent an oversized event: {exc}") from exc
+        raise oversized_error(exc) from exc
     except httpx.HTTPError as exc:
         raise UpstreamConnectError(f"upstream request failed: {_detail(exc)}") from exc
+
+
+# The errors of both transports (httpx here, the lean path of _h1_pool), worded once: a timeout
+# names the limit that fired and its value.
+
+
+def busy_error(max_connections: int | None, waited: float | None) -> UpstreamBusy:
+    """Every pooled connection stayed busy for the pool timeout."""
+    many = "all" if max_connections is None else f"all {max_connections}"
+    return UpstreamBusy(
+        f"{many} upstream connections are busy: waited {_seconds(waited)} for one "
+        "(upstream_max_connections, upstream_pool_timeout)"
+    )
+
+
+def connect_timeout_error(seconds: float | None) -> UpstreamConnectError:
+    """Opening a connection took longer than the connect timeout."""
+    return UpstreamConnectError(
+        f"connecting to the upstream timed out after {_seconds(seconds)} (upstream_connect_timeout)"
+    )
+
+
+def stall_error(seconds: float | None) -> UpstreamTimeout:
+    """Nothing arrived for the stall timeout."""
+    return UpstreamTimeout(
+        f"the upstream sent nothing for {_seconds(seconds)} (upstream_stall_timeout)"
+    )
+
+
+def connect_error(detail: str) -> UpstreamConnectError:
+    """No connection could be opened (refused, unreachable, ...)."""
+    return UpstreamConnectError(f"cannot connect to the upstream: {detail}")
+
+
+def broken_error(detail: str) -> UpstreamProtocolError:
+    """The connection broke, or stopped speaking HTTP, before the body ended."""
+    return UpstreamProtocolError(f"the upstream stream broke: {detail}")
+
+
+def oversized_error(exc: StreamLimitError) -> UpstreamProtocolError:
+    """An SSE line or event over its limit."""
+    return UpstreamProtocolError(f"the upstream sent an oversized event: {exc}")
 
 
 def _seconds(value: float | None) -> str:
