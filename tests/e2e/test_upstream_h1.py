@@ -121,8 +121,9 @@ async def test_an_error_status_is_an_http_error_with_the_upstreams_message() -> 
             b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n" + _chunk(_data({"n": 1}))[:-4],
             "stream broke",
         ),
+        (b"HTTP/1.1 200 OK\r\nx-pad: " + b"a" * (1 << 20), "response head passed"),
     ],
-    ids=["not-http", "cut-inside-a-chunk"],
+    ids=["not-http", "cut-inside-a-chunk", "endless-header"],
 )
 async def test_a_broken_answer_is_a_protocol_error(answer: bytes, message: str) -> None:
     async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

@@ -8,8 +8,10 @@ however many chunks that read held. Boundary: bytes and the wait for them; the p
 SSE decoding are :mod:`antiphon.engines._h1_pool`'s.
 
 Flow control: past ``_HIGH_WATER`` unread bytes the transport stops reading, so a slow reader holds
-the upstream back through TCP instead of buffering without bound. The stall timeout bounds each
-wait for bytes with one timer per connection, re-armed only when it fires early.
+the upstream back through TCP instead of buffering without bound; a response head (status line
+and headers) past ``_MAX_HEAD`` bytes breaks the connection, since the parser buffers it whole.
+The stall timeout bounds each wait for bytes with one timer per connection, re-armed only when
+it fires early.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import httptools  # pyright: ignore[reportMissingTypeStubs]
 __all__ = ["Connection", "ConnectionBroken", "StallTimeout"]
 
 _HIGH_WATER: Final = 1 << 20  # unread body bytes before reading pauses
+_MAX_HEAD: Final = 64 << 10  # bytes before the end of the headers: the parser keeps them whole
 
 
 class StallTimeout(Exception):
@@ -58,6 +61,7 @@ class Connection(asyncio.Protocol):
         self._buffered = 0
         self._delimited = False  # Content-Length or chunked: the end is not the connection's
         self._keep_alive = False
+        self._head_bytes = 0
 
     # -- asyncio.Protocol ----------------------------------------------------------------------
 
@@ -72,6 +76,11 @@ class Connection(asyncio.Protocol):
         except httptools.HttpParserError as exc:  # pyright: ignore[reportUnknownMemberType]
             self._break(f"the upstream sent invalid HTTP: {exc}")
             return
+        if not self._headers_done:  # all of this read was head: a status line or header
+            self._head_bytes += len(data)  # without end would grow the parser's buffer
+            if self._head_bytes > _MAX_HEAD:
+                self._break(f"the upstream's response head passed {_MAX_HEAD} bytes")
+                return
         if self._buffered > _HIGH_WATER and not self._paused and self._transport is not None:
             self._paused = True
             self._transport.pause_reading()
