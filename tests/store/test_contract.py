@@ -101,6 +101,17 @@ async def test_events_replay_after_a_sequence_number(store: ResponseStore) -> No
     assert (await store.events("resp_1", starting_after=6)).events == ()
 
 
+async def test_a_batch_of_many_events_is_kept_whole_and_in_order(store: ResponseStore) -> None:
+    # More than one statement's worth of rows (SQLite writes 64 per statement), and a retry
+    # that repeats the first ones.
+    await store.create(new_response("resp_1"))
+    await store.append_events("resp_1", events(0, 70))
+    await store.append_events("resp_1", events(60, 40))  # the limit: 100 events
+    replay = await store.events("resp_1", limit=1000)
+    assert replay.events == events(0, 100)
+    assert (replay.gapless, replay.next_sequence_number) == (True, 100)
+
+
 async def test_events_replay_in_pages_of_at_most_limit(store: ResponseStore) -> None:
     await store.create(new_response("resp_1"))
     await store.append_events("resp_1", events(0, 10))
