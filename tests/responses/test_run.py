@@ -15,7 +15,13 @@ from antiphon.exceptions import ResponseNotFound, StreamLimitError
 from antiphon.responses.run import LiveRun, RunStorage
 from antiphon.responses.turn import TurnLoop
 from antiphon.store import MemoryStore
-from antiphon.store.base import NewResponse, StoredEvent, StoredItem, StoreLimits
+from antiphon.store.base import (
+    NewResponse,
+    StoredEvent,
+    StoredItem,
+    StoredResponse,
+    StoreLimits,
+)
 from antiphon.wire.ledger import ResponseLedger
 from tests.responses.support import check_json_batches, engine, ledger, message, request, turn
 
@@ -212,3 +218,29 @@ async def test_a_response_the_store_refuses_ends_failed_never_completed(
     assert any(m.startswith(f"response {run.id} could not be stored") for m in messages)
     with pytest.raises(ResponseNotFound):
         await store.get(run.id)
+
+
+class _CreationStore(MemoryStore):
+    """Keeps the record each ``create`` was given."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.created: list[NewResponse] = []
+
+    async def create(self, new: NewResponse) -> StoredResponse:
+        self.created.append(new)
+        return await super().create(new)
+
+
+async def test_the_record_created_is_the_one_whose_size_was_checked() -> None:
+    store = _CreationStore()
+    run = _run(store, turn(message("Checked, then created.")))
+    size = run.record_size()
+    async with asyncio.timeout(_TIMEOUT), asyncio.TaskGroup() as group:
+        run.task = group.create_task(run.execute())
+        await run.finished.wait()
+    (created,) = store.created
+    assert created.size == size
+    assert created.id == run.id
+    assert created.status == "in_progress"
+    assert (await store.get(run.id)).status == "completed"

@@ -98,6 +98,7 @@ class LiveRun:
         self._announced = False
         self._store_error: StoreError | None = None
         self._final: Response | None = None  # set when the store refused the response
+        self._record: NewResponse | None = None  # built by record_size, for _create_record
 
     @property
     def id(self) -> str:
@@ -111,7 +112,12 @@ class LiveRun:
 
     def record_size(self) -> int:
         """Bytes of the record the store is asked to create (0 for ``store: false``)."""
-        return 0 if self._storage.store is None else self._new_record().size
+        if self._storage.store is None:
+            return 0
+        # Kept for the creation, which follows before the run changes anything: the record's
+        # JSON (the whole response) is serialised once per request, not twice.
+        self._record = self._new_record()
+        return self._record.size
 
     def cancel(self) -> None:
         """Ask the run to stop; it ends ``cancelled`` (idempotent)."""
@@ -298,7 +304,8 @@ class LiveRun:
         store = self._storage.store
         if store is None:
             return
-        await store.create(self._new_record())
+        record, self._record = self._record or self._new_record(), None
+        await store.create(record)
 
     async def _end(self) -> None:
         """Store how the response ended, then announce it (see the module docstring)."""
