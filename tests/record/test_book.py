@@ -11,7 +11,31 @@ from antiphon.record import ReplayBook, ReplayMismatch, read_cassette
 from antiphon.record.book import client_frame_difference
 from antiphon.record.cassette import CassetteWriter, Chunk, HttpExchange, WebSocketExchange
 from antiphon.record.diff import first_difference
-from antiphon.record.redact import REDACTED, redact_headers, redact_json, redact_query
+from antiphon.record.redact import (
+    REDACTED,
+    redact_answer,
+    redact_headers,
+    redact_json,
+    redact_query,
+)
+
+
+def test_an_answer_loses_its_issued_secrets_and_keeps_its_shape() -> None:
+    issued = b'{"value":"ek_abc","expires_at":17,"session":{"type":"realtime","model":"m"}}'
+    assert redact_answer(issued) == (
+        b'{"value":"[redacted]","expires_at":17,"session":{"type":"realtime","model":"m"}}'
+    )
+    nested = b'{"id":"s","client_secret":{"value":"ek_abc","expires_at":17}}'
+    assert redact_answer(nested) == (
+        b'{"id":"s","client_secret":{"value":"[redacted]","expires_at":17}}'
+    )
+    echoed = b'{"tools":[{"type":"mcp","authorization":"tok","headers":{"X-Key":"k"}}]}'
+    assert redact_answer(echoed) == (
+        b'{"tools":[{"type":"mcp","authorization":"[redacted]","headers":{"X-Key":"[redacted]"}}]}'
+    )
+    # Nothing to hide, or not JSON: kept as it came (None), byte for byte.
+    assert redact_answer(b'{"value": "plain", "id": 1}') is None
+    assert redact_answer(b"data: not json\n\n") is None
 
 
 def test_secrets_are_redacted_and_the_rest_kept() -> None:

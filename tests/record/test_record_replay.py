@@ -146,6 +146,32 @@ async def test_the_cassette_holds_no_secret(live: str, tmp_path: Path) -> None:
     assert ["authorization", "[redacted]"] in socket["headers"]
 
 
+async def test_an_issued_client_secret_is_redacted_and_the_answer_still_parses(
+    live: str, tmp_path: Path
+) -> None:
+    cassette = tmp_path / "secret.jsonl"
+    async with (
+        recording(live, cassette) as proxy,
+        AsyncOpenAI(base_url=proxy, api_key=SECRET_KEY, max_retries=0) as client,
+    ):
+        issued = await client.realtime.client_secrets.create(
+            session={"type": "realtime", "model": "checked"}
+        )
+    assert issued.value  # the client got the real key
+    text = cassette.read_text(encoding="utf-8")
+    assert issued.value not in text
+    async with (
+        replaying(cassette) as replay,
+        AsyncOpenAI(base_url=replay, api_key=SECRET_KEY, max_retries=0) as client,
+    ):
+        replayed = await client.realtime.client_secrets.create(
+            session={"type": "realtime", "model": "checked"}
+        )
+    assert replayed.value == "[redacted]"
+    assert replayed.expires_at == issued.expires_at
+    assert replayed.session == issued.session
+
+
 async def test_a_request_off_the_recording_gets_a_400_naming_the_difference(
     live: str, tmp_path: Path
 ) -> None:

@@ -31,7 +31,7 @@ from antiphon.record.cassette import (
     HttpExchange,
     WebSocketExchange,
 )
-from antiphon.record.redact import redact_headers, redact_json, redact_query
+from antiphon.record.redact import redact_answer, redact_headers, redact_json, redact_query
 
 __all__ = ["MAX_BODY_BYTES", "BodyTooLarge", "create_record_app", "decode_body", "read_body"]
 
@@ -162,6 +162,8 @@ async def _relay_http(
                 yield chunk
         finally:
             await answer.aclose()
+            if answer.headers.get("content-type", "").startswith("application/json"):
+                _redact_answer(exchange)
             writer.write(exchange)
 
     return StreamingResponse(body(), status_code=answer.status_code, headers=dict(kept))
@@ -186,7 +188,7 @@ async def _relay_socket(
             await _pump_both(websocket, upstream, exchange, lambda: time.monotonic() - started)
     finally:
         for frame in exchange.frames:
-            frame.data = _redacted_frame(frame.data) if frame.sender == "client" else frame.data
+            frame.data = _redacted_frame(frame.data, frame.sender)
         writer.write(exchange)
 
 
@@ -231,7 +233,19 @@ async def _pump_both(
         tasks.append(group.create_task(ending(from_server)))
 
 
-def _redacted_frame(text: str) -> str:
+def _redact_answer(exchange: HttpExchange) -> None:
+    """Issued secrets out of a JSON answer: it is kept as one chunk, at the time of its last."""
+    if not exchange.chunks:
+        return
+    redacted = redact_answer(b"".join(chunk.data for chunk in exchange.chunks))
+    if redacted is not None:
+        exchange.chunks[:] = [Chunk(exchange.chunks[-1].t, redacted)]
+
+
+def _redacted_frame(text: str, sender: str) -> str:
+    if sender == "server":  # kept byte for byte unless it carries an issued secret
+        redacted = redact_answer(text.encode())
+        return text if redacted is None else redacted.decode()
     try:
         return json.dumps(redact_json(json.loads(text)), separators=(",", ":"))
     except ValueError:

@@ -6,15 +6,21 @@ Responses request, a Realtime client event) the values of ``authorization``, ``a
 ``client_secret``, ``password`` and ``token`` keys and every value of a ``headers`` object (the
 credentials an MCP tool carries). Redaction keeps the key and writes :data:`REDACTED`, so a
 replayed request redacted the same way still compares equal.
+
+What the server answers is kept as it came, with one exception: a JSON answer's issued
+secrets (:func:`redact_answer`), the ``value`` of every ``{"value", "expires_at"}`` object
+(a Realtime client secret, a bearer key for its lifetime), and the same credential keys as in
+requests. Strings are replaced in place, so the answer keeps the shape its client parses.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 
 from antiphon.record._json import is_list, is_mapping
 
-__all__ = ["REDACTED", "redact_headers", "redact_json", "redact_query"]
+__all__ = ["REDACTED", "redact_answer", "redact_headers", "redact_json", "redact_query"]
 
 REDACTED = "[redacted]"
 _SECRET_HEADERS = frozenset({"authorization", "api-key", "x-api-key", "cookie", "set-cookie"})
@@ -48,4 +54,35 @@ def redact_json(value: object) -> object:
         return out
     if is_list(value):
         return [redact_json(inner) for inner in value]
+    return value
+
+
+def redact_answer(body: bytes) -> bytes | None:
+    """A JSON answer with its issued secrets replaced, or ``None`` when it holds none."""
+    try:
+        value: object = json.loads(body)
+    except ValueError:
+        return None
+    redacted = _redact_issued(value)
+    if redacted == value:
+        return None
+    return json.dumps(redacted, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _redact_issued(value: object) -> object:
+    if is_mapping(value):
+        issued = "expires_at" in value and isinstance(value.get("value"), str)
+        out: dict[str, object] = {}
+        for name, inner in value.items():
+            if (issued and name == "value") or (
+                name.lower() in _SECRET_KEYS and isinstance(inner, str)
+            ):
+                out[name] = REDACTED
+            elif name == "headers" and is_mapping(inner):
+                out[name] = dict.fromkeys(inner, REDACTED)
+            else:
+                out[name] = _redact_issued(inner)
+        return out
+    if is_list(value):
+        return [_redact_issued(inner) for inner in value]
     return value
