@@ -10,11 +10,13 @@ from pathlib import Path
 
 import httpx
 import pytest
+from openai import AsyncOpenAI
 from prometheus_client.parser import text_string_to_metric_families
 
 from antiphon.testing.mcp_servers import stdio_command
 from tests.e2e.browser.conftest import PLAYGROUND_SCRIPT
 from tests.e2e.support import ServerProcess, write_config
+from tests.record.support import realtime_text_turn
 
 pytestmark = pytest.mark.e2e
 
@@ -61,6 +63,10 @@ async def test_tool_calls_sandbox_and_json_logs_are_reported(tmp_path: Path) -> 
                 json={"model": _MODEL, "input": "six times seven?", "tools": [code]},
             )
             fetched = await http.get(f"/v1/responses/{added.json()['id']}")
+            async with AsyncOpenAI(
+                base_url=f"{server.url}/v1", api_key=_KEY, max_retries=0
+            ) as client:
+                frames = await realtime_text_turn(client, _MODEL, 30.0)
             locked = await http.get("/metrics", headers={"Authorization": ""})
             host, _, _ = server.url.removeprefix("http://").rpartition(":")
             exported = await http.get(
@@ -79,7 +85,10 @@ async def test_tool_calls_sandbox_and_json_logs_are_reported(tmp_path: Path) -> 
     assert value(calls, server="code_interpreter", tool="python", outcome="ok") == 1
     assert value("antiphon_sandbox_containers") == 1
     assert value("antiphon_responses_total", status="completed") == 2
-    assert value("antiphon_upstream_call_duration_seconds_count", engine="scripted") == 4
+    done = json.loads(frames[-1])
+    assert done["type"] == "response.done"
+    assert value("antiphon_realtime_responses_total", status=done["response"]["status"]) == 1
+    assert value("antiphon_upstream_call_duration_seconds_count", engine="scripted") == 5
     lines = [json.loads(line) for line in stderr.read_text(encoding="utf-8").splitlines()]
     assert lines, "the server logged nothing at --log-level info"
     assert all({"request_id", "response_id", "session_id"} <= set(line) for line in lines)

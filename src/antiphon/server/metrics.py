@@ -44,6 +44,10 @@ class Metrics(Protocol):
         """A response ended with this final status."""
         ...
 
+    def realtime_response_finished(self, status: str) -> None:
+        """A Realtime response ended (its ``response.done``) with this status."""
+        ...
+
     def upstream_first_event(self, engine: str, seconds: float) -> None:
         """A model turn's first event came ``seconds`` after the engine was asked."""
         ...
@@ -88,6 +92,9 @@ class NoMetrics:
         """Nothing."""
 
     def response_finished(self, status: str) -> None:
+        """Nothing."""
+
+    def realtime_response_finished(self, status: str) -> None:
         """Nothing."""
 
     def upstream_first_event(self, engine: str, seconds: float) -> None:

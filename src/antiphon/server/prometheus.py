@@ -75,6 +75,12 @@ class PrometheusMetrics:
             ("status",),
             registry=registry,
         )
+        self._realtime_responses = Counter(
+            "antiphon_realtime_responses",
+            "Realtime responses that ended (response.done), by status.",
+            ("status",),
+            registry=registry,
+        )
         self._upstream_seconds = Histogram(
             "antiphon_upstream_call_duration_seconds",
             "Time one model turn took at the engine (request to its last event).",
@@ -161,6 +167,10 @@ class PrometheusMetrics:
     def response_finished(self, status: str) -> None:
         """Count the final status."""
         self._responses.labels(status).inc()
+
+    def realtime_response_finished(self, status: str) -> None:
+        """Count the status of a ``response.done``."""
+        self._realtime_responses.labels(status).inc()
 
     def upstream_first_event(self, engine: str, seconds: float) -> None:
         """Observe the time to the turn's first event."""

@@ -24,7 +24,7 @@ import contextlib
 import logging
 from typing import Final
 
-from openai.types.realtime import RealtimeServerEvent
+from openai.types.realtime import RealtimeServerEvent, ResponseDoneEvent
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from antiphon.exceptions import InvalidRequestError
@@ -35,6 +35,7 @@ from antiphon.responses.catalog import ModelCatalog
 from antiphon.responses.turn import TurnLoop
 from antiphon.server.auth import CLIENT_SECRET_SCOPE_KEY
 from antiphon.server.client_secrets import ClientSecretStore
+from antiphon.server.metrics import Metrics
 from antiphon.server.realtime_bounds import (
     Ending,
     RealtimeSessions,
@@ -145,6 +146,7 @@ class _Connection:
         self._outbox: asyncio.Queue[RealtimeServerEvent | Ending] = asyncio.Queue(OUTBOX_SIZE)
         self._turn: asyncio.Task[None] | None = None
         self._response_id = ""
+        self._metrics: Metrics = websocket.app.state.metrics
 
     async def serve(self) -> None:
         async with asyncio.TaskGroup() as group:
@@ -258,6 +260,8 @@ class _Connection:
                 if not gone:
                     await _refuse(self._websocket, event)
                 return
+            if isinstance(event, ResponseDoneEvent):  # counted whether or not the client hears it
+                self._metrics.realtime_response_finished(event.response.status or "completed")
             if gone:
                 continue  # keep draining, so no producer waits on a queue nobody empties
             try:
