@@ -42,19 +42,7 @@ def redact_query(pairs: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
 
 def redact_json(value: object) -> object:
     """A decoded JSON value with every secret replaced (a copy; the input is not changed)."""
-    if is_mapping(value):
-        out: dict[str, object] = {}
-        for name, inner in value.items():
-            if name.lower() in _SECRET_KEYS and inner is not None:
-                out[name] = REDACTED
-            elif name == "headers" and is_mapping(inner):
-                out[name] = dict.fromkeys(inner, REDACTED)
-            else:
-                out[name] = redact_json(inner)
-        return out
-    if is_list(value):
-        return [redact_json(inner) for inner in value]
-    return value
+    return _redacted(value, answer=False)
 
 
 def redact_answer(body: bytes) -> bytes | None:
@@ -63,26 +51,26 @@ def redact_answer(body: bytes) -> bytes | None:
         value: object = json.loads(body)
     except ValueError:
         return None
-    redacted = _redact_issued(value)
+    redacted = _redacted(value, answer=True)
     if redacted == value:
         return None
     return json.dumps(redacted, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def _redact_issued(value: object) -> object:
+def _redacted(value: object, *, answer: bool) -> object:
+    """``value`` with its secrets replaced: whole in a request, strings only in an answer."""
     if is_mapping(value):
-        issued = "expires_at" in value and isinstance(value.get("value"), str)
+        issued = answer and "expires_at" in value and isinstance(value.get("value"), str)
         out: dict[str, object] = {}
         for name, inner in value.items():
-            if (issued and name == "value") or (
-                name.lower() in _SECRET_KEYS and isinstance(inner, str)
-            ):
+            secret = name.lower() in _SECRET_KEYS and inner is not None
+            if (issued and name == "value") or (secret and (not answer or isinstance(inner, str))):
                 out[name] = REDACTED
             elif name == "headers" and is_mapping(inner):
                 out[name] = dict.fromkeys(inner, REDACTED)
             else:
-                out[name] = _redact_issued(inner)
+                out[name] = _redacted(inner, answer=answer)
         return out
     if is_list(value):
-        return [_redact_issued(inner) for inner in value]
+        return [_redacted(inner, answer=answer) for inner in value]
     return value
