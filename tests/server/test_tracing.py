@@ -68,6 +68,56 @@ async def test_a_response_span_parents_its_engine_call_and_store_writes(tmp_path
     assert engine["antiphon.engine"] == "scripted"
 
 
+_TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
+_CLIENT_SPAN = "00f067aa0ba902b7"
+
+
+@pytest.mark.parametrize(
+    ("traceparent", "continued"),
+    [
+        (f"00-{_TRACE_ID}-{_CLIENT_SPAN}-01", True),
+        (f"00-{_TRACE_ID}-not-a-span-id-01", False),  # malformed: a new trace, no error
+        (f"00-{'0' * 32}-{_CLIENT_SPAN}-01", False),  # an all-zero trace id is invalid
+    ],
+)
+async def test_a_client_traceparent_parents_the_response_span(
+    tmp_path: Path, traceparent: str, continued: bool
+) -> None:
+    script = tmp_path / "script.json"
+    script.write_text(json.dumps(_SCRIPT), encoding="utf-8")
+    settings = ServerSettings(
+        models=(ModelRoute("m", "scripted", script=script),), store="memory", code_interpreter=False
+    )
+    tracing, exporter = _tracing()
+    app = create_app(settings, tracing=tracing)
+    async with (
+        asyncio.timeout(30),
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1:8000"
+        ) as http,
+    ):
+        answered = await http.post(
+            "/v1/responses",
+            json={"model": "m", "input": "Hi", "stream": True},
+            headers={"traceparent": traceparent, "tracestate": "vendor=1"},
+        )
+    assert answered.status_code == 200
+    assert b"response.completed" in answered.content
+    spans = {span.name: span for span in exporter.get_finished_spans()}
+    response = spans["response"]
+    assert response.context is not None
+    same_trace = response.context.trace_id == int(_TRACE_ID, 16)
+    assert same_trace is continued
+    assert (_parent(response) == int(_CLIENT_SPAN, 16)) is continued
+    if continued:
+        assert response.parent is not None
+        assert response.parent.is_remote
+        engine = spans["engine call"]
+        assert engine.context is not None
+        assert engine.context.trace_id == int(_TRACE_ID, 16)
+
+
 def _parent(span: ReadableSpan) -> int | None:
     return None if span.parent is None else span.parent.span_id
 

@@ -99,6 +99,7 @@ def create_app(
             traces = open_tracing(os.environ) if tracing is None else tracing
             if isinstance(traces, OtelTracing):
                 stack.callback(traces.shutdown)  # last out: flushes every span made before
+            app.state.tracing = traces  # the instrument continues a client's traceparent
             store = await store_opener(settings.store, settings.store_limits)
             stack.push_async_callback(store.close)
             shared = await open_shared(settings.store, store)  # other workers' signals

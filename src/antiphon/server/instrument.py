@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from antiphon.server.logs import LogContext, log_context
 from antiphon.server.metrics import Metrics
+from antiphon.server.tracing import NoTracing, Tracing
 
 __all__ = ["Instrument"]
 
@@ -28,6 +29,7 @@ _REQUEST_ID: Final = re.compile(rb"[A-Za-z0-9._:-]{1,128}")
 _RESPONSE_PATH: Final = re.compile(r"/v1/responses/(resp_[A-Za-z0-9]+)")
 _FRAME: Final = b"\n\nevent: "
 _FIRST_FRAME: Final = b"event: "
+_NO_TRACING: Final = NoTracing()
 
 
 def _request_id(scope: Scope) -> str:
@@ -110,8 +112,11 @@ class Instrument:
                 status = 403  # refused before the handshake completed
             await send(message)
 
+        # Set by the lifespan; a request the app answers before it (or without one) has none.
+        tracing: Tracing = getattr(scope["app"].state, "tracing", _NO_TRACING)
         try:
-            await self._app(scope, receive, watched)
+            with tracing.remote_parent(scope["headers"]):
+                await self._app(scope, receive, watched)
         finally:
             if stream:
                 metrics.stream_closed(stream)

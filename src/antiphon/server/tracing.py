@@ -10,28 +10,35 @@ resource), ``OTEL_TRACES_EXPORTER`` (``otlp``, the default, or ``console``),
 ``OTEL_EXPORTER_OTLP_*`` settings, ``OTEL_TRACES_SAMPLER`` and ``OTEL_BSP_*`` (batching),
 ``OTEL_SDK_DISABLED``.
 
-A response's span is the current span of its run's task, so every span the run makes is its
-child. An engine call is an async generator whose consumer runs between its events, so its span
-is never made current (it would leak into the consumer's context): it is a child of the response
-span all the same, started and ended by hand.
+A request that carries a W3C ``traceparent`` header (and ``tracestate``) continues the client's
+trace: :meth:`Tracing.remote_parent` makes that remote span the current context while the request
+is served, and a run's task, created inside, inherits it. A header that does not parse is
+ignored (a new trace starts), as the propagator specifies. A response's span is the current span
+of its run's task, so every span the run makes is its child. An engine call is an async
+generator whose consumer runs between its events, so its span is never made current (it would
+leak into the consumer's context): it is a child of the response span all the same, started and
+ended by hand.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Generator, Mapping
+from collections.abc import Generator, Iterable, Mapping
 from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import TracerProvider
 
-__all__ = ["Attributes", "NoTracing", "OtelTracing", "Tracing", "open_tracing"]
+__all__ = ["Attributes", "Headers", "NoTracing", "OtelTracing", "Tracing", "open_tracing"]
 
 _log = logging.getLogger("antiphon.server")
 
 Attributes = Mapping[str, str | int | float | bool]
+#: An ASGI scope's headers: lower-case names and values, as bytes.
+Headers = Iterable[tuple[bytes, bytes]]
+_TRACE_HEADERS = frozenset({b"traceparent", b"tracestate"})
 _WANTS_TRACES = (
     "OTEL_TRACES_EXPORTER",
     "OTEL_EXPORTER_OTLP_ENDPOINT",
@@ -54,6 +61,10 @@ class Tracing(Protocol):
         """Add attributes to the current span (an outcome known at its end)."""
         ...
 
+    def remote_parent(self, headers: Headers) -> AbstractContextManager[object]:
+        """Inside the block, the span a request's ``traceparent`` names is the current parent."""
+        ...
+
 
 class NoTracing:
     """A :class:`Tracing` that records nothing."""
@@ -68,6 +79,10 @@ class NoTracing:
 
     def annotate(self, attributes: Attributes) -> None:
         """Nothing."""
+
+    def remote_parent(self, headers: Headers) -> AbstractContextManager[object]:
+        """An empty context."""
+        return nullcontext()
 
 
 class OtelTracing:
@@ -103,6 +118,28 @@ class OtelTracing:
         from opentelemetry import trace
 
         trace.get_current_span().set_attributes(dict(attributes))
+
+    @contextlib.contextmanager
+    def remote_parent(self, headers: Headers) -> Generator[object]:
+        """The client's trace context (``traceparent``, ``tracestate``) current in the block."""
+        carrier = {
+            name.decode("latin-1"): value.decode("latin-1")
+            for name, value in headers
+            if name in _TRACE_HEADERS
+        }
+        if "traceparent" not in carrier:
+            yield None
+            return
+        from opentelemetry import context
+        from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+        # The W3C propagator whatever OTEL_PROPAGATORS says: the header it reads is the one
+        # the README promises, and a malformed one yields an empty context (a new trace).
+        token = context.attach(TraceContextTextMapPropagator().extract(carrier))
+        try:
+            yield None
+        finally:
+            context.detach(token)
 
     def shutdown(self) -> None:
         """Flush the spans still batched and stop exporting."""
