@@ -29,10 +29,15 @@ def test_an_answer_loses_its_issued_secrets_and_keeps_its_shape() -> None:
     assert redact_answer(nested) == (
         b'{"id":"s","client_secret":{"value":"[redacted]","expires_at":17}}'
     )
-    echoed = b'{"tools":[{"type":"mcp","authorization":"tok","headers":{"X-Key":"k"}}]}'
+    echoed = b'{"tools":[{"type":"mcp","authorization":"tok","server_label":"x"}]}'
     assert redact_answer(echoed) == (
-        b'{"tools":[{"type":"mcp","authorization":"[redacted]","headers":{"X-Key":"[redacted]"}}]}'
+        b'{"tools":[{"type":"mcp","authorization":"[redacted]","server_label":"x"}]}'
     )
+    # What answers legitimately hold under secret-sounding names stays intact.
+    logprobs = b'{"type":"x","logprobs":[{"token":"Hi","logprob":-0.1}]}'
+    schema = b'{"input_schema":{"properties":{"headers":{"type":"object"}}},"password":null}'
+    assert redact_answer(logprobs) is None
+    assert redact_answer(schema) is None
     # Nothing to hide, or not JSON: kept as it came (None), byte for byte.
     assert redact_answer(b'{"value": "plain", "id": 1}') is None
     assert redact_answer(b"data: not json\n\n") is None

@@ -9,8 +9,10 @@ replayed request redacted the same way still compares equal.
 
 What the server answers is kept as it came, with one exception: a JSON answer's issued
 secrets (:func:`redact_answer`), the ``value`` of every ``{"value", "expires_at"}`` object
-(a Realtime client secret, a bearer key for its lifetime), and the same credential keys as in
-requests. Strings are replaced in place, so the answer keeps the shape its client parses.
+(a Realtime client secret, a bearer key for its lifetime), and the string values of
+``authorization``, ``api_key``, ``client_secret`` and ``password`` keys. Strings are replaced in
+place, so the answer keeps the shape its client parses; ``token`` and ``headers`` are kept (an
+answer's log probabilities and tool schemas use those names).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ __all__ = ["REDACTED", "redact_answer", "redact_headers", "redact_json", "redact
 REDACTED = "[redacted]"
 _SECRET_HEADERS = frozenset({"authorization", "api-key", "x-api-key", "cookie", "set-cookie"})
 _SECRET_KEYS = frozenset({"authorization", "api_key", "client_secret", "password", "token"})
+_ANSWER_SECRET_KEYS = frozenset({"authorization", "api_key", "client_secret", "password"})
 _SECRET_QUERY = frozenset({"api_key", "key"})
 
 
@@ -63,10 +66,15 @@ def _redacted(value: object, *, answer: bool) -> object:
         issued = answer and "expires_at" in value and isinstance(value.get("value"), str)
         out: dict[str, object] = {}
         for name, inner in value.items():
-            secret = name.lower() in _SECRET_KEYS and inner is not None
-            if (issued and name == "value") or (secret and (not answer or isinstance(inner, str))):
+            if answer:
+                # Strings only, and no "token" or "headers": an answer holds log-probability
+                # tokens and tool schemas with such names, which replay must give back intact.
+                secret = name.lower() in _ANSWER_SECRET_KEYS and isinstance(inner, str)
+            else:
+                secret = name.lower() in _SECRET_KEYS and inner is not None
+            if secret or (issued and name == "value"):
                 out[name] = REDACTED
-            elif name == "headers" and is_mapping(inner):
+            elif name == "headers" and not answer and is_mapping(inner):
                 out[name] = dict.fromkeys(inner, REDACTED)
             else:
                 out[name] = _redacted(inner, answer=answer)
