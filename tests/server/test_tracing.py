@@ -6,6 +6,8 @@ import asyncio
 import json
 import logging
 import os
+from collections.abc import AsyncGenerator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
@@ -38,14 +40,19 @@ def _tracing() -> tuple[OtelTracing, InMemorySpanExporter]:
     return OtelTracing(provider), exporter
 
 
-async def test_a_response_span_parents_its_engine_call_and_store_writes(tmp_path: Path) -> None:
+@asynccontextmanager
+async def _traced_app(
+    tmp_path: Path, exporter: InMemorySpanExporter
+) -> AsyncGenerator[httpx.AsyncClient]:
+    """The app in memory, on the scripted engine, its spans going to ``exporter``."""
     script = tmp_path / "script.json"
     script.write_text(json.dumps(_SCRIPT), encoding="utf-8")
     settings = ServerSettings(
         models=(ModelRoute("m", "scripted", script=script),), store="memory", code_interpreter=False
     )
-    tracing, exporter = _tracing()
-    app = create_app(settings, tracing=tracing)
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    app = create_app(settings, tracing=OtelTracing(provider))
     async with (
         asyncio.timeout(30),
         app.router.lifespan_context(app),
@@ -53,6 +60,12 @@ async def test_a_response_span_parents_its_engine_call_and_store_writes(tmp_path
             transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1:8000"
         ) as http,
     ):
+        yield http
+
+
+async def test_a_response_span_parents_its_engine_call_and_store_writes(tmp_path: Path) -> None:
+    exporter = InMemorySpanExporter()
+    async with _traced_app(tmp_path, exporter) as http:
         answered = (await http.post("/v1/responses", json={"model": "m", "input": "Hi"})).json()
     spans = {span.name: span for span in exporter.get_finished_spans()}
     response = spans["response"]
@@ -83,20 +96,8 @@ _CLIENT_SPAN = "00f067aa0ba902b7"
 async def test_a_client_traceparent_parents_the_response_span(
     tmp_path: Path, traceparent: str, continued: bool
 ) -> None:
-    script = tmp_path / "script.json"
-    script.write_text(json.dumps(_SCRIPT), encoding="utf-8")
-    settings = ServerSettings(
-        models=(ModelRoute("m", "scripted", script=script),), store="memory", code_interpreter=False
-    )
-    tracing, exporter = _tracing()
-    app = create_app(settings, tracing=tracing)
-    async with (
-        asyncio.timeout(30),
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1:8000"
-        ) as http,
-    ):
+    exporter = InMemorySpanExporter()
+    async with _traced_app(tmp_path, exporter) as http:
         answered = await http.post(
             "/v1/responses",
             json={"model": "m", "input": "Hi", "stream": True},

@@ -12,6 +12,7 @@ import json
 import logging
 import re
 from collections.abc import AsyncIterator
+from typing import TypedDict
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
@@ -33,7 +34,7 @@ from antiphon.responses.run import LiveRun
 from antiphon.responses.service import ResponsesService
 from antiphon.server.errors import error_response
 from antiphon.server.streaming import sse_body
-from antiphon.store.base import ItemQuery, ResponseQuery
+from antiphon.store.base import ItemOrder, ItemQuery, ResponseQuery
 from antiphon.wire.json import dump_json
 
 __all__ = ["cancel", "create", "delete", "input_items", "list_responses", "retrieve"]
@@ -153,11 +154,7 @@ async def cancel(request: Request) -> Response:
 
 async def input_items(request: Request) -> Response:
     """``GET /v1/responses/{id}/input_items?after=&limit=&order=``."""
-    order = request.query_params.get("order", "desc")
-    if order not in ("asc", "desc"):
-        raise InvalidRequestError("order must be 'asc' or 'desc'.", param="order")
-    limit = _int_param(request, "limit", 20, low=1, high=100)
-    query = ItemQuery(after=request.query_params.get("after"), limit=limit, order=order)
+    query = ItemQuery(**_page(request))
     page = await _service(request).input_items(request.path_params["response_id"], query)
     data = ",".join(item.data for item in page.items)
     first = json.dumps(page.items[0].id) if page.items else "null"
@@ -171,11 +168,7 @@ async def input_items(request: Request) -> Response:
 
 async def list_responses(request: Request) -> Response:
     """``GET /v1/responses?after=&limit=&order=``: stored responses, newest first by default."""
-    order = request.query_params.get("order", "desc")
-    if order not in ("asc", "desc"):
-        raise InvalidRequestError("order must be 'asc' or 'desc'.", param="order")
-    limit = _int_param(request, "limit", 20, low=1, high=100)
-    query = ResponseQuery(after=request.query_params.get("after"), limit=limit, order=order)
+    query = ResponseQuery(**_page(request))
     page = await _service(request).list_responses(query)
     data = [
         {
@@ -198,6 +191,21 @@ async def list_responses(request: Request) -> Response:
             "has_more": page.has_more,
         }
     )
+
+
+class _Page(TypedDict):
+    after: str | None
+    limit: int
+    order: ItemOrder
+
+
+def _page(request: Request) -> _Page:
+    """The ``after``, ``limit`` and ``order`` of a listing, checked."""
+    order = request.query_params.get("order", "desc")
+    if order not in ("asc", "desc"):
+        raise InvalidRequestError("order must be 'asc' or 'desc'.", param="order")
+    limit = _int_param(request, "limit", 20, low=1, high=100)
+    return {"after": request.query_params.get("after"), "limit": limit, "order": order}
 
 
 def _int_param(
